@@ -1,0 +1,71 @@
+"""The verifier's verdict, one shape for every credential format and seal level.
+
+Kept apart from the verifiers so the CLI, the HTTP API and the web pages all print the same thing,
+and so a new format's verifier only has to fill this in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class VerificationReport:
+    format: str | None = None  # "edc-xml" | "elm3-jsonld" | None when not recognised
+    signature_intact: bool = False  # the seal's signature and every reference/payload digest match
+    trusted: bool = False  # the seal certificate chains to a configured trust anchor, valid at sealing time
+    schema_valid: bool | None = None  # None: the schema check was not configured, so not done
+    sealed_at: str | None = None  # ISO 8601; from a verified time-stamp when there is one
+    level: str | None = None  # "B-B" | "B-T" | "B-LT"
+    learner: str | None = None
+    title: str | None = None
+    issuer: str | None = None
+    credential_id: str | None = None
+    ects: float | None = None
+    eqf_level: int | None = None
+    issued: str | None = None
+    signer: str | None = None  # the seal certificate's subject, in RFC 4514 words
+    problems: list[str] = field(default_factory=list)  # plain-language, one sentence each
+    notes: list[str] = field(default_factory=list)  # what was checked and what was skipped
+    revoked: bool | None = None  # filled by the registry, not by the file's own checks
+
+    @property
+    def valid(self) -> bool:
+        return (
+            self.signature_intact
+            and self.trusted
+            and self.schema_valid is not False
+            and not self.revoked
+            and not self.problems
+        )
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["valid"] = self.valid
+        return d
+
+    def plain_words(self) -> str:
+        """A short verdict a person can read, as the CLI and the public page show it."""
+        head = "VALID: this credential is intact and sealed by a trusted issuer." if self.valid else (
+            "NOT VALID: " + (self.problems[0] if self.problems else "the seal could not be confirmed.")
+        )
+        lines = [head]
+        for label, value in (
+            ("Learner", self.learner), ("Title", self.title), ("Issuer", self.issuer),
+            ("ECTS credits", self.ects), ("EQF level", self.eqf_level), ("Issued", self.issued),
+            ("Sealed at", self.sealed_at), ("Seal level", self.level), ("Sealed by", self.signer),
+            ("Format", self.format), ("Credential id", self.credential_id),
+        ):
+            if value is not None:
+                lines.append(f"  {label}: {value}")
+        lines += [f"  Problem: {p}" for p in self.problems[1:] if self.valid is False] if self.problems else []
+        lines += [f"  Note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if moment else None

@@ -1,0 +1,138 @@
+"""`edc-bridge issue` and `edc-bridge verify`: one credential by hand, without the server.
+
+Both read the same configuration names as the sidecar (EDC_PKCS11_MODULE, EDC_TOKEN_LABEL,
+EDC_PIN_FILE, EDC_SCHEMA_DIR, EDC_TRUST_ANCHORS, ...); with none set they use the SoftHSM demo
+token and its test CA, so a newcomer can issue and verify a credential in two commands.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bridge.edc import model
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    issue = sub.add_parser(
+        "issue",
+        help="build and seal one credential from a course description and a learner",
+        description="Build a credential from a course credential description (JSON) and a learner (JSON), "
+        "check it against the EDC schema when one is configured, and seal it on the PKCS#11 token.",
+    )
+    issue.add_argument("--spec", required=True, type=Path, help="course credential description (JSON)")
+    issue.add_argument("--learner", required=True, type=Path, help="learner (JSON, the event's learner object)")
+    issue.add_argument("--out", required=True, type=Path, help="where to write the sealed credential")
+    issue.add_argument("--format", choices=("edc-xml", "elm3-jsonld"), default=None,
+                       help="credential format (default: the course's, else edc-xml)")
+    issue.add_argument("--completed-at", help="when the learner completed the course (ISO 8601; default now)")
+    issue.add_argument("--grade", help="the learner's grade, if the course grades")
+    issue.add_argument("--seal-label", help="seal key label on the token (default: the active seal)")
+    issue.set_defaults(func=cmd_issue)
+
+    verify = sub.add_parser(
+        "verify",
+        help="verify a credential file (exit 0 only when valid)",
+        description="Check a credential file: safe XML/JSON, schema, the seal's integrity, and the seal "
+        "certificate against the trust anchors at the time of sealing. Prints what the credential says.",
+    )
+    verify.add_argument("file", type=Path, help="the credential file (EDC XML or ELM v3 JSON-LD)")
+    verify.add_argument("--json", action="store_true", help="print one machine-readable JSON object")
+    verify.add_argument("--trust-anchors", type=Path, help="PEM file of trusted CAs (default EDC_TRUST_ANCHORS, "
+                        "else the demo token's test CA)")
+    verify.add_argument("--at", help="verify as if the clock read this ISO 8601 time")
+    verify.set_defaults(func=cmd_verify)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SystemExit(f"edc-bridge: {what} file not found: {path}")
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"edc-bridge: {what} file {path} is not valid JSON: {exc}")
+
+
+def _parse_time(text: str | None, option: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SystemExit(f"edc-bridge: {option} is not an ISO 8601 date-time: {text!r}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _schema_or_note():
+    from bridge.edc.schema_check import EdcSchema
+
+    schema = EdcSchema.from_env()
+    if schema is None:
+        print("note: the EDC schema check was skipped (set EDC_SCHEMA_DIR to the official schema folder)",
+              file=sys.stderr)
+    return schema
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    from bridge.edc.issuer import issue_edc_xml
+    from hsm.config import TokenConfig
+    from hsm.signer import open_seal
+
+    try:
+        spec = model.load_course_spec(_read_json(args.spec, "course description"))
+        learner = model.load_learner(_read_json(args.learner, "learner"))
+    except model.ModelError as exc:
+        print(f"edc-bridge: {exc.what} refused:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    issuance = model.Issuance.new(_parse_time(args.completed_at, "--completed-at"), grade=args.grade,
+                                  valid_for=spec.valid_for)
+    credential = model.Credential(spec, learner, issuance)
+    seal = open_seal(TokenConfig.from_env(), args.seal_label)
+    fmt = args.format or spec.source.get("format") or "edc-xml"
+    if fmt == "elm3-jsonld":
+        from bridge.edc.elm3_issuer import issue_elm3
+
+        data = issue_elm3(credential, seal)
+    else:
+        data = issue_edc_xml(credential, seal, schema=_schema_or_note())
+    args.out.write_bytes(data)
+    print(f"sealed {issuance.credential_id} for {learner.full_name} ({spec.title.get_in(spec.primary_language)}) "
+          f"-> {args.out}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from bridge.edc import trust
+    from bridge.edc.verifier import verify_credential
+    from hsm.config import default_trust_anchors_file
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise SystemExit(f"edc-bridge: cannot read {args.file}: {exc.strerror}")
+    anchors_file = args.trust_anchors or default_trust_anchors_file()
+    shapes = None
+    try:
+        from bridge.edc.shacl_check import ElmShapes
+
+        shapes = ElmShapes.from_env()
+    except ImportError:
+        pass
+    from bridge.edc.schema_check import EdcSchema
+
+    report = verify_credential(
+        data, trust_anchors=trust.load_anchors(anchors_file), schema=EdcSchema.from_env(), shapes=shapes,
+        now=_parse_time(args.at, "--at"),
+    )
+    if not anchors_file:
+        report.notes.append("no trust anchors configured (EDC_TRUST_ANCHORS)")
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.plain_words())
+    return 0 if report.valid else 1

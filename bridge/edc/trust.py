@@ -1,0 +1,138 @@
+"""Is the seal certificate one we trust, and was it good when the credential was sealed?
+
+The signature check proves the document is intact; this module decides whether the key that made
+it belongs to someone we trust. Chain building and revocation are left to pyhanko-certvalidator
+(never hand-roll path validation); this module only frames the question for a credential seal:
+which anchors, at which moment (the time of sealing, not now), with which revocation data (what
+the seal itself carries, for B-LT; nothing is fetched from the network), and it answers in plain words.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    ExpiredError,
+    InvalidCertificateError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+)
+
+# The seal certificate must allow one of these (eSeal certificates carry nonRepudiation).
+SEAL_KEY_USAGES = ("digital_signature", "content_commitment")
+
+
+@dataclass
+class TrustResult:
+    trusted: bool
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    expired_now: bool = False
+    not_after: dt.datetime | None = None
+
+
+def load_anchors(path: str | Path | None) -> list[x509.Certificate]:
+    """The CA certificates of a PEM bundle; an empty list when there is none configured."""
+    if not path:
+        return []
+    data = Path(path).read_bytes()
+    return x509.load_pem_x509_certificates(data)
+
+
+def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
+
+
+def describe(cert: x509.Certificate) -> str:
+    """The certificate's subject as a person reads it (RFC 4514, most specific first)."""
+    return cert.subject.rfc4514_string()
+
+
+def _key_usage_problem(cert: x509.Certificate) -> str | None:
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    if ku.digital_signature or ku.content_commitment:
+        return None
+    return "the seal certificate is not allowed to make signatures (its key usage forbids it)"
+
+
+def assess_certificate(
+    cert: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    at: dt.datetime,
+    *,
+    crls: Iterable[bytes] = (),
+    ocsps: Iterable[bytes] = (),
+    now: dt.datetime | None = None,
+) -> TrustResult:
+    """Validate `cert` (with the `chain` the seal carries) against `anchors` as of `at`.
+
+    `at` is the time of sealing: a time-stamp's time when one was verified, else the claimed
+    signing time. `crls`/`ocsps` are DER revocation data carried by the seal; without any, a
+    revocation check is skipped and said so in the notes.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    result = TrustResult(trusted=False, not_after=cert.not_valid_after_utc)
+    result.expired_now = cert.not_valid_after_utc < now
+    if result.expired_now:
+        result.notes.append(
+            f"the seal certificate expired on {cert.not_valid_after_utc.date().isoformat()}"
+        )
+    if not anchors:
+        result.problems.append("no trust anchors are configured, so the issuer cannot be confirmed")
+        return result
+    crls, ocsps = list(crls), list(ocsps)
+    context = ValidationContext(
+        trust_roots=[_asn1(a) for a in anchors],
+        other_certs=[_asn1(c) for c in chain],
+        moment=at,
+        allow_fetching=False,
+        crls=crls,
+        ocsps=ocsps,
+        revocation_mode="hard-fail" if (crls or ocsps) else "soft-fail",
+    )
+    validator = CertificateValidator(_asn1(cert), validation_context=context)
+    when = at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        asyncio.run(validator.async_validate_path())
+    except RevokedError:
+        result.problems.append(f"the seal certificate had been revoked by {when}")
+        return result
+    except ExpiredError:
+        result.problems.append(
+            f"the seal certificate was not valid on {when}: it expired on "
+            f"{cert.not_valid_after_utc.date().isoformat()}"
+        )
+        return result
+    except NotYetValidError:
+        result.problems.append(f"the seal certificate was not yet valid on {when}")
+        return result
+    except PathBuildingError:
+        result.problems.append(
+            "the seal certificate was not issued by any of the trusted certificate authorities "
+            f"(it was issued by {cert.issuer.rfc4514_string()})"
+        )
+        return result
+    except (PathValidationError, InvalidCertificateError) as exc:
+        result.problems.append(f"the seal certificate's chain is not valid: {exc}")
+        return result
+    usage = _key_usage_problem(cert)
+    if usage:
+        result.problems.append(usage)
+        return result
+    if not (crls or ocsps):
+        result.notes.append("no revocation data is carried by the seal; revocation was not checked")
+    result.trusted = True
+    return result

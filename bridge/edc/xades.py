@@ -1,0 +1,377 @@
+"""The XAdES seal of an EDC v1 credential: made with signxml, checked by our own code.
+
+Sealing follows what the EU's own issuer (EDCI) produced: an enveloped XML signature placed in
+`<proof>`, exclusive canonicalization, RSA-SHA256 or ECDSA-SHA256, and XAdES 1.3.2 signed
+properties (SigningTime, SigningCertificateV2, DataObjectFormat) — baseline B-B. Two things
+signxml 5.2 gets wrong are fixed in a small subclass: it leaves `ds:Transforms` out of the
+SignedProperties and KeyInfo references (so a verifier falls back to inclusive c14n and the
+digests no longer match), and it stamps the signing time from the clock rather than the caller's.
+
+Checking is written here rather than delegated to signxml's verifier because a credential verifier
+must say *which* part failed (the content, the signed properties, the signature value, a moved or
+second signature) and must keep the trust decision (bridge/edc/trust.py) separate from the
+cryptographic one; signxml's verifier folds certificate validation into signature checking.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+from signxml import DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
+from signxml.algorithms import CanonicalizationMethod
+from signxml.xades import XAdESDataObjectFormat, XAdESSigner
+
+if TYPE_CHECKING:  # the key layer is only needed to seal, not to verify
+    from hsm.signer import SealKey
+
+SNB_NS = "http://data.europa.eu/snb"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+XADES_NS = "http://uri.etsi.org/01903/v1.3.2#"
+NS = {"ds": DS_NS, "xades": XADES_NS, "snb": SNB_NS}
+
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+XPATH_FILTER = "http://www.w3.org/TR/1999/REC-xpath-19991116"
+SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
+
+# Canonicalization algorithms we can reproduce: URI -> (exclusive, with_comments).
+C14N = {
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315": (False, False),
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments": (False, True),
+    EXC_C14N: (True, False),
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments": (True, True),
+}
+DIGESTS = {
+    "http://www.w3.org/2001/04/xmlenc#sha256": hashlib.sha256,
+    "http://www.w3.org/2001/04/xmldsig-more#sha384": hashlib.sha384,
+    "http://www.w3.org/2001/04/xmlenc#sha512": hashlib.sha512,
+}
+# Signature algorithms: URI -> (key kind, hash). SHA-1 based ones are refused on purpose.
+SIGNATURE_METHODS = {
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": ("rsa", hashes.SHA256),
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": ("rsa", hashes.SHA384),
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": ("rsa", hashes.SHA512),
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256": ("ec", hashes.SHA256),
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384": ("ec", hashes.SHA384),
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512": ("ec", hashes.SHA512),
+}
+# Sealing: the token's key algorithm -> the XML signature method.
+SEAL_METHOD_BY_KEY = {"rsa": SignatureMethod.RSA_SHA256, "ec": SignatureMethod.ECDSA_SHA256}
+
+
+def _ds(tag: str) -> str:
+    return f"{{{DS_NS}}}{tag}"
+
+
+def _xades(tag: str) -> str:
+    return f"{{{XADES_NS}}}{tag}"
+
+
+# --- sealing ----------------------------------------------------------------------------------
+
+
+class _EdcXadesSigner(XAdESSigner):
+    """signxml's XAdES signer with the two fixes described in the module docstring."""
+
+    def __init__(self, signing_time: dt.datetime, **kwargs):
+        super().__init__(**kwargs)
+        self._signing_time = signing_time
+
+    def add_signing_time(self, signed_signature_properties, sig_root, signing_settings):
+        node = etree.SubElement(signed_signature_properties, _xades("SigningTime"), nsmap=self.namespaces)
+        node.text = self._signing_time.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def add_signing_certificate(self, signed_signature_properties, sig_root, signing_settings):
+        # SigningCertificateV2 names the seal certificate only; the CA certificates ride in KeyInfo.
+        leaf_only = replace(signing_settings, cert_chain=signing_settings.cert_chain[:1])
+        super().add_signing_certificate(signed_signature_properties, sig_root, leaf_only)
+
+    def _add_reference_to_signed_info(self, sig_root, node_to_reference, **attrs):
+        signed_info = self._find(sig_root, "SignedInfo")
+        reference = etree.SubElement(signed_info, _ds("Reference"), nsmap=self.namespaces)
+        for name, value in attrs.items():
+            reference.set(name, value)
+        reference.set("URI", f"#{node_to_reference.get('Id')}")
+        transforms = etree.SubElement(reference, _ds("Transforms"))
+        etree.SubElement(transforms, _ds("Transform"), Algorithm=self.c14n_alg.value)
+        etree.SubElement(reference, _ds("DigestMethod"), Algorithm=self.digest_alg.value)
+        digest = self._get_digest(self._c14n(node_to_reference, algorithm=self.c14n_alg), algorithm=self.digest_alg)
+        etree.SubElement(reference, _ds("DigestValue")).text = base64.b64encode(digest).decode()
+
+
+def key_kind(cert: x509.Certificate) -> str:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return "rsa"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ec"
+    raise ValueError(f"unsupported seal key type: {type(key).__name__}")
+
+
+def seal_xml(root: etree._Element, seal: "SealKey", *, signing_time: dt.datetime | None = None) -> etree._Element:
+    """Seal an unsealed europassCredential tree in place of a new `<proof>`; returns the sealed root.
+
+    The proof goes last, where the EDC schema puts it; a tree that already has one is refused
+    (re-sealing would hide the first seal).
+    """
+    if root.find(f"{{{SNB_NS}}}proof") is not None:
+        raise ValueError("the credential already carries a proof; it cannot be sealed twice")
+    proof = etree.SubElement(root, f"{{{SNB_NS}}}proof")
+    etree.SubElement(proof, _ds("Signature"), Id="placeholder", nsmap={"ds": DS_NS})
+    signer = _EdcXadesSigner(
+        signing_time=(signing_time or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0),
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm=SEAL_METHOD_BY_KEY[key_kind(seal.certificate)],
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        data_object_format=XAdESDataObjectFormat(Description="European Digital Credential", MimeType="text/xml"),
+    )
+    return signer.sign(root, key=seal.private_key, cert=[seal.certificate, *seal.chain])
+
+
+def serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+
+
+# --- checking ---------------------------------------------------------------------------------
+
+
+@dataclass
+class XadesCheck:
+    """What the signature itself proves, before any question of trust."""
+
+    intact: bool = False
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    certificate: x509.Certificate | None = None
+    chain: list[x509.Certificate] = field(default_factory=list)
+    signing_time: dt.datetime | None = None  # claimed by the signer, in the signed properties
+    timestamp_time: dt.datetime | None = None  # from a verified signature time-stamp (B-T and above)
+    level: str | None = None
+    signature: etree._Element | None = None
+    crls: list[bytes] = field(default_factory=list)
+    ocsps: list[bytes] = field(default_factory=list)
+
+
+def _canonical(node: etree._Element, algorithm: str) -> bytes:
+    exclusive, comments = C14N[algorithm]
+    return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=comments)
+
+
+def _remove_keeping_tail(node: etree._Element) -> None:
+    """Drop an element but keep the text that follows it (it belongs to the parent)."""
+    parent = node.getparent()
+    if node.tail:
+        prev = node.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
+def _same_node_in_copy(node: etree._Element, copy_root: etree._Element) -> etree._Element:
+    """Follow `node`'s child positions from its root down the copied tree."""
+    positions = []
+    while node.getparent() is not None:
+        positions.append(node.getparent().index(node))
+        node = node.getparent()
+    for index in reversed(positions):
+        copy_root = copy_root[index]
+    return copy_root
+
+
+def _whole_document_octets(signature: etree._Element, transforms: list[etree._Element]) -> bytes:
+    """Apply a same-document (URI="") reference's transforms: remove the signature, canonicalize."""
+    doc = copy.deepcopy(signature.getroottree().getroot())
+    own_copy = _same_node_in_copy(signature, doc)
+    c14n_alg = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+    for transform in transforms:
+        alg = transform.get("Algorithm")
+        if alg == ENVELOPED:
+            _remove_keeping_tail(own_copy)
+        elif alg == XPATH_FILTER:
+            expr = "".join(transform.findtext(_ds("XPath")) or "").strip()
+            if expr.replace(" ", "") != "not(ancestor-or-self::ds:Signature)":
+                raise ValueError(f"unsupported XPath transform: {expr}")
+            for sig in doc.iter(_ds("Signature")):
+                _remove_keeping_tail(sig)
+                break
+        elif alg in C14N:
+            c14n_alg = alg
+        else:
+            raise ValueError(f"unsupported transform: {alg}")
+    return _canonical(doc, c14n_alg)
+
+
+def _referenced_octets(signature: etree._Element, uri: str, transforms: list[etree._Element]) -> bytes:
+    """Resolve `#id` to the one element with that Id; it must sit inside this signature."""
+    ident = uri[1:]
+    matches = signature.getroottree().xpath("//*[@Id=$i or @ID=$i or @id=$i]", i=ident)
+    if len(matches) != 1:
+        raise ValueError(f"the signed reference {uri} points at {len(matches)} elements (expected exactly one)")
+    target = matches[0]
+    if signature not in target.iterancestors() and target is not signature:
+        raise ValueError(f"the signed reference {uri} points outside the signature")
+    c14n_alg = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+    for transform in transforms:
+        alg = transform.get("Algorithm")
+        if alg not in C14N:
+            raise ValueError(f"unsupported transform on {uri}: {alg}")
+        c14n_alg = alg
+    return _canonical(target, c14n_alg)
+
+
+def _check_references(signature: etree._Element, check: XadesCheck) -> None:
+    signed_info = signature.find(_ds("SignedInfo"))
+    whole, signed_props = 0, 0
+    for ref in signed_info.findall(_ds("Reference")):
+        uri = ref.get("URI")
+        transforms = ref.findall(f"{_ds('Transforms')}/{_ds('Transform')}")
+        digest_alg = ref.find(_ds("DigestMethod")).get("Algorithm")
+        if digest_alg not in DIGESTS:
+            check.problems.append(f"a signed reference uses an unsupported or weak digest ({digest_alg})")
+            continue
+        try:
+            if uri == "":
+                octets = _whole_document_octets(signature, transforms)
+            elif uri and uri.startswith("#"):
+                octets = _referenced_octets(signature, uri, transforms)
+            else:
+                check.problems.append(f"a signed reference points outside the document ({uri!r})")
+                continue
+        except ValueError as exc:
+            check.problems.append(str(exc))
+            continue
+        expected = base64.b64decode(ref.findtext(_ds("DigestValue")) or "")
+        if DIGESTS[digest_alg](octets).digest() != expected:
+            if uri == "":
+                check.problems.append("the credential's content was changed after it was sealed (its digest does not match)")
+            elif ref.get("Type") == SIGNED_PROPERTIES_TYPE:
+                check.problems.append("the seal's signed properties (signing time, certificate) were changed")
+            else:
+                check.problems.append(f"the signed part {uri} was changed after sealing")
+        if uri == "":
+            whole += 1
+        if ref.get("Type") == SIGNED_PROPERTIES_TYPE:
+            signed_props += 1
+    if whole != 1:
+        check.problems.append("the seal does not cover the whole credential (no reference to the entire document)")
+    if signed_props != 1:
+        check.problems.append("the seal has no signed XAdES properties")
+
+
+def _certificates(signature: etree._Element) -> list[x509.Certificate]:
+    certs = []
+    for path in (".//ds:KeyInfo/ds:X509Data/ds:X509Certificate", ".//xades:CertificateValues/xades:EncapsulatedX509Certificate"):
+        for node in signature.xpath(path, namespaces=NS):
+            cert = x509.load_der_x509_certificate(base64.b64decode("".join((node.text or "").split())))
+            if all(cert != c for c in certs):
+                certs.append(cert)
+    return certs
+
+
+def _signing_certificate(signature: etree._Element, certs: list[x509.Certificate], check: XadesCheck) -> None:
+    cert_ids = signature.xpath(
+        ".//xades:SignedSignatureProperties/xades:SigningCertificateV2/xades:Cert"
+        "|.//xades:SignedSignatureProperties/xades:SigningCertificate/xades:Cert",
+        namespaces=NS,
+    )
+    if not cert_ids:
+        check.problems.append("the seal does not name its signing certificate (no SigningCertificateV2)")
+        return
+    cert_id = cert_ids[0]
+    alg = cert_id.find(f"{_xades('CertDigest')}/{_ds('DigestMethod')}").get("Algorithm")
+    digest = base64.b64decode(cert_id.findtext(f"{_xades('CertDigest')}/{_ds('DigestValue')}") or "")
+    hasher = DIGESTS.get(alg) or (hashlib.sha1 if alg == "http://www.w3.org/2000/09/xmldsig#sha1" else None)
+    for cert in certs:
+        if hasher and hasher(cert.public_bytes(Encoding.DER)).digest() == digest:
+            check.certificate = cert
+            check.chain = [c for c in certs if c is not cert]
+            return
+    check.problems.append("the certificate named in the seal's signed properties is not included in the seal")
+
+
+def _check_signature_value(signature: etree._Element, check: XadesCheck) -> None:
+    signed_info = signature.find(_ds("SignedInfo"))
+    c14n_alg = signed_info.find(_ds("CanonicalizationMethod")).get("Algorithm")
+    method = signed_info.find(_ds("SignatureMethod")).get("Algorithm")
+    if c14n_alg not in C14N or method not in SIGNATURE_METHODS:
+        check.problems.append(f"the seal uses an unsupported algorithm ({c14n_alg if c14n_alg not in C14N else method})")
+        return
+    kind, hash_cls = SIGNATURE_METHODS[method]
+    value = base64.b64decode("".join((signature.findtext(_ds("SignatureValue")) or "").split()))
+    data = _canonical(signed_info, c14n_alg)
+    key = check.certificate.public_key()
+    try:
+        if kind == "rsa" and isinstance(key, rsa.RSAPublicKey):
+            key.verify(value, data, padding.PKCS1v15(), hash_cls())
+        elif kind == "ec" and isinstance(key, ec.EllipticCurvePublicKey):
+            half = len(value) // 2
+            der = encode_dss_signature(int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big"))
+            key.verify(der, data, ec.ECDSA(hash_cls()))
+        else:
+            check.problems.append("the seal's signature algorithm does not match its certificate's key")
+            return
+    except InvalidSignature:
+        check.problems.append("the seal's signature value does not match (the signed information was altered)")
+
+
+def _level_and_time(signature: etree._Element, check: XadesCheck) -> None:
+    text = signature.findtext(".//xades:SignedSignatureProperties/xades:SigningTime", namespaces=NS)
+    if text:
+        try:
+            check.signing_time = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            check.problems.append(f"the seal's signing time is not a valid date ({text.strip()!r})")
+    unsigned = signature.find(".//xades:UnsignedSignatureProperties", namespaces=NS)
+    has = (lambda tag: unsigned is not None and unsigned.find(_xades(tag)) is not None)
+    check.level = "B-B"
+    if has("SignatureTimeStamp"):
+        check.level = "B-T"
+        if has("CertificateValues") and has("RevocationValues"):
+            check.level = "B-LT"
+    for node in signature.xpath(".//xades:RevocationValues/xades:CRLValues/xades:EncapsulatedCRLValue", namespaces=NS):
+        check.crls.append(base64.b64decode("".join((node.text or "").split())))
+    for node in signature.xpath(".//xades:RevocationValues/xades:OCSPValues/xades:EncapsulatedOCSPValue", namespaces=NS):
+        check.ocsps.append(base64.b64decode("".join((node.text or "").split())))
+
+
+def check_seal(root: etree._Element) -> XadesCheck:
+    """Check the one seal of a parsed credential: placement, every digest, the signature value."""
+    check = XadesCheck()
+    signatures = list(root.iter(_ds("Signature")))
+    if not signatures:
+        check.problems.append("the credential is not sealed (it has no signature)")
+        return check
+    if len(signatures) > 1:
+        check.problems.append(f"the credential carries {len(signatures)} signatures where one is expected (possible signature wrapping)")
+        return check
+    signature = signatures[0]
+    check.signature = signature
+    parent = signature.getparent()
+    if parent.tag != f"{{{SNB_NS}}}proof" or parent.getparent() is not root:
+        check.problems.append("the signature is not in the credential's <proof> element (it was moved)")
+        return check
+    _level_and_time(signature, check)
+    _check_references(signature, check)
+    certs = _certificates(signature)
+    if not certs:
+        check.problems.append("the seal carries no certificate")
+        return check
+    _signing_certificate(signature, certs, check)
+    if check.certificate is not None:
+        _check_signature_value(signature, check)
+    check.intact = not check.problems
+    return check

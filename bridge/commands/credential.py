@@ -77,10 +77,6 @@ def _schema_or_note():
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    from bridge.edc.issuer import issue_edc_xml
-    from hsm.config import TokenConfig
-    from hsm.signer import open_seal
-
     try:
         spec = model.load_course_spec(_read_json(args.spec, "course description"))
         learner = model.load_learner(_read_json(args.learner, "learner"))
@@ -92,6 +88,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
     issuance = model.Issuance.new(_parse_time(args.completed_at, "--completed-at"), grade=args.grade,
                                   valid_for=spec.valid_for)
     credential = model.Credential(spec, learner, issuance)
+    from bridge.edc.issuer import issue_edc_xml
+    from hsm.config import TokenConfig
+    from hsm.signer import open_seal
+
     seal = open_seal(TokenConfig.from_env(), args.seal_label)
     fmt = args.format or spec.source.get("format") or "edc-xml"
     if fmt == "elm3-jsonld":

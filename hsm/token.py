@@ -1,0 +1,201 @@
+"""Loading a PKCS#11 module once per process, and one logged-in session per token.
+
+Two facts of PKCS#11 shape this module:
+
+* python-pkcs11 calls ``C_Initialize`` without locking callbacks, and SoftHSM then turns its own
+  locking off: two threads inside the module at once can corrupt it. Every call into a module
+  therefore goes through that module's lock (``TokenHandle.lock``). Parallelism comes from running
+  several processes (see hsm/README.md, "Concurrency", for the measurements behind this choice).
+* Login is per token, not per session, and closing a logged-in session logs the whole token out.
+  So we keep one long-lived session per token and never close it while keys from it are in use.
+
+SoftHSM reads ``SOFTHSM2_CONF`` once, when the module initialises. Tests (and a developer with two
+demo tokens) need several SoftHSM configurations in one process, so a second configuration gets its
+own private copy of the module file: the dynamic loader then gives it separate state.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pkcs11
+from pkcs11 import exceptions as p11x
+
+from hsm.config import TokenConfig
+from hsm.errors import HsmError, TokenUnavailableError, WrongPinError
+
+_registry_lock = threading.Lock()
+_modules: dict[tuple[str, str | None], "LoadedModule"] = {}
+_handles: dict[tuple[str, str | None, str], "TokenHandle"] = {}
+
+# Errors after which the session (or the whole module) must be reopened.
+SESSION_LOST = (p11x.SessionHandleInvalid, p11x.SessionClosed, p11x.DeviceRemoved, p11x.TokenNotPresent,
+                p11x.TokenNotRecognised, p11x.UserNotLoggedIn, p11x.DeviceError, p11x.SlotIDInvalid)
+try:  # not every python-pkcs11 release names this one
+    SESSION_LOST += (p11x.CryptokiNotInitialized,)  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover
+    pass
+
+
+@dataclass
+class LoadedModule:
+    lib: pkcs11.lib
+    path: str  # the file actually loaded (a private copy for a second SoftHSM configuration)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def is_softhsm(self) -> bool:
+        return "softhsm" in (self.lib.manufacturer_id + " " + self.lib.library_description).lower()
+
+
+def load_module(config: TokenConfig) -> LoadedModule:
+    """The module for this configuration, loaded and initialised once per process."""
+    key = (config.module, config.softhsm_conf)
+    with _registry_lock:
+        loaded = _modules.get(key)
+        if loaded is not None:
+            return loaded
+        if not Path(config.module).exists():
+            raise HsmError(f"the PKCS#11 module {config.module} does not exist (check EDC_PKCS11_MODULE / --module)")
+        path = config.module
+        if any(m == config.module for m, _ in _modules):
+            path = _private_copy(config.module, config.softhsm_conf)
+        loaded = LoadedModule(_initialise(path, config.softhsm_conf), path)
+        _modules[key] = loaded
+        return loaded
+
+
+def _initialise(path: str, softhsm_conf: str | None) -> pkcs11.lib:
+    previous = os.environ.get("SOFTHSM2_CONF")
+    if softhsm_conf:
+        os.environ["SOFTHSM2_CONF"] = str(softhsm_conf)
+    try:
+        return pkcs11.lib(path)
+    except p11x.PKCS11Error as exc:
+        raise HsmError(f"the PKCS#11 module {path} failed to initialise: {describe(exc)}") from None
+    finally:
+        if softhsm_conf:
+            if previous is None:
+                os.environ.pop("SOFTHSM2_CONF", None)
+            else:
+                os.environ["SOFTHSM2_CONF"] = previous
+
+
+def _private_copy(module: str, softhsm_conf: str | None) -> str:
+    tag = hashlib.sha256(f"{module}\0{softhsm_conf}".encode()).hexdigest()[:16]
+    directory = Path(tempfile.gettempdir()) / f"edc-hsm-modules-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    target = directory / f"{tag}-{Path(module).name}"
+    if not target.exists():
+        partial = target.with_suffix(f".{os.getpid()}.part")
+        shutil.copyfile(module, partial)
+        os.replace(partial, target)
+    return str(target)
+
+
+def describe(exc: BaseException) -> str:
+    """A PKCS#11 error in words: python-pkcs11's exceptions often carry no message."""
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+@dataclass
+class TokenHandle:
+    """One token, its logged-in session, and the lock every call into its module takes."""
+
+    config: TokenConfig
+    module: LoadedModule
+    token: pkcs11.Token | None = None
+    session: pkcs11.Session | None = None
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self.module.lock
+
+    def ensure_session(self) -> pkcs11.Session:
+        with self.lock:
+            if self.session is None:
+                self.session = self._login()
+            return self.session
+
+    def _login(self) -> pkcs11.Session:
+        token = find_token(self.module, self.config.token_label)
+        try:
+            session = token.open(rw=True, user_pin=self.config.pin)
+        except p11x.PinIncorrect:
+            raise WrongPinError(f"the token '{self.config.token_label}' refused the PIN (wrong PIN); "
+                                "check EDC_PIN_FILE / EDC_PIN — repeated attempts may lock the token") from None
+        except p11x.PinLocked:
+            raise WrongPinError(f"the user PIN of token '{self.config.token_label}' is locked; "
+                                "the security officer must unlock it") from None
+        except p11x.UserAlreadyLoggedIn:
+            session = token.open(rw=True)  # another session of ours already logged this token in
+        except SESSION_LOST as exc:
+            raise TokenUnavailableError(f"cannot open a session on token '{self.config.token_label}': "
+                                        f"{describe(exc)}") from None
+        self.token = token
+        return session
+
+    def drop_session(self) -> None:
+        """Forget a session the module no longer knows (lost, token removed); the next use logs in again."""
+        with self.lock:
+            session, self.session = self.session, None
+            if session is not None:
+                try:
+                    session.close()
+                except p11x.PKCS11Error:
+                    pass
+
+    def reset_module(self) -> None:
+        """Finalize and re-initialise the module: the way back after a removed-and-reinserted device."""
+        with self.lock:
+            self.drop_session()
+            previous = os.environ.get("SOFTHSM2_CONF")
+            try:
+                if self.config.softhsm_conf:
+                    os.environ["SOFTHSM2_CONF"] = self.config.softhsm_conf
+                try:
+                    self.module.lib.reinitialize()
+                except p11x.PKCS11Error:
+                    self.module.lib.initialize()
+            except p11x.PKCS11Error as exc:
+                raise TokenUnavailableError(f"the PKCS#11 module could not be re-initialised: {describe(exc)}") from None
+            finally:
+                if self.config.softhsm_conf:
+                    if previous is None:
+                        os.environ.pop("SOFTHSM2_CONF", None)
+                    else:
+                        os.environ["SOFTHSM2_CONF"] = previous
+
+
+def find_token(module: LoadedModule, label: str) -> pkcs11.Token:
+    with module.lock:
+        try:
+            return module.lib.get_token(token_label=label)
+        except p11x.NoSuchToken:
+            labels = [s.get_token().label for s in module.lib.get_slots(token_present=True)]
+            raise TokenUnavailableError(
+                f"no token labelled '{label}' in {module.lib.so}"
+                + (f" (present: {', '.join(labels)})" if labels else " (no token is present)")) from None
+        except p11x.MultipleTokensReturned:
+            raise HsmError(f"more than one token is labelled '{label}'; give each token its own label") from None
+
+
+def token_handle(config: TokenConfig) -> TokenHandle:
+    """The process-wide handle of this token (a new PIN makes a new handle, so a wrong PIN is not stuck)."""
+    module = load_module(config)
+    key = (config.module, config.softhsm_conf, config.token_label)
+    with _registry_lock:
+        handle = _handles.get(key)
+        if handle is None or handle.config.pin != config.pin:
+            if handle is not None:
+                handle.drop_session()
+            handle = TokenHandle(config, module)
+            _handles[key] = handle
+        return handle

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +34,12 @@ class TokenConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, module: str | None = None,
-                 token: str | None = None, pin_file: str | None = None) -> "TokenConfig":
-        """Explicit options win over the environment; with neither, the demo token is used."""
+                 token: str | None = None, pin_file: str | None = None,
+                 prompt: Callable[[str], str] | None = None) -> "TokenConfig":
+        """Explicit options win over the environment; with neither, the demo token is used.
+
+        ``prompt`` (e.g. getpass) is asked for the PIN only when neither a PIN file nor EDC_PIN is set.
+        """
         env = os.environ if env is None else env
         module = module or env.get("EDC_PKCS11_MODULE") or None
         token = token or env.get("EDC_TOKEN_LABEL") or None
@@ -53,6 +57,8 @@ class TokenConfig:
         if token is None:
             raise HsmError("EDC_TOKEN_LABEL (or --token) is not set: the label of the token is needed")
         pin = read_pin(pin_file, env.get("EDC_PIN"))
+        if pin is None and prompt is not None:
+            pin = prompt(f"PIN for token '{token}': ") or None
         if pin is None:
             raise HsmError("no PIN given: set EDC_PIN_FILE (a file holding the PIN) or EDC_PIN, or use --pin-file")
         return cls(module=module, token_label=token, pin=pin, softhsm_conf=softhsm_conf)

@@ -47,7 +47,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     report = token_status(_config(args))
     print(json.dumps(report, indent=2) if args.json else format_status(report))
-    return 0
+    return 1 if report["error"] else 0
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:

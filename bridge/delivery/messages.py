@@ -1,0 +1,132 @@
+"""The learner's email about a credential: the words (en/lt templates), the attachments, the headers.
+
+Kept apart from the SMTP code so the text can be read, translated and tested without a mail server.
+The wording follows what Europass itself sends with a credential: who issued it, its title, that the
+sealed file is attached, and where to view and verify it. Templates live in `templates/<kind>.<lang>.txt`
+(first line `Subject: ...`, then paragraphs separated by blank lines) so a translator edits plain text.
+"""
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.headerregistry import Address
+from pathlib import Path
+from string import Template
+
+from bridge.delivery import DeliveryJob
+
+TEMPLATES = Path(__file__).with_name("templates")
+LANGUAGES = ("en", "lt")
+_URL = re.compile(r"(https?://[^\s<>\"]+)")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A further file sent with the credential (the printable PDF, for one); the sealed XML is the job's own."""
+
+    filename: str
+    media_type: str  # "application/pdf"
+    content: bytes
+
+
+def message_language(lang: str | None) -> str:
+    """The learner's language if we have a text in it, English otherwise (lt-LT counts as lt)."""
+    base = (lang or "").split("-")[0].split("_")[0].lower()
+    return base if base in LANGUAGES else "en"
+
+
+def message_id(credential_id: str, kind: str, mail_from: str) -> str:
+    """A Message-ID fixed by the credential and the event, so a resend after a crash is the same message.
+
+    Mail clients thread or drop a second copy with the same id instead of showing two different mails.
+    The local part is a digest, not the id itself, so nothing about the learner leaks into headers.
+    """
+    digest = hashlib.sha256(f"{credential_id}\n{kind}".encode()).hexdigest()[:32]
+    domain = mail_from.rpartition("@")[2].strip(" >") or "edc-bridge.invalid"
+    return f"<edc.{kind}.{digest}@{domain}>"
+
+
+def _title(job: DeliveryJob, lang: str) -> str:
+    title = job.title or {}
+    return title.get(lang) or title.get("en") or next(iter(title.values()), "") or job.credential_id
+
+
+def _values(job: DeliveryJob, lang: str) -> dict[str, str]:
+    return {
+        "learner": job.learner_name,
+        "issuer": job.issuer_name,
+        "title": _title(job, lang),
+        "filename": job.filename,
+        "view_url": job.view_url,
+        "verify_url": job.verify_url,
+        "credential_id": job.credential_id,
+        "reason": (job.reason or "").strip(),
+    }
+
+
+def _paragraphs(kind: str, lang: str, values: dict[str, str]) -> tuple[str, list[str]]:
+    """Subject and body paragraphs; a paragraph naming a value we do not have (no view URL) is left out."""
+    source = (TEMPLATES / f"{kind}.{lang}.txt").read_text(encoding="utf-8")
+    head, _, body = source.partition("\n")
+    if not head.startswith("Subject: "):
+        raise ValueError(f"template {kind}.{lang}.txt must start with a 'Subject: ' line")
+    subject = Template(head[len("Subject: "):]).substitute(values)
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", body.strip()):
+        names = {m.group(1) for m in re.finditer(r"\$(\w+)", block)}
+        if any(not values.get(name) for name in names):
+            continue
+        paragraphs.append(Template(block).substitute(values))
+    return " ".join(subject.split()), paragraphs
+
+
+def _html(paragraphs: list[str], lang: str) -> str:
+    def one(p: str) -> str:
+        escaped = html.escape(p).replace("\n", "<br>\n")
+        return "<p>" + _URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped) + "</p>"
+
+    body = "\n".join(one(p) for p in paragraphs)
+    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"></head>\n'
+            f'<body style="font-family: sans-serif; line-height: 1.4">\n{body}\n</body></html>\n')
+
+
+def compose(job: DeliveryJob, mail_from: str, attachments: tuple[Attachment, ...] = ()) -> EmailMessage:
+    """The whole message for `job`: text and HTML alternatives, then the sealed XML and any further files."""
+    if job.kind not in ("issued", "revoked"):
+        raise ValueError(f"kind: unknown delivery kind {job.kind!r} (issued or revoked)")
+    lang = message_language(job.learner_lang)
+    subject, paragraphs = _paragraphs(job.kind, lang, _values(job, lang))
+
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = mail_from
+    msg["To"] = Address(display_name=job.learner_name, addr_spec=job.learner_email)
+    msg["Date"] = email.utils.formatdate(localtime=False)
+    msg["Message-ID"] = message_id(job.credential_id, job.kind, mail_from)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-EDC-Credential-Id"] = job.credential_id
+    msg.set_content("\n\n".join(paragraphs) + "\n", subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(_html(paragraphs, lang), subtype="html", charset="utf-8", cte="quoted-printable")
+
+    if job.kind == "issued":
+        if not job.document:
+            raise ValueError("document: an 'issued' delivery needs the sealed credential bytes")
+        _attach(msg, job.filename or _default_filename(job.credential_id), job.media_type, job.document)
+    for extra in attachments:
+        _attach(msg, extra.filename, extra.media_type, extra.content)
+    msg["Content-Language"] = lang  # after the body: setting content drops Content-* headers set earlier
+    return msg
+
+
+def _default_filename(credential_id: str) -> str:
+    return f"credential-{credential_id.rpartition(':')[2]}.xml"
+
+
+def _attach(msg: EmailMessage, filename: str, media_type: str, content: bytes) -> None:
+    """Attach bytes as base64 so a sealed file arrives byte-exact (no line-ending or charset rewriting)."""
+    maintype, _, subtype = (media_type or "application/octet-stream").partition("/")
+    msg.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)

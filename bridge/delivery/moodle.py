@@ -1,0 +1,141 @@
+"""Moodle channel: store the sealed file for the learner and set their status, through the plugin's web service.
+
+The functions and their parameters are the plugin's contract (moodle_plugin/README.md, "Web service
+contract"): `block_edcissuer_store_credential` and `block_edcissuer_set_status`, called over Moodle's REST
+protocol with the token in the POST body — a token in a URL ends up in access logs and proxies.
+
+Moodle answers errors with HTTP 200 and a JSON body carrying `exception`, so the status code alone says
+little. What can heal by itself (Moodle down, 5xx, timeouts, a busy database) is retryable; what needs a
+person (a wrong or revoked token, missing permissions, an unknown user or course, a file that conflicts)
+is not, and the worker parks it where staff can see it.
+
+`store_credential` is idempotent by credential id (same bytes → "unchanged"), and `set_status` ignores
+stale timestamps, so sending the same job twice after a crash is harmless: this channel is at-least-once
+on the wire and exactly-once in what Moodle keeps.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import time
+from typing import Any, Mapping
+
+import requests
+
+from bridge.delivery import DeliveryError, DeliveryJob
+
+log = logging.getLogger(__name__)
+
+STORE = "block_edcissuer_store_credential"
+SET_STATUS = "block_edcissuer_set_status"
+ENDPOINT = "/webservice/rest/server.php"
+
+# Moodle error codes that no retry will fix: the operator has to change the token, the role or the data.
+PERMANENT_ERRORS = {
+    "invalidtoken", "accessexception", "nopermissions", "requireloginerror", "servicenotavailable",
+    "invalidrecord", "invaliduser", "invalidcourse", "invalidparameter", "invalidstatus",
+    "credentialconflict", "sitemaintenance_disabled", "usernotfullysetup", "webservicesnotenabled",
+}
+# Codes Moodle uses for conditions that pass: maintenance mode, a locked or busy database.
+TRANSIENT_ERRORS = {"sitemaintenance", "dmlreadexception", "dmlwriteexception", "ddlexception", "lockfailed",
+                    "cannotgetlock", "dbsessionlocked"}
+
+
+class MoodleChannel:
+    """Calls the two web service functions for one job; a requests.Session reuses the connection."""
+
+    name = "moodle"
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = 20.0, verify: bool | str = True,
+                 session: requests.Session | None = None) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"EDC_MOODLE_URL: {base_url!r} is not an http(s) URL")
+        if not token:
+            raise ValueError("EDC_MOODLE_TOKEN: empty; create a token for the sidecar's service in Moodle")
+        self.endpoint = base_url.rstrip("/") + ENDPOINT
+        self._token = token
+        self.timeout = timeout
+        self.verify = verify
+        self.session = session or requests.Session()
+
+    def __repr__(self) -> str:  # the token stays out of every repr and log line
+        return f"MoodleChannel({self.endpoint})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> "MoodleChannel":
+        env = os.environ if env is None else env
+        return cls(env.get("EDC_MOODLE_URL", ""), env.get("EDC_MOODLE_TOKEN", ""), **kwargs)
+
+    def deliver(self, job: DeliveryJob) -> None:
+        """Issued: store the file (which also marks the learner issued), then say "delivered". Revoked: the status."""
+        if job.learner_moodle_id is None:
+            raise DeliveryError("moodle: the job has no Moodle user id for the learner", retryable=False)
+        if job.kind == "issued":
+            if not job.document:
+                raise DeliveryError("moodle: an 'issued' delivery needs the sealed credential bytes", retryable=False)
+            self.call(STORE, {
+                "userid": job.learner_moodle_id,
+                "courseid": job.course_id,
+                "credentialid": job.credential_id,
+                "filename": job.filename or f"credential-{job.credential_id.rpartition(':')[2]}.xml",
+                "content": base64.b64encode(job.document).decode("ascii"),
+                "verifyurl": job.verify_url,
+            })
+            self.set_status(job, "delivered", "")
+        elif job.kind == "revoked":
+            self.set_status(job, "revoked", job.reason or "")
+        else:
+            raise DeliveryError(f"moodle: unknown delivery kind {job.kind!r}", retryable=False)
+        log.info("moodle updated for %s (%s)", job.credential_id, job.kind)
+
+    def set_status(self, job: DeliveryJob, status: str, message: str, timestamp: int | None = None) -> dict:
+        return self.call(SET_STATUS, {
+            "userid": job.learner_moodle_id,
+            "courseid": job.course_id,
+            "credentialid": job.credential_id,
+            "status": status,
+            "message": message[:1333],
+            "timestamp": int(time.time() if timestamp is None else timestamp),
+        })
+
+    def call(self, function: str, params: Mapping[str, Any]) -> Any:
+        """One REST call; returns the decoded answer or raises DeliveryError naming the function and the cause."""
+        form = {"wstoken": self._token, "wsfunction": function, "moodlewsrestformat": "json"}
+        form.update({k: str(v) for k, v in params.items()})
+        try:
+            response = self.session.post(self.endpoint, data=form, timeout=self.timeout, verify=self.verify,
+                                         allow_redirects=False)
+        except requests.exceptions.SSLError as exc:
+            raise DeliveryError(f"moodle: TLS to {self.endpoint} failed: {type(exc).__name__}",
+                                retryable=False) from None
+        except requests.exceptions.Timeout:
+            raise DeliveryError(f"moodle: {function}: no answer from {self.endpoint} within {self.timeout:g} s",
+                                retryable=True) from None
+        except requests.exceptions.ConnectionError:
+            raise DeliveryError(f"moodle: {function}: cannot connect to {self.endpoint}", retryable=True) from None
+        except requests.exceptions.RequestException as exc:
+            raise DeliveryError(f"moodle: {function}: {type(exc).__name__}", retryable=True) from None
+        return _answer(function, response)
+
+
+def _answer(function: str, response: requests.Response) -> Any:
+    status = response.status_code
+    if status >= 500 or status in (408, 429):
+        raise DeliveryError(f"moodle: {function}: HTTP {status} from Moodle", retryable=True)
+    if status in (401, 403):
+        raise DeliveryError(f"moodle: {function}: HTTP {status} (access refused)", retryable=False)
+    if status != 200:
+        raise DeliveryError(f"moodle: {function}: unexpected HTTP {status}", retryable=status >= 500)
+    try:
+        body = response.json()
+    except ValueError:
+        # A PHP notice or a maintenance page instead of JSON: likely to pass, but say what came back.
+        snippet = response.text[:120].replace("\n", " ")
+        raise DeliveryError(f"moodle: {function}: answer is not JSON: {snippet!r}", retryable=True) from None
+    if isinstance(body, dict) and "exception" in body:
+        code = str(body.get("errorcode") or "")
+        message = str(body.get("message") or body.get("exception"))
+        retryable = code in TRANSIENT_ERRORS or (code not in PERMANENT_ERRORS and "dml" in code)
+        raise DeliveryError(f"moodle: {function}: {code or 'error'}: {message}", retryable=retryable)
+    return body

@@ -1,0 +1,274 @@
+"""Real servers on loopback standing in for the learner's mail server and for Moodle's REST endpoint.
+
+Both count what they *accepted* per credential id, which is what the reliability tests judge: one mail
+and one stored file per credential, however many attempts the sidecar made.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import email
+import email.policy
+import json
+import socket
+import threading
+import time
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- SMTP --------------------------------------------------------------------------------------------
+
+
+class _Collector:
+    def __init__(self, sink: "MailSink") -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        message = email.message_from_bytes(envelope.original_content or envelope.content,
+                                           policy=email.policy.default)
+        self.sink._accept(envelope.rcpt_tos, message, bool(session.authenticated))
+        return "250 Message accepted for delivery"
+
+
+class MailSink:
+    """aiosmtpd on 127.0.0.1; `stop()`/`start()` take it down and up again on the same port."""
+
+    def __init__(self, *, port: int | None = None, tls_context=None, require_starttls: bool = False,
+                 users: dict[str, str] | None = None) -> None:
+        self.port = port or free_port()
+        self.users = users
+        self._smtp_kwargs = {"tls_context": tls_context, "require_starttls": require_starttls}
+        if users is not None:
+            self._smtp_kwargs.update(auth_required=True, auth_require_tls=True, authenticator=self._authenticate)
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.by_credential: collections.Counter[str] = collections.Counter()
+        self.auth_failures = 0
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            user, password = auth_data.login.decode(), auth_data.password.decode()
+            if self.users.get(user) == password:
+                return AuthResult(success=True)
+        self.auth_failures += 1
+        return AuthResult(success=False, handled=False)
+
+    def _accept(self, rcpt_tos: list[str], message: EmailMessage, authenticated: bool) -> None:
+        with self._lock:
+            self.messages.append((list(rcpt_tos), message))
+            self.by_credential[message.get("X-EDC-Credential-Id", "")] += 1
+
+    def start(self) -> "MailSink":
+        self._controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port,
+                                      server_hostname="localhost", ready_timeout=10, **self._smtp_kwargs)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+# --- Moodle REST -------------------------------------------------------------------------------------
+
+# Exactly what the plugin's services declare (moodle_plugin/README.md, "Web service contract").
+DECLARED = {
+    "block_edcissuer_store_credential": {
+        "required": {"userid": int, "courseid": int, "credentialid": str, "filename": str, "content": str,
+                     "verifyurl": str},
+        "optional": {"format": str},
+    },
+    "block_edcissuer_set_status": {
+        "required": {"userid": int, "courseid": int, "credentialid": str, "status": str, "timestamp": int},
+        "optional": {"message": str},
+    },
+}
+STATUSES = {"queued", "issued", "delivered", "failed", "revoked", "parked"}
+
+
+def _moodle_error(exception: str, errorcode: str, message: str) -> dict:
+    return {"exception": exception, "errorcode": errorcode, "message": message}
+
+
+class FakeMoodle:
+    """A threaded HTTP server answering like Moodle's REST server.php for the plugin's two functions.
+
+    It refuses what real Moodle refuses: a token in the query string is ignored (Moodle reads it from
+    the request, but we require the body), unknown or missing parameters give `invalidparameter`, a
+    wrong token gives `invalidtoken`, storing different bytes under a known id gives `credentialconflict`.
+    `fail_next(n, status)` makes the next n requests answer with that HTTP status, as a Moodle in trouble.
+    """
+
+    def __init__(self, token: str = "moodle-token-0123456789abcdef", *, users: set[int] | None = None,
+                 courses: set[int] | None = None) -> None:
+        self.token = token
+        self.users = users
+        self.courses = courses
+        self.files: dict[tuple[str, str], bytes] = {}  # (credentialid, format) -> bytes
+        self.stored = collections.Counter()  # credentialid -> "stored" answers (must end at 1)
+        self.store_calls = collections.Counter()  # credentialid -> every store call that reached us
+        self.statuses: dict[tuple[int, int], tuple[int, str, str]] = {}  # (user, course) -> (ts, status, credid)
+        self.status_calls: list[dict[str, str]] = []
+        self.requests: list[dict] = []  # every request: path, query, form (token redacted)
+        self._fail: list[int] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> "FakeMoodle":
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-moodle", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        with self._lock:
+            self._fail.extend([status] * count)
+
+    # --- the functions -----------------------------------------------------------------------------
+
+    def _dispatch(self, form: dict[str, str]) -> dict:
+        if form.get("wstoken") != self.token:
+            return _moodle_error("moodle_exception", "invalidtoken", "Invalid token - token not found")
+        if form.get("moodlewsrestformat") != "json":
+            return _moodle_error("moodle_exception", "invalidparameter", "moodlewsrestformat must be json here")
+        function = form.get("wsfunction", "")
+        declared = DECLARED.get(function)
+        if declared is None:
+            return _moodle_error("dml_missing_record_exception", "invalidrecord",
+                                 "Can't find data record in database table external_functions.")
+        params = {k: v for k, v in form.items() if k not in ("wstoken", "wsfunction", "moodlewsrestformat")}
+        problem = _check_params(params, declared)
+        if problem:
+            return _moodle_error("invalid_parameter_exception", "invalidparameter",
+                                 f"Invalid parameter value detected ({problem})")
+        userid, courseid = int(params["userid"]), int(params["courseid"])
+        if self.users is not None and userid not in self.users:
+            return _moodle_error("moodle_exception", "invaliduser", "Invalid user")
+        if self.courses is not None and courseid not in self.courses:
+            return _moodle_error("moodle_exception", "invalidcourse", "Invalid course")
+        if function == "block_edcissuer_store_credential":
+            return self._store(params, userid, courseid)
+        return self._set_status(params, userid, courseid)
+
+    def _store(self, p: dict[str, str], userid: int, courseid: int) -> dict:
+        try:
+            content = base64.b64decode(p["content"], validate=True)
+        except (binascii.Error, ValueError):
+            return _moodle_error("invalid_parameter_exception", "invalidparameter", "content is not base64")
+        if "/" in p["filename"] or not p["verifyurl"].startswith(("http://", "https://")):
+            return _moodle_error("invalid_parameter_exception", "invalidparameter", "filename or verifyurl")
+        key = (p["credentialid"], p.get("format", "edc-xml-v1"))
+        with self._lock:
+            self.store_calls[key[0]] += 1
+            known = self.files.get(key)
+            if known is not None and known != content:
+                return _moodle_error("moodle_exception", "credentialconflict", "A different file has this id")
+            if known is not None:
+                return {"result": "unchanged", "recordid": 1, "fileurl": self.url + "/pluginfile.php/x"}
+            self.files[key] = content
+            self.stored[key[0]] += 1
+            self.statuses.setdefault((userid, courseid), (0, "issued", key[0]))
+        return {"result": "stored", "recordid": len(self.files), "fileurl": self.url + "/pluginfile.php/x"}
+
+    def _set_status(self, p: dict[str, str], userid: int, courseid: int) -> dict:
+        if p["status"] not in STATUSES:
+            return _moodle_error("moodle_exception", "invalidstatus", f"Unknown status {p['status']}")
+        with self._lock:
+            self.status_calls.append(dict(p))
+            ts = int(p["timestamp"])
+            current = self.statuses.get((userid, courseid))
+            if current is not None and ts < current[0]:
+                return {"applied": False}
+            self.statuses[(userid, courseid)] = (ts, p["status"], p["credentialid"])
+        return {"applied": True}
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):  # noqa: N802
+                self._send(405, b"POST only", "text/plain")
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8")
+                parts = urlsplit(self.path)
+                form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+                with fake._lock:
+                    fake.requests.append({"path": parts.path, "query": parts.query,
+                                          "content_type": self.headers.get("Content-Type", ""),
+                                          "form": {k: ("***" if k == "wstoken" else v) for k, v in form.items()}})
+                    failing = fake._fail.pop(0) if fake._fail else None
+                if failing:
+                    self._send(failing, b"<html><body>Service unavailable</body></html>", "text/html")
+                    return
+                if parts.path != "/webservice/rest/server.php":
+                    self._send(404, b"not found", "text/plain")
+                    return
+                if parts.query:  # the token (or anything) in the URL is a mistake we want to catch
+                    answer = _moodle_error("moodle_exception", "invalidparameter",
+                                           "parameters must be in the POST body, not the URL")
+                else:
+                    answer = fake._dispatch(form)
+                self._send(200, json.dumps(answer).encode())
+
+        return Handler
+
+
+def _check_params(params: dict[str, str], declared: dict) -> str | None:
+    allowed = {**declared["required"], **declared["optional"]}
+    missing = [k for k in declared["required"] if k not in params]
+    if missing:
+        return f"missing: {', '.join(missing)}"
+    unknown = [k for k in params if k not in allowed]
+    if unknown:
+        return f"unexpected: {', '.join(unknown)}"
+    for name, kind in allowed.items():
+        if name in params and kind is int:
+            try:
+                int(params[name])
+            except ValueError:
+                return f"{name} is not an integer"
+    return None

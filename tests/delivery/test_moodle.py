@@ -1,0 +1,153 @@
+"""The Moodle channel against a real HTTP server that answers like Moodle's REST endpoint."""
+from __future__ import annotations
+
+import base64
+import logging
+import socket
+import threading
+
+import pytest
+
+from bridge.delivery import DeliveryError
+from bridge.delivery.moodle import SET_STATUS, STORE, MoodleChannel
+
+from .conftest import CREDENTIAL_ID, SEALED, make_job
+from .sinks import DECLARED, free_port
+
+
+def channel_for(moodle, **kwargs) -> MoodleChannel:
+    return MoodleChannel(moodle.url, moodle.token, timeout=5, **kwargs)
+
+
+def test_issued_stores_the_file_then_marks_delivered(moodle, job):
+    channel_for(moodle).deliver(job)
+
+    assert moodle.files[(CREDENTIAL_ID, "edc-xml-v1")] == SEALED
+    assert moodle.stored[CREDENTIAL_ID] == 1
+    assert moodle.statuses[(34, 12)][1:] == ("delivered", CREDENTIAL_ID)
+    store, status = moodle.requests
+    assert store["path"] == status["path"] == "/webservice/rest/server.php"
+    assert store["query"] == status["query"] == ""  # the token never travels in the URL
+    assert store["content_type"] == "application/x-www-form-urlencoded"
+    assert store["form"]["wsfunction"] == STORE and status["form"]["wsfunction"] == SET_STATUS
+    # exactly the declared parameters, no more (the fake refuses unknown ones, this pins the full set)
+    declared_store = set(DECLARED[STORE]["required"])
+    assert set(store["form"]) - {"wstoken", "wsfunction", "moodlewsrestformat"} == declared_store
+    assert base64.b64decode(store["form"]["content"]) == SEALED
+    assert store["form"]["verifyurl"] == job.verify_url
+    assert set(status["form"]) - {"wstoken", "wsfunction", "moodlewsrestformat"} == \
+        set(DECLARED[SET_STATUS]["required"]) | {"message"}
+
+
+def test_sending_twice_stores_once(moodle, job):
+    channel = channel_for(moodle)
+    channel.deliver(job)
+    channel.deliver(job)  # a retry after a crash between Moodle's answer and our commit
+    assert moodle.store_calls[CREDENTIAL_ID] == 2
+    assert moodle.stored[CREDENTIAL_ID] == 1
+
+
+def test_revocation_sets_the_status_with_the_reason(moodle):
+    channel_for(moodle).deliver(make_job(kind="revoked", document=b"", reason="Issued by mistake"))
+    (call,) = moodle.status_calls
+    assert call["status"] == "revoked" and call["message"] == "Issued by mistake"
+    assert moodle.files == {}
+
+
+@pytest.mark.parametrize("token", ["wrong-token"])
+def test_invalid_token_is_not_retryable_and_not_shown(moodle, job, token, caplog):
+    channel = MoodleChannel(moodle.url, token, timeout=5)
+    with caplog.at_level(logging.DEBUG), pytest.raises(DeliveryError) as err:
+        channel.deliver(job)
+    assert not err.value.retryable
+    assert "invalidtoken" in str(err.value)
+    assert token not in str(err.value) + repr(channel) + caplog.text
+    assert moodle.files == {}
+
+
+@pytest.mark.parametrize("changes, code", [
+    ({"learner_moodle_id": 99}, "invaliduser"),
+    ({"course_id": 77}, "invalidcourse"),
+])
+def test_moodle_refusals_are_parked_not_retried(moodle, changes, code):
+    with pytest.raises(DeliveryError) as err:
+        channel_for(moodle).deliver(make_job(**changes))
+    assert not err.value.retryable and code in str(err.value)
+
+
+def test_conflicting_bytes_under_the_same_id_are_refused(moodle, job):
+    channel_for(moodle).deliver(job)
+    with pytest.raises(DeliveryError) as err:
+        channel_for(moodle).deliver(make_job(document=SEALED + b"<!-- changed -->"))
+    assert not err.value.retryable and "credentialconflict" in str(err.value)
+
+
+def test_access_exception_is_not_retryable(moodle, job):
+    moodle._dispatch = lambda form: {"exception": "required_capability_exception", "errorcode": "nopermissions",
+                                     "message": "Sorry, but you do not currently have permissions to do that"}
+    with pytest.raises(DeliveryError) as err:
+        channel_for(moodle).deliver(job)
+    assert not err.value.retryable and "nopermissions" in str(err.value)
+
+
+def test_http_500_is_retryable_then_succeeds(moodle, job):
+    moodle.fail_next(1, 500)
+    with pytest.raises(DeliveryError) as err:
+        channel_for(moodle).deliver(job)
+    assert err.value.retryable and "HTTP 500" in str(err.value)
+    assert moodle.files == {}
+    channel_for(moodle).deliver(job)
+    assert moodle.stored[CREDENTIAL_ID] == 1
+
+
+def test_failure_between_store_and_status_is_retryable_and_heals(moodle, job):
+    channel = channel_for(moodle)
+    original = moodle._dispatch
+    answers = iter([None, {"exception": "dml_write_exception", "errorcode": "dmlwriteexception",
+                           "message": "Error writing to database"}])
+
+    def flaky(form):
+        scripted = next(answers, None)
+        return scripted if scripted is not None else original(form)
+
+    moodle._dispatch = flaky
+    with pytest.raises(DeliveryError) as err:
+        channel.deliver(job)
+    assert err.value.retryable
+    channel.deliver(job)
+    assert moodle.stored[CREDENTIAL_ID] == 1
+    assert moodle.statuses[(34, 12)][1] == "delivered"
+
+
+def test_moodle_down_is_retryable(job):
+    channel = MoodleChannel(f"http://127.0.0.1:{free_port()}", "t", timeout=2)
+    with pytest.raises(DeliveryError) as err:
+        channel.deliver(job)
+    assert err.value.retryable and "cannot connect" in str(err.value)
+
+
+def test_slow_moodle_times_out_retryably(job):
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []  # keep the accepted connection open (and silent) until the test ends
+    threading.Thread(target=lambda: held.append(listener.accept()), daemon=True).start()
+    try:
+        channel = MoodleChannel(f"http://127.0.0.1:{listener.getsockname()[1]}", "t", timeout=0.5)
+        with pytest.raises(DeliveryError) as err:
+            channel.deliver(job)
+        assert err.value.retryable and "within 0.5 s" in str(err.value)
+    finally:
+        listener.close()
+
+
+def test_a_job_without_moodle_user_is_refused():
+    with pytest.raises(DeliveryError) as err:
+        MoodleChannel("https://moodle.example.edu", "t").deliver(make_job(learner_moodle_id=None))
+    assert not err.value.retryable
+
+
+@pytest.mark.parametrize("url, token, words", [("moodle.example.edu", "t", "EDC_MOODLE_URL"),
+                                               ("https://moodle.example.edu", "", "EDC_MOODLE_TOKEN")])
+def test_bad_configuration_is_named(url, token, words):
+    with pytest.raises(ValueError) as err:
+        MoodleChannel(url, token)
+    assert words in str(err.value)

@@ -102,6 +102,10 @@ def assess_certificate(
         crls=crls,
         ocsps=ocsps,
         revocation_mode="hard-fail" if (crls or ocsps) else "soft-fail",
+        # A B-LT seal's CRL/OCSP is usually issued after the time-stamp (EN 319 102-1 wants exactly
+        # that: it proves the certificate was not revoked *by then*); without this, pyhanko calls it
+        # "too recent" for a judgement at the time of sealing. Revocation dates are still compared.
+        retroactive_revinfo=True,
     )
     validator = CertificateValidator(_asn1(cert), validation_context=context)
     when = at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

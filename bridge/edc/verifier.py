@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from cryptography import x509
 from lxml import etree
 
-from bridge.edc import trust, xades, xml_reader
+from bridge.edc import ltv, trust, xades, xml_reader
 from bridge.edc.report import VerificationReport, iso
 from bridge.edc.schema_check import EdcSchema, UnsafeXmlError, safe_parse
 
@@ -91,6 +91,8 @@ def _trust(report: VerificationReport, check: xades.XadesCheck, anchors: Sequenc
         cert, check.chain, anchors, judged_at, crls=check.crls, ocsps=check.ocsps, now=now
     )
     report.trusted = verdict.trusted
+    if verdict.trusted and check.timestamp_time is not None:
+        report.notes.append("valid at the time of sealing (as proven by the time-stamp)")
     report.problems.extend(verdict.problems)
     report.notes.extend(verdict.notes)
 
@@ -115,7 +117,7 @@ def verify_edc_xml(
         return report
     _schema(report, schema, tree)
     _summary(report, tree)
-    check = xades.check_seal(root)
+    check = xades.check_seal(root, tsa_anchors=ltv.tsa_trust_anchors(trust_anchors))
     report.signature_intact = check.intact
     report.level = check.level
     report.problems.extend(check.problems)

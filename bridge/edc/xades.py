@@ -348,8 +348,11 @@ def _level_and_time(signature: etree._Element, check: XadesCheck) -> None:
         check.ocsps.append(base64.b64decode("".join((node.text or "").split())))
 
 
-def check_seal(root: etree._Element) -> XadesCheck:
-    """Check the one seal of a parsed credential: placement, every digest, the signature value."""
+def check_seal(root: etree._Element, *, tsa_anchors=None) -> XadesCheck:
+    """Check the one seal of a parsed credential: placement, every digest, the signature value.
+
+    `tsa_anchors`: the CAs trusted for signature time-stamps (None: EDC_TSA_TRUST_ANCHORS, see ltv.py).
+    """
     check = XadesCheck()
     signatures = list(root.iter(_ds("Signature")))
     if not signatures:
@@ -373,5 +376,8 @@ def check_seal(root: etree._Element) -> XadesCheck:
     _signing_certificate(signature, certs, check)
     if check.certificate is not None:
         _check_signature_value(signature, check)
+        from bridge.edc import ltv  # B-T and above: verify the time-stamp, fill check.timestamp_time
+
+        ltv.check_signature_timestamp(signature, check, tsa_anchors)
     check.intact = not check.problems
     return check

@@ -1,0 +1,435 @@
+"""Long-term XAdES seals: B-T (a signature time-stamp) and B-LT (certificate and revocation values).
+
+A B-B seal is only as good as its certificate today: once the certificate expires or is revoked,
+nothing proves the seal was made while it was still good. B-T adds a TSA's time-stamp over the
+signature value, so the verifier can judge the certificate at that moment; B-LT also embeds the
+certificates and the revocation data (CRLs/OCSP responses) that vouched for them, so the judgement
+needs nothing from the network, years later.
+
+Where things go follows the EU's own B-LT sample (DSS): in xades:UnsignedSignatureProperties, a
+SignatureTimeStamp (ds:CanonicalizationMethod + EncapsulatedTimeStamp), then CertificateValues and
+RevocationValues (CRLValues, OCSPValues). Unsigned properties are outside the signed data, so adding
+them later does not disturb the seal; that is what makes "seal now, time-stamp later" possible.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+import requests
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+
+from bridge.edc import timestamps, trust
+from bridge.edc.xades import C14N, DS_NS, EXC_C14N, NS, XADES_NS, XadesCheck
+
+LEVELS = ("B-B", "B-T", "B-LT")
+POLICIES = ("wait", "seal-then-stamp")
+# XAdES: without a CanonicalizationMethod in the time-stamp, inclusive c14n is meant.
+DEFAULT_TS_C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+
+
+def _ds(tag: str) -> str:
+    return f"{{{DS_NS}}}{tag}"
+
+
+def _xades(tag: str) -> str:
+    return f"{{{XADES_NS}}}{tag}"
+
+
+class LtvConfigError(ValueError):
+    """A long-term seal setting is missing or wrong; the message names the variable."""
+
+
+class RevocationUnavailableError(Exception):
+    """Revocation data for a certificate could not be obtained (B-LT cannot be completed now)."""
+
+    retryable = True
+
+
+class TimestampPending(Exception):
+    """The seal was made at B-B because the TSA did not answer, under policy `seal-then-stamp`.
+
+    An exception on purpose: a caller that ignores it cannot store a B-B credential believing it
+    is B-T. `sealed` is the B-B document to store; record it as waiting for `complete_pending`.
+    """
+
+    def __init__(self, sealed: bytes, reason: str, wanted_level: str):
+        self.sealed = sealed
+        self.reason = reason
+        self.wanted_level = wanted_level
+        super().__init__(f"sealed at B-B; time-stamp pending ({reason})")
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TsaClient:
+    """Where and how to ask for time-stamps (EDC_TSA_URL, EDC_TSA_TIMEOUT, EDC_TSA_HASH)."""
+
+    url: str
+    timeout: float = 10.0
+    hash_alg: str = "sha256"
+
+    def stamp(self, data: bytes) -> bytes:
+        digest = timestamps.HASHES[self.hash_alg](data).digest()
+        return timestamps.request_timestamp(self.url, digest, self.hash_alg, timeout=self.timeout)
+
+    def __repr__(self) -> str:  # the URL may carry credentials; never show them
+        return f"TsaClient({timestamps.redact_url(self.url)!r})"
+
+
+@dataclass(frozen=True)
+class SealLevelSettings:
+    """The level to seal at and what to do when the TSA is down (EDC_SEAL_LEVEL, EDC_TSA_POLICY)."""
+
+    level: str = "B-B"
+    tsa: TsaClient | None = None
+    policy: str = "wait"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "SealLevelSettings":
+        env = dict(os.environ if env is None else env)
+        url = env.get("EDC_TSA_URL", "").strip()
+        tsa = None
+        if url:
+            try:
+                timeout = float(env.get("EDC_TSA_TIMEOUT", "10"))
+            except ValueError:
+                raise LtvConfigError(f"EDC_TSA_TIMEOUT must be a number of seconds, not {env['EDC_TSA_TIMEOUT']!r}")
+            hash_alg = env.get("EDC_TSA_HASH", "sha256")
+            if hash_alg not in timestamps.HASHES:
+                raise LtvConfigError(f"EDC_TSA_HASH must be one of {', '.join(timestamps.HASHES)}, not {hash_alg!r}")
+            tsa = TsaClient(url, timeout, hash_alg)
+        level = env.get("EDC_SEAL_LEVEL", "B-T" if tsa else "B-B").strip().upper()
+        policy = env.get("EDC_TSA_POLICY", "wait").strip().lower()
+        settings = cls(level=level, tsa=tsa, policy=policy)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.level not in LEVELS:
+            raise LtvConfigError(f"EDC_SEAL_LEVEL must be one of {', '.join(LEVELS)}, not {self.level!r}")
+        if self.policy not in POLICIES:
+            raise LtvConfigError(f"EDC_TSA_POLICY must be one of {', '.join(POLICIES)}, not {self.policy!r}")
+        if self.level != "B-B" and self.tsa is None:
+            raise LtvConfigError(f"EDC_SEAL_LEVEL={self.level} needs a time-stamping authority: set EDC_TSA_URL")
+
+
+def tsa_trust_anchors(default: Sequence[x509.Certificate] = ()) -> list[x509.Certificate]:
+    """The CAs whose TSAs we believe (EDC_TSA_TRUST_ANCHORS); by default the seal's own anchors."""
+    path = os.environ.get("EDC_TSA_TRUST_ANCHORS", "").strip()
+    if path:
+        return trust.load_anchors(path)
+    if default:
+        return list(default)
+    return trust.load_anchors(os.environ.get("EDC_TRUST_ANCHORS", "").strip() or None)
+
+
+# --- revocation data ----------------------------------------------------------------------------
+
+
+@dataclass
+class RevocationData:
+    crls: list[bytes] = field(default_factory=list)
+    ocsps: list[bytes] = field(default_factory=list)
+
+
+class RevocationSource(Protocol):
+    """Gives the revocation data (DER) that says whether `cert` was revoked, as `issuer` publishes it."""
+
+    def collect(self, cert: x509.Certificate, issuer: x509.Certificate) -> RevocationData: ...
+
+
+@dataclass
+class StaticRevocationSource:
+    """Revocation data handed over directly (tests, or a CRL a CA delivered out of band)."""
+
+    crls: list[bytes] = field(default_factory=list)
+    ocsps: list[bytes] = field(default_factory=list)
+
+    def collect(self, cert: x509.Certificate, issuer: x509.Certificate) -> RevocationData:
+        mine = [c for c in self.crls if x509.load_der_x509_crl(c).issuer == issuer.subject]
+        return RevocationData(crls=mine, ocsps=list(self.ocsps))
+
+
+@dataclass
+class CrlDistributionPointSource:
+    """Fetches each certificate's CRL from the HTTP distribution point its certificate names."""
+
+    timeout: float = 10.0
+
+    def collect(self, cert: x509.Certificate, issuer: x509.Certificate) -> RevocationData:
+        try:
+            points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        except x509.ExtensionNotFound:
+            raise RevocationUnavailableError(
+                f"the certificate {trust.describe(cert)} names no CRL distribution point") from None
+        urls = [n.value for p in points for n in (p.full_name or [])
+                if isinstance(n, x509.UniformResourceIdentifier) and n.value.startswith(("http://", "https://"))]
+        problems = []
+        for url in urls:
+            try:
+                reply = requests.get(url, timeout=self.timeout)
+                reply.raise_for_status()
+                crl = x509.load_der_x509_crl(reply.content)
+            except (requests.RequestException, ValueError) as exc:
+                problems.append(f"{timestamps.redact_url(url)}: {type(exc).__name__}")
+                continue
+            if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):
+                problems.append(f"{timestamps.redact_url(url)}: the CRL is not signed by {trust.describe(issuer)}")
+                continue
+            return RevocationData(crls=[reply.content])
+        raise RevocationUnavailableError(
+            f"no CRL could be fetched for {trust.describe(cert)} ({'; '.join(problems) or 'no HTTP URL'})")
+
+
+# --- building B-T and B-LT ----------------------------------------------------------------------
+
+
+def _signature(root: etree._Element) -> etree._Element:
+    signatures = list(root.iter(_ds("Signature")))
+    if len(signatures) != 1:
+        raise ValueError(f"the credential has {len(signatures)} signatures; a long-term seal extends exactly one")
+    return signatures[0]
+
+
+def _unsigned_signature_properties(signature: etree._Element) -> etree._Element:
+    """xades:UnsignedSignatureProperties, made after SignedProperties when the seal has none yet."""
+    qualifying = signature.find(f".//{_xades('QualifyingProperties')}")
+    if qualifying is None:
+        raise ValueError("the seal has no XAdES qualifying properties; it is not a XAdES seal")
+    unsigned = qualifying.find(_xades("UnsignedProperties"))
+    if unsigned is None:
+        unsigned = etree.SubElement(qualifying, _xades("UnsignedProperties"))
+    props = unsigned.find(_xades("UnsignedSignatureProperties"))
+    if props is None:
+        props = etree.Element(_xades("UnsignedSignatureProperties"))
+        unsigned.insert(0, props)  # it precedes any UnsignedDataObjectProperties
+    return props
+
+
+def timestamped_octets(signature: etree._Element, c14n_alg: str = EXC_C14N) -> bytes:
+    """What a XAdES signature time-stamp covers: the canonicalized ds:SignatureValue element."""
+    value = signature.find(_ds("SignatureValue"))
+    if value is None:
+        raise ValueError("the seal has no signature value to time-stamp")
+    exclusive, comments = C14N[c14n_alg]
+    return etree.tostring(value, method="c14n", exclusive=exclusive, with_comments=comments)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _existing_timestamp(props: etree._Element) -> bytes | None:
+    node = props.find(f"{_xades('SignatureTimeStamp')}/{_xades('EncapsulatedTimeStamp')}")
+    return base64.b64decode("".join((node.text or "").split())) if node is not None else None
+
+
+def extend_to_t(root: etree._Element, tsa: TsaClient) -> dt.datetime:
+    """Add a signature time-stamp (B-T) to the sealed credential `root`; returns the time-stamp's time.
+
+    A seal that already has one keeps it (the earliest proof of existence is the valuable one), so
+    a retried job never asks twice. Raises timestamps.TsaUnavailableError when the TSA is down.
+    """
+    signature = _signature(root)
+    props = _unsigned_signature_properties(signature)
+    existing = _existing_timestamp(props)
+    if existing is not None:
+        return timestamps.token_time(existing)
+    token = tsa.stamp(timestamped_octets(signature, EXC_C14N))
+    ident = uuid.uuid4()
+    stamp = etree.Element(_xades("SignatureTimeStamp"), Id=f"TS-{ident}")
+    etree.SubElement(stamp, _ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
+    etree.SubElement(stamp, _xades("EncapsulatedTimeStamp"), Id=f"ETS-{ident}").text = _b64(token)
+    props.insert(0, stamp)
+    return timestamps.token_time(token)
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(Encoding.DER)
+
+
+def _issuer_of(cert: x509.Certificate, pool: Sequence[x509.Certificate]) -> x509.Certificate | None:
+    for candidate in pool:
+        if candidate.subject == cert.issuer and candidate != cert:
+            try:
+                cert.verify_directly_issued_by(candidate)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return candidate
+    return None
+
+
+def _path(cert: x509.Certificate, pool: Sequence[x509.Certificate]) -> list[x509.Certificate]:
+    """`cert` and its issuers as far as `pool` reaches (the anchor included when it is in the pool)."""
+    path = [cert]
+    while len(path) < 10:
+        issuer = _issuer_of(path[-1], pool)
+        if issuer is None or issuer in path:
+            break
+        path.append(issuer)
+    return path
+
+
+def _seal_and_tsa_paths(signature: etree._Element, anchors: Sequence[x509.Certificate]):
+    from bridge.edc import xades
+
+    check = XadesCheck()
+    certs = xades._certificates(signature)
+    xades._signing_certificate(signature, certs, check)
+    if check.certificate is None:
+        raise ValueError("the seal's own certificate cannot be found, so its chain cannot be embedded")
+    props = _unsigned_signature_properties(signature)
+    token = _existing_timestamp(props)
+    if token is None:
+        raise ValueError("B-LT needs the signature time-stamp first (extend_to_t)")
+    # Only to find the TSA certificate and what the token carries; trust is the verifier's business.
+    parsed = timestamps.verify_timestamp(token, timestamped_octets(signature, EXC_C14N), [],
+                                         extra_certs=[*certs, *anchors])
+    if parsed.tsa_cert is None:
+        raise ValueError("the signature time-stamp's TSA certificate cannot be found: " + "; ".join(parsed.problems))
+    pool = [*certs, *parsed.certificates, *anchors]
+    return _path(check.certificate, pool), _path(parsed.tsa_cert, pool)
+
+
+def extend_to_lt(root: etree._Element, revocation_source: RevocationSource,
+                 anchors: Sequence[x509.Certificate] = ()) -> None:
+    """Embed the seal's and the TSA's certificate chains and their revocation data (B-T -> B-LT).
+
+    `anchors` completes chains the seal does not carry in full. Revocation data is asked for every
+    certificate that has an issuer in the chain; a source that cannot deliver raises
+    RevocationUnavailableError and the document is left unchanged.
+    """
+    signature = _signature(root)
+    seal_path, tsa_path = _seal_and_tsa_paths(signature, anchors)
+    chain: list[x509.Certificate] = []
+    for cert in [*seal_path, *tsa_path]:
+        if cert not in chain:
+            chain.append(cert)
+    revocation = RevocationData()
+    for path in (seal_path, tsa_path):
+        for cert, issuer in zip(path, path[1:]):
+            data = revocation_source.collect(cert, issuer)
+            revocation.crls += [c for c in data.crls if c not in revocation.crls]
+            revocation.ocsps += [o for o in data.ocsps if o not in revocation.ocsps]
+    if not (revocation.crls or revocation.ocsps):
+        raise RevocationUnavailableError("no revocation data was obtained for the seal's certificate chain")
+    props = _unsigned_signature_properties(signature)
+    for old in (props.find(_xades("CertificateValues")), props.find(_xades("RevocationValues"))):
+        if old is not None:
+            props.remove(old)
+    values = etree.SubElement(props, _xades("CertificateValues"))
+    for cert in chain:
+        etree.SubElement(values, _xades("EncapsulatedX509Certificate")).text = _b64(_der(cert))
+    rev = etree.SubElement(props, _xades("RevocationValues"))
+    if revocation.crls:
+        crls = etree.SubElement(rev, _xades("CRLValues"))
+        for crl in revocation.crls:
+            etree.SubElement(crls, _xades("EncapsulatedCRLValue")).text = _b64(crl)
+    if revocation.ocsps:
+        ocsps = etree.SubElement(rev, _xades("OCSPValues"))
+        for ocsp in revocation.ocsps:
+            etree.SubElement(ocsps, _xades("EncapsulatedOCSPValue")).text = _b64(ocsp)
+
+
+def raise_to_level(root: etree._Element, settings: SealLevelSettings,
+                   revocation_source: RevocationSource | None = None,
+                   anchors: Sequence[x509.Certificate] = ()) -> str | None:
+    """Bring a freshly sealed B-B `root` to `settings.level`; returns why a time-stamp is pending, or None.
+
+    Policy `wait`: a TSA that does not answer raises TsaUnavailableError (the caller keeps the
+    issuance queued and retries; nothing sealed is kept). Policy `seal-then-stamp`: the B-B seal
+    stands and the reason is returned, for the caller to record and complete later.
+    """
+    settings.validate()
+    if settings.level == "B-B":
+        return None
+    try:
+        extend_to_t(root, settings.tsa)
+    except timestamps.TsaUnavailableError as exc:
+        if settings.policy == "wait":
+            raise
+        return str(exc)
+    if settings.level == "B-LT":
+        extend_to_lt(root, revocation_source or CrlDistributionPointSource(timeout=settings.tsa.timeout), anchors)
+    return None
+
+
+def complete_pending(data: bytes, settings: SealLevelSettings,
+                     revocation_source: RevocationSource | None = None,
+                     anchors: Sequence[x509.Certificate] = ()) -> bytes:
+    """Add the missing time-stamp (and B-LT values) to a stored B-B credential; returns the new bytes.
+
+    The time-stamp proves the seal existed when it was *added*, not when the seal was made: a
+    verifier's `sealed_at` for such a credential is the later time.
+    """
+    from bridge.edc import xades
+    from bridge.edc.schema_check import safe_parse
+
+    root = safe_parse(data).getroot()
+    wanted = replace_policy(settings, "wait")
+    raise_to_level(root, wanted, revocation_source, anchors)
+    return xades.serialize(root)
+
+
+def replace_policy(settings: SealLevelSettings, policy: str) -> SealLevelSettings:
+    return SealLevelSettings(level=settings.level, tsa=settings.tsa, policy=policy)
+
+
+def needs_timestamp(data: bytes) -> bool:
+    """Whether a stored sealed credential still lacks its signature time-stamp."""
+    from bridge.edc.schema_check import safe_parse
+
+    signature = _signature(safe_parse(data).getroot())
+    return signature.find(f".//{_xades('SignatureTimeStamp')}") is None
+
+
+# --- verifying ----------------------------------------------------------------------------------
+
+
+def check_signature_timestamp(signature: etree._Element, check: XadesCheck,
+                              tsa_anchors: Sequence[x509.Certificate] | None = None,
+                              now: dt.datetime | None = None) -> None:
+    """Verify the seal's signature time-stamp(s); on success set `check.timestamp_time`.
+
+    Called by xades.check_seal. A time-stamp that fails any check is a problem (a seal claiming
+    B-T must prove it); with several, the earliest verified one counts.
+    """
+    stamps = signature.xpath(".//xades:UnsignedSignatureProperties/xades:SignatureTimeStamp", namespaces=NS)
+    if not stamps:
+        return
+    anchors = tsa_trust_anchors() if tsa_anchors is None else list(tsa_anchors)
+    certs = [check.certificate, *check.chain] if check.certificate else list(check.chain)
+    for stamp in stamps:
+        method = stamp.find(_ds("CanonicalizationMethod"))
+        c14n_alg = method.get("Algorithm") if method is not None else DEFAULT_TS_C14N
+        encapsulated = stamp.find(_xades("EncapsulatedTimeStamp"))
+        if c14n_alg not in C14N or encapsulated is None:
+            check.problems.append("the seal's time-stamp is in a form this verifier does not support")
+            continue
+        try:
+            token = base64.b64decode("".join((encapsulated.text or "").split()), validate=True)
+        except ValueError:
+            check.problems.append("the seal's time-stamp is not valid base64")
+            continue
+        result = timestamps.verify_timestamp(
+            token, timestamped_octets(signature, c14n_alg), anchors,
+            extra_certs=certs, crls=check.crls, ocsps=check.ocsps, now=now,
+        )
+        if not result.ok:
+            check.problems.extend(f"time-stamp: {p}" for p in result.problems)
+            continue
+        if check.timestamp_time is None or result.time < check.timestamp_time:
+            check.timestamp_time = result.time
+            check.notes.append(f"the seal was time-stamped at {result.time.isoformat()} by "
+                               f"{trust.describe(result.tsa_cert)}")

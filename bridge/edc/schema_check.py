@@ -10,7 +10,7 @@ the folder. libxml2 only warns about the missing import and compiles the rest, a
 generic schema refers to a 1.4.1 type, so the check is complete without it. Inside `<proof>` the
 schema wants a `ds:Signature` whose `ds:Object` content is open (`any`, lax), so the XAdES 1.3.2
 properties a seal carries are accepted without their schema. Imports are resolved only from the
-schema folder: a reference that would leave it (or go to the network) resolves to nothing.
+schema folder: a schema whose imports would leave it (or go to the network) is refused.
 """
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ class UnsafeXmlError(ValueError):
 
 class SchemaNotFound(FileNotFoundError):
     """The configured schema folder does not hold the EDC schema."""
+
+
+class UnsafeSchemaImport(ValueError):
+    """A schema file imports from outside its folder (another path or the network): refused."""
 
 
 # --- safe parsing --------------------------------------------------------------------------------
@@ -86,15 +90,13 @@ def safe_parse(data: bytes) -> etree._ElementTree:
 # --- the schema ----------------------------------------------------------------------------------
 
 
-_EMPTY_SCHEMA = '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>'
-
-
 class _FolderOnly(etree.Resolver):
     """Lets schema imports read files of the schema folder only; anything else resolves to nothing."""
 
     def __init__(self, folder: Path):
         super().__init__()
         self.folder = folder
+        self.refused: list[str] = []
 
     def resolve(self, system_url, public_id, context):
         path = Path(system_url[7:] if system_url.startswith("file://") else system_url)
@@ -105,7 +107,10 @@ class _FolderOnly(etree.Resolver):
             # A file of the folder (or one missing from it, like the XAdES 1.4.1 schema, which
             # libxml2 then skips with a warning) is read the ordinary way.
             return None
-        return self.resolve_string(_EMPTY_SCHEMA, context)
+        # libxml2 turns a resolver's exception into "failed to parse"; the refusal is remembered so
+        # the caller can say why.
+        self.refused.append(system_url)
+        raise UnsafeSchemaImport(system_url)
 
 
 _compiled: dict[Path, etree.XMLSchema] = {}
@@ -118,9 +123,17 @@ def _compile(folder: Path) -> etree.XMLSchema:
         schema = _compiled.get(folder)
         if schema is None:
             parser = _hardened_parser()
-            parser.resolvers.add(_FolderOnly(folder))
+            guard = _FolderOnly(folder)
+            parser.resolvers.add(guard)
             doc = etree.parse(str(folder / SCHEMA_FILE), parser)
-            schema = etree.XMLSchema(doc)
+            try:
+                schema = etree.XMLSchema(doc)
+            except etree.XMLSchemaParseError as exc:
+                if guard.refused:
+                    raise UnsafeSchemaImport(
+                        f"the schema in {folder} imports {guard.refused[0]}, which lies outside that folder; "
+                        "schema files are read from the configured folder only") from exc
+                raise
             _compiled[folder] = schema
         return schema
 

@@ -144,6 +144,10 @@ def _in(text: "Text | None", lang: str, primary: str) -> str | None:
     return text.get_in(lang, primary) if text else None
 
 
+def _joined_sentence(head: str | None, more: str | None) -> str | None:
+    return f"{head}. {more}" if head and more else head
+
+
 def view_from_credential(credential: "Credential", lang: str | None = None) -> CredentialView:
     """The view of a credential we are issuing (or re-rendering) from the model; `lang` defaults to the learner's."""
     spec, person, issuance = credential.spec, credential.learner, credential.issuance
@@ -174,7 +178,9 @@ def view_from_credential(credential: "Credential", lang: str | None = None) -> C
         supervision=wording.term("supervision", spec.supervision, lang),
         quality_assurance=_in(spec.quality_assurance, lang, primary),
         quality_assurance_body=_in(spec.quality_assurance_body, lang, primary),
-        stackability=wording.term("stackability", spec.stackability, lang),
+        stackability=_joined_sentence(wording.term("stackability", spec.stackability, lang),
+                                      _in(spec.stackability_towards, lang, primary) if spec.stackability_towards
+                                      and lang in spec.stackability_towards else None),
         further_information=_in(spec.further_information, lang, primary),
     )
 
@@ -237,19 +243,47 @@ def _specification(doc: _XmlCredential, achievement: etree._Element | None) -> e
     return doc.ref(achievement.find(_q("specifiedBy"))) if achievement is not None else None
 
 
-def _quality_assurance(doc: _XmlCredential, *holders: etree._Element | None) -> tuple[str | None, str | None]:
-    """Quality assurance travels as a titled additionalNote in EDC v1 (the schema has no field for it)."""
-    kind = body = None
+def _notes(doc: _XmlCredential, *holders: etree._Element | None) -> dict[str, str]:
+    """EDC v1 has no field for quality assurance, stackability and the like: they travel as
+    additionalNote elements titled by their <subject>; the first note with a subject wins."""
+    notes: dict[str, str] = {}
     for holder in holders:
         if holder is None:
             continue
         for note in holder.findall(_q("additionalNote")):
-            subject = (note.findtext(_q("subject")) or "").lower()
-            if "quality" in subject and "body" in subject:
-                body = body or doc.text(note)
-            elif "quality" in subject:
-                kind = kind or doc.text(note)
-    return kind, body
+            subject = " ".join((note.findtext(_q("subject")) or "").lower().split())
+            words = doc.text(note)
+            if subject and words:
+                notes.setdefault(subject, words)
+    return notes
+
+
+def _joined(head: str | None, detail: str | None) -> str | None:
+    return f"{head} — {detail}" if head and detail else (head or detail)
+
+
+def _assessment_element(achievement: etree._Element | None, tag: str) -> etree._Element | None:
+    assessment = achievement.find(_q("wasDerivedFrom")) if achievement is not None else None
+    return assessment.find(_q(tag)) if assessment is not None else None
+
+
+def _note(notes: dict[str, str], key: str) -> str | None:
+    """The note the builder titled with NOTE_SUBJECTS[key] (the subject words are the contract)."""
+    from bridge.edc.vocabularies import NOTE_SUBJECTS
+
+    return notes.get(" ".join(NOTE_SUBJECTS[key].lower().split()))
+
+
+def _hours(spec: etree._Element | None) -> str | None:
+    """Notional hours from volumeOfLearning (ISO 8601 duration such as PT54H)."""
+    value = (spec.findtext(_q("volumeOfLearning")) or "").strip() if spec is not None else ""
+    if value.startswith("PT") and value.endswith("H") and value[2:-1].isdigit():
+        return value[2:-1]
+    return None
+
+
+def _capitalised(text: str | None) -> str | None:
+    return text[:1].upper() + text[1:] if text else text
 
 
 def _assessment(doc: _XmlCredential, achievement: etree._Element | None) -> str | None:
@@ -263,6 +297,7 @@ def _assessment(doc: _XmlCredential, achievement: etree._Element | None) -> str 
     title = doc.child_text(assessment, "title") or (doc.child_text(spec, "title") if spec is not None else None)
     detail = doc.child_text(spec, "description") if spec is not None else None
     head = kind or title
+    head = _capitalised(head)
     return f"{head} — {detail}" if head and detail and detail != head else (head or detail)
 
 
@@ -319,10 +354,10 @@ def view_from_xml(data: bytes | etree._Element, lang: str | None = None) -> Cred
     activity = doc.ref(achievement.find(_q("wasInfluencedBy"))) if achievement is not None else None
     activity_spec = _specification(doc, activity)
     issuer = doc.ref(root.find(f"{{{CRED}}}issuer"))
-    awarding = doc.ref(_first(
-        achievement.findall(f"{_q('wasAwardedBy')}/{_q('awardingBody')}") if achievement is not None else []
-    ))
-    qa_kind, qa_body = _quality_assurance(doc, spec, achievement, root)
+    awarding_process = doc.ref(achievement.find(_q("wasAwardedBy"))) if achievement is not None else None
+    awarding = doc.ref(awarding_process.find(_q("awardingBody"))) if awarding_process is not None else None
+    notes = _notes(doc, achievement, spec, achievement.find(_q("wasDerivedFrom")) if achievement is not None else None,
+                   root)
     ects = spec.findtext(_q("hasECTSCreditPoints")) if spec is not None else None
     learner = doc.child_text(subject, "fullName") if subject is not None else None
     if learner is None and subject is not None:
@@ -343,9 +378,14 @@ def view_from_xml(data: bytes | etree._Element, lang: str | None = None) -> Cred
         eqf_level=_eqf(doc, spec, lang),
         assessment=_assessment(doc, achievement),
         grade=_grade(doc, achievement),
-        participation=_participation(doc, spec, activity_spec),
-        quality_assurance=qa_kind,
-        quality_assurance_body=qa_body,
+        participation=_joined(_participation(doc, spec, activity_spec), _note(notes, "participation")),
+        hours=_hours(spec),
+        supervision=_capitalised(doc.concept(_assessment_element(achievement, "idVerificationMethod")))
+        or _note(notes, "supervision"),
+        quality_assurance=_note(notes, "quality_assurance"),
+        quality_assurance_body=_note(notes, "quality_assurance_body"),
+        stackability=_note(notes, "stackability"),
+        further_information=_note(notes, "further_information"),
     )
 
 

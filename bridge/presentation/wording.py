@@ -77,44 +77,6 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-# Plain words for the coded values of the course description (schemas/course-credential.schema.json).
-VOCABULARY: dict[str, dict[str, dict[str, str]]] = {
-    "assessment": {
-        "en": {
-            "written-examination": "Written examination", "oral-examination": "Oral examination",
-            "practical-assessment": "Practical assessment", "continuous-evaluation": "Continuous evaluation",
-            "quiz": "Quiz", "level-of-attendance": "Level of attendance",
-        },
-        "lt": {
-            "written-examination": "Raštu laikomas egzaminas", "oral-examination": "Žodinis egzaminas",
-            "practical-assessment": "Praktinis vertinimas", "continuous-evaluation": "Kaupiamasis vertinimas",
-            "quiz": "Testas", "level-of-attendance": "Lankomumas",
-        },
-    },
-    "participation": {
-        "en": {"online": "Online", "onsite": "On site", "blended": "Blended (online and on site)"},
-        "lt": {"online": "Nuotoliu", "onsite": "Kontaktiniu būdu", "blended": "Mišriuoju būdu (nuotoliu ir kontaktiniu)"},
-    },
-    "supervision": {
-        "en": {
-            "none": "No supervision", "supervised-no-id-verification": "Supervised, without identity verification",
-            "supervised-with-id-verification": "Supervised, with identity verification",
-            "id-verification-only": "Identity verified, not supervised",
-        },
-        "lt": {
-            "none": "Be priežiūros", "supervised-no-id-verification": "Prižiūrima, be tapatybės patikrinimo",
-            "supervised-with-id-verification": "Prižiūrima, su tapatybės patikrinimu",
-            "id-verification-only": "Tik tapatybės patikrinimas, be priežiūros",
-        },
-    },
-    "stackability": {
-        "en": {"stand-alone": "Stand-alone", "integrated": "Integrated into a larger credential",
-               "stackable": "Can be stacked towards a larger credential"},
-        "lt": {"stand-alone": "Savarankiškas", "integrated": "Integruotas į didesnį kredencialą",
-               "stackable": "Gali būti derinamas siekiant didesnio kredencialo"},
-    },
-}
-
 VERDICTS: dict[str, dict[str, str]] = {
     "en": {
         "valid": "Valid: this credential is intact and sealed by a trusted issuer.",
@@ -146,10 +108,23 @@ def label(key: str, lang: str) -> str:
 
 
 def term(vocabulary: str, code: str | None, lang: str) -> str | None:
-    """A coded value in plain words; an unknown code is shown as it is rather than hidden."""
+    """A coded value of the course description in plain words, with the very labels the EDC builder
+    writes into the credential (bridge.edc.vocabularies), so the page never contradicts the file.
+    An unknown code is shown as it is rather than hidden."""
     if not code:
         return None
-    return VOCABULARY[vocabulary][language(lang)].get(code, code)
+    from bridge.edc import vocabularies as v
+
+    lang = language(lang)
+    tables = {"assessment": v.ASSESSMENT_TYPES, "participation": v.LEARNING_MODES, "supervision": v.SUPERVISION}
+    concept = tables.get(vocabulary, {}).get(code)
+    if concept is not None:
+        text = concept.label(lang) or concept.label("en")
+    else:
+        plain = {"supervision": v.SUPERVISION_WITHOUT_CODE, "stackability": v.STACKABILITY}.get(vocabulary, {})
+        words = plain.get(code)
+        text = (words.get(lang) or words.get("en")) if words else code
+    return text[:1].upper() + text[1:]
 
 
 def verdict_text(state: str, lang: str) -> str:

@@ -28,7 +28,7 @@ from pkcs11.util.ec import encode_ecdsa_signature
 from hsm import objects
 from hsm.config import TokenConfig
 from hsm.errors import HsmError, TokenUnavailableError, WrongPinError
-from hsm.token import SESSION_LOST, TokenHandle, describe, token_handle
+from hsm.token import SESSION_LOST, TokenHandle, describe, is_connection_lost, token_handle
 
 DIGEST_INFO_SHA256 = bytes.fromhex("3031300d060960864801650304020105000420")
 
@@ -115,6 +115,7 @@ class SealKey:
             self._key = objects.private_key(session, label)
             spki = objects.public_key_der(objects.public_key_object(session, label))
             self.public = serialization.load_der_public_key(spki)
+            self._generation = handle.generation
             self.key_id = bytes(self._key[Attribute.ID])
             cert, chain = objects.leaf_and_chain(session, self.key_id, spki)
         if cert is None:
@@ -140,14 +141,24 @@ class SealKey:
         mechanism = Mechanism.RSA_PKCS if self._is_rsa else Mechanism.ECDSA
         with self._handle.lock:
             try:
-                signature = self._key.sign(to_sign, mechanism=mechanism)
-            except SESSION_LOST as exc:
-                self._handle.drop_session()
-                raise TokenUnavailableError(f"signing with '{self.label}' failed, the token session was lost "
-                                            f"({describe(exc)}); it will be reopened") from None
+                signature = self._current_key().sign(to_sign, mechanism=mechanism)
+            except HsmError:
+                raise
             except p11x.PKCS11Error as exc:
+                if is_connection_lost(exc):
+                    self._handle.drop_session()
+                    raise TokenUnavailableError(f"signing with '{self.label}' failed: the token session was lost "
+                                                f"({describe(exc)}); it is reopened on the next attempt") from None
                 raise HsmError(f"the token refused to sign with '{self.label}': {describe(exc)}") from None
         return signature if self._is_rsa else encode_ecdsa_signature(signature)
+
+    def _current_key(self) -> pkcs11.PrivateKey:
+        """The key object of the current session: after a re-login the old handle is looked up again."""
+        if self._handle.session is None or self._generation != self._handle.generation:
+            session = self._handle.ensure_session()
+            self._key = objects.private_key(session, self.label)
+            self._generation = self._handle.generation
+        return self._key
 
 
 def open_seal(config: TokenConfig, label: str | None = None) -> SealKey:
@@ -235,26 +246,20 @@ class SealProvider:
 
     @staticmethod
     def _active_label(handle: TokenHandle) -> str:
-        for attempt in (1, 2):  # a lost session gets one reopen; a removed module one re-initialisation
+        for attempt in (1, 2):  # a lost session (or a finalised module) gets one reopen
             try:
                 with handle.lock:
                     label = objects.active_label(handle.ensure_session())
                 break
-            except SESSION_LOST as exc:
+            except p11x.PKCS11Error as exc:
                 handle.drop_session()
-                if attempt == 2:
+                if attempt == 2 or not is_connection_lost(exc):
                     raise TokenUnavailableError(f"token '{handle.config.token_label}' is not available: "
                                                 f"{describe(exc)}") from None
             except TokenUnavailableError:
                 if attempt == 2:
                     raise
-                handle.reset_module()
-            except p11x.PKCS11Error as exc:
-                handle.drop_session()
-                if attempt == 2:
-                    raise TokenUnavailableError(f"token '{handle.config.token_label}' is not available: "
-                                                f"{describe(exc)}") from None
-                handle.reset_module()
+                handle.reset_module()  # a removed and re-inserted token shows up only after this
         if label is None:
             raise HsmError(f"no seal is active on token '{handle.config.token_label}': run `edc-hsm activate`")
         return label

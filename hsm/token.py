@@ -105,6 +105,16 @@ def describe(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
+def is_module_gone(exc: BaseException) -> bool:
+    """The module was finalised under us (device gone, daemon restarted): only re-initialising helps."""
+    return type(exc) is p11x.PKCS11Error and "not initialized" in str(exc)
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """Errors after which the session must be reopened, as opposed to a refusal of this one request."""
+    return isinstance(exc, SESSION_LOST) or is_module_gone(exc) or type(exc) is p11x.GeneralError
+
+
 @dataclass
 class TokenHandle:
     """One token, its logged-in session, and the lock every call into its module takes."""
@@ -113,32 +123,42 @@ class TokenHandle:
     module: LoadedModule
     token: pkcs11.Token | None = None
     session: pkcs11.Session | None = None
+    generation: int = 0  # counts logins, so keys found in an older session are looked up again
 
     @property
     def lock(self) -> threading.RLock:
         return self.module.lock
 
     def ensure_session(self) -> pkcs11.Session:
+        """The logged-in session, reopened (and the module re-initialised) after it was lost."""
         with self.lock:
             if self.session is None:
-                self.session = self._login()
+                try:
+                    self.session = self._login()
+                except HsmError as exc:
+                    if not getattr(exc, "module_gone", False):
+                        raise
+                    self.reset_module()
+                    self.session = self._login()
+                self.generation += 1
             return self.session
 
     def _login(self) -> pkcs11.Session:
-        token = find_token(self.module, self.config.token_label)
+        label = self.config.token_label
         try:
+            token = find_token(self.module, label)
             session = token.open(rw=True, user_pin=self.config.pin)
         except p11x.PinIncorrect:
-            raise WrongPinError(f"the token '{self.config.token_label}' refused the PIN (wrong PIN); "
-                                "check EDC_PIN_FILE / EDC_PIN — repeated attempts may lock the token") from None
+            raise WrongPinError(f"the token '{label}' refused the PIN (wrong PIN); check EDC_PIN_FILE / EDC_PIN — "
+                                "repeated attempts may lock the token") from None
         except p11x.PinLocked:
-            raise WrongPinError(f"the user PIN of token '{self.config.token_label}' is locked; "
-                                "the security officer must unlock it") from None
+            raise WrongPinError(f"the user PIN of token '{label}' is locked; the security officer must unlock it") from None
         except p11x.UserAlreadyLoggedIn:
             session = token.open(rw=True)  # another session of ours already logged this token in
-        except SESSION_LOST as exc:
-            raise TokenUnavailableError(f"cannot open a session on token '{self.config.token_label}': "
-                                        f"{describe(exc)}") from None
+        except p11x.PKCS11Error as exc:
+            error = TokenUnavailableError(f"cannot open a session on token '{label}': {describe(exc)}")
+            error.module_gone = is_module_gone(exc)  # type: ignore[attr-defined]
+            raise error from None
         self.token = token
         return session
 
@@ -155,15 +175,16 @@ class TokenHandle:
     def reset_module(self) -> None:
         """Finalize and re-initialise the module: the way back after a removed-and-reinserted device."""
         with self.lock:
-            self.drop_session()
+            self.session = None
             previous = os.environ.get("SOFTHSM2_CONF")
             try:
                 if self.config.softhsm_conf:
                     os.environ["SOFTHSM2_CONF"] = self.config.softhsm_conf
                 try:
-                    self.module.lib.reinitialize()
+                    self.module.lib.finalize()
                 except p11x.PKCS11Error:
-                    self.module.lib.initialize()
+                    pass  # already finalised: that is what we are recovering from
+                self.module.lib.initialize()
             except p11x.PKCS11Error as exc:
                 raise TokenUnavailableError(f"the PKCS#11 module could not be re-initialised: {describe(exc)}") from None
             finally:
@@ -181,8 +202,8 @@ def find_token(module: LoadedModule, label: str) -> pkcs11.Token:
         except p11x.NoSuchToken:
             labels = [s.get_token().label for s in module.lib.get_slots(token_present=True)]
             raise TokenUnavailableError(
-                f"no token labelled '{label}' in {module.lib.so}"
-                + (f" (present: {', '.join(labels)})" if labels else " (no token is present)")) from None
+                f"no token labelled '{label}' in {module.lib.so} (removed?)"
+                + (f"; present: {', '.join(labels)}" if labels else "; no token is present")) from None
         except p11x.MultipleTokensReturned:
             raise HsmError(f"more than one token is labelled '{label}'; give each token its own label") from None
 

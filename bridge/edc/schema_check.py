@@ -115,10 +115,13 @@ class _FolderOnly(etree.Resolver):
 
 _compiled: dict[Path, etree.XMLSchema] = {}
 _compile_lock = threading.Lock()
+# One compiled schema keeps the error log of its last validation, so validations are serialised:
+# two threads sharing it would otherwise read each other's errors. A check takes milliseconds.
+_validate_locks: dict[Path, threading.Lock] = {}
 
 
 def _compile(folder: Path) -> etree.XMLSchema:
-    """Compile once per process and folder; the compiled schema is shared (lxml validation is re-entrant)."""
+    """Compile once per process and folder, then share (compiling reads and links seven XSD files)."""
     with _compile_lock:
         schema = _compiled.get(folder)
         if schema is None:
@@ -135,6 +138,7 @@ def _compile(folder: Path) -> etree.XMLSchema:
                         "schema files are read from the configured folder only") from exc
                 raise
             _compiled[folder] = schema
+            _validate_locks[folder] = threading.Lock()
         return schema
 
 
@@ -168,13 +172,11 @@ class EdcSchema:
                 return [str(exc)]
             except etree.XMLSyntaxError as exc:
                 return [f"line {exc.lineno}: the document is not well-formed XML: {_plain(exc.msg)}"]
-        if self._schema.validate(doc):
-            return []
-        problems = []
-        for error in self._schema.error_log:
-            where = f"line {error.line}: " if error.line else ""
-            problems.append(where + _plain(error.message))
-        return problems
+        with _validate_locks[self.folder]:
+            if self._schema.validate(doc):
+                return []
+            errors = list(self._schema.error_log)
+        return [(f"line {e.line}: " if e.line else "") + _plain(e.message) for e in errors]
 
     def is_valid(self, doc: bytes | etree._ElementTree | etree._Element) -> bool:
         return not self.problems(doc)

@@ -105,7 +105,10 @@ class _Writer:
         for lang, words in self._ordered(text, tag):
             item = etree.SubElement(element, _snb("text"), lang=lang)
             item.set("content-type", "text/plain")
-            item.text = words
+            try:
+                item.text = words
+            except ValueError as exc:  # control characters XML 1.0 cannot hold
+                raise XmlMappingError(f"{tag} ({lang}): the text cannot be written in XML: {exc}") from None
         return element
 
     def plain(self, parent: etree._Element, tag: str, words: str) -> etree._Element:

@@ -1,12 +1,14 @@
 """Every pilot course, for several pilot learners, builds a credential the official EDC schema accepts."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from lxml import etree
 
-from bridge.edc.xml_builder import build_edc_xml
+from bridge.edc.xml_builder import XmlMappingError, build_edc_xml
 
-from .helpers import COURSES, FIXED_ID, credential, xpath
+from .helpers import COURSES, FIXED_ID, course_doc, credential, xpath
 
 LEARNERS_TRIED = ("ona-jonaite", "liam-obrien", "maria-garcia")
 
@@ -44,3 +46,55 @@ def test_a_proof_appended_last_is_where_the_schema_wants_it(schema):
     proof = root[-1]
     root.insert(5, proof)
     assert schema.problems(etree.tostring(root)) != []
+
+
+def _minimal_description() -> dict:
+    """Only what the course description schema requires: every optional EDC element left out."""
+    doc = course_doc("green310")
+    for key in ("code", "description", "languages", "qf_ehea_cycle", "isced_f", "prerequisites", "grading",
+                "supervision_and_identity_verification", "stackability", "valid_for", "homepage",
+                "further_information"):
+        doc.pop(key, None)
+    for org in ("issuer", "awarding_body"):
+        doc[org] = {k: doc[org][k] for k in ("name", "legal_identifier", "country")}
+    doc["assessment"] = {"type": doc["assessment"]["type"]}
+    doc["participation"] = {"mode": doc["participation"]["mode"]}
+    doc["quality_assurance"] = {"type": doc["quality_assurance"]["type"]}
+    doc["workload"] = {"ects": 2.5}
+    doc["learning_outcomes"] = [{"text": lo["text"]} for lo in doc["learning_outcomes"]]
+    return doc
+
+
+def test_a_minimal_description_still_makes_a_valid_credential(schema):
+    data = build_edc_xml(credential(_minimal_description()))
+    assert schema.problems(data) == []
+    root = etree.fromstring(data)
+    assert xpath(root, "//s:hasECTSCreditPoints/text()") == ["2.5"]
+    assert xpath(root, "//s:volumeOfLearning | //s:idVerificationMethod | //s:scoringSchemeReferences") == []
+
+
+def test_esco_skills_are_linked_and_valid(schema):
+    doc = course_doc("data101")
+    skill = "http://data.europa.eu/esco/skill/5354a726-ee64-4f34-90f8-8436f9f374b8"
+    doc["learning_outcomes"][0]["esco_skill"] = skill
+    data = build_edc_xml(credential(doc))
+    assert schema.problems(data) == []
+    assert xpath(etree.fromstring(data), "//s:learningOutcome/s:relatedEscoSkill/@uri") == [skill]
+
+
+def test_text_xml_cannot_hold_is_refused_by_element():
+    doc = course_doc("data101")
+    doc["title"]["lt"] = "Duomenys\x01"
+    with pytest.raises(XmlMappingError, match=r"title \(lt\)"):
+        build_edc_xml(credential(doc))
+
+
+def test_concurrent_checks_keep_their_own_errors(schema):
+    """One compiled schema shared by threads: each caller gets its own document's verdict."""
+    good = build_edc_xml(credential("data101"))
+    root = etree.fromstring(good)
+    root.remove(root.find("{http://data.europa.eu/snb}title"))
+    bad = etree.tostring(root)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda d: (d is good, schema.problems(d)), [good, bad] * 100))
+    assert all((problems == []) == is_good for is_good, problems in results)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from bridge.edc import xades
+from bridge.edc import ltv, xades
 from bridge.edc.model import Credential
 from bridge.edc.schema_check import EdcSchema, safe_parse
 from bridge.edc.xml_builder import build_edc_xml
@@ -40,11 +40,25 @@ def issue_edc_xml(
     *,
     schema: EdcSchema | None = None,
     signing_time: dt.datetime | None = None,
+    tsa: "ltv.TsaClient | None" = None,
+    level: str = "B-B",
+    tsa_policy: str = "wait",
+    revocation_source: "ltv.RevocationSource | None" = None,
 ) -> bytes:
-    """The sealed EDC v1 XML of `credential`; with `schema` None the check is skipped (callers say so)."""
+    """The sealed EDC v1 XML of `credential`; with `schema` None the check is skipped (callers say so).
+
+    `level` B-T/B-LT add a time-stamp from `tsa` (and B-LT the certificate and revocation values);
+    when the TSA is down, `tsa_policy` "wait" raises TsaUnavailableError and "seal-then-stamp"
+    raises ltv.TimestampPending carrying the B-B document (see bridge/edc/ltv.py).
+    """
     unsigned = build_edc_xml(credential)
     _require_valid(schema, unsigned, "unsealed")
     root = safe_parse(unsigned).getroot()
-    sealed = xades.serialize(xades.seal_xml(root, seal, signing_time=signing_time or credential.issuance.issued_at))
+    sealed_root = xades.seal_xml(root, seal, signing_time=signing_time or credential.issuance.issued_at)
+    settings = ltv.SealLevelSettings(level=level, tsa=tsa, policy=tsa_policy)
+    pending = ltv.raise_to_level(sealed_root, settings, revocation_source, anchors=seal.chain)
+    sealed = xades.serialize(sealed_root)
     _require_valid(schema, sealed, "sealed")
+    if pending:
+        raise ltv.TimestampPending(sealed, pending, level)
     return sealed

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -163,9 +162,26 @@ class StaticRevocationSource:
 
 @dataclass
 class CrlDistributionPointSource:
-    """Fetches each certificate's CRL from the HTTP distribution point its certificate names."""
+    """Fetches each certificate's CRL from the HTTP distribution point its certificate names.
+
+    A fetched CRL is reused until its nextUpdate or for `max_age` seconds, whichever comes first:
+    every credential of a run names the same CA, and a CA publishes a CRL for a period, not per request.
+    """
 
     timeout: float = 10.0
+    max_age: float = 3600.0
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def _cached(self, url: str) -> bytes | None:
+        entry = self._cache.get(url)
+        if entry is None:
+            return None
+        data, fetched, next_update = entry
+        now = dt.datetime.now(dt.timezone.utc)
+        if (now - fetched).total_seconds() > self.max_age or (next_update and now >= next_update):
+            del self._cache[url]
+            return None
+        return data
 
     def collect(self, cert: x509.Certificate, issuer: x509.Certificate) -> RevocationData:
         try:
@@ -177,6 +193,9 @@ class CrlDistributionPointSource:
                 if isinstance(n, x509.UniformResourceIdentifier) and n.value.startswith(("http://", "https://"))]
         problems = []
         for url in urls:
+            cached = self._cached(url)
+            if cached is not None:
+                return RevocationData(crls=[cached])
             try:
                 reply = requests.get(url, timeout=self.timeout)
                 reply.raise_for_status()
@@ -187,6 +206,7 @@ class CrlDistributionPointSource:
             if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):
                 problems.append(f"{timestamps.redact_url(url)}: the CRL is not signed by {trust.describe(issuer)}")
                 continue
+            self._cache[url] = (reply.content, dt.datetime.now(dt.timezone.utc), crl.next_update_utc)
             return RevocationData(crls=[reply.content])
         raise RevocationUnavailableError(
             f"no CRL could be fetched for {trust.describe(cert)} ({'; '.join(problems) or 'no HTTP URL'})")

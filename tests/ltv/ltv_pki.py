@@ -51,6 +51,8 @@ class SoftSeal:
 class TestCA:
     """A root CA that issues seal and TSA certificates and CRLs, all marked TEST."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     key: ec.EllipticCurvePrivateKey
     cert: x509.Certificate
     crl_url: str | None = None

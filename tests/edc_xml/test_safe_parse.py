@@ -62,7 +62,8 @@ def test_schema_check_reports_a_hostile_document_instead_of_validating_it(schema
 
 
 def test_malformed_xml_is_a_syntax_error_with_its_line(schema):
-    broken = b"<?xml version='1.0'?>\n<europassCredential xmlns='http://data.europa.eu/snb'>\n<title>\n</europassCredential>"
+    broken = (b"<?xml version='1.0'?>\n<europassCredential xmlns='http://data.europa.eu/snb'>\n"
+              b"<title>\n</europassCredential>")
     with pytest.raises(etree.XMLSyntaxError):
         safe_parse(broken)
     [problem] = schema.problems(broken)

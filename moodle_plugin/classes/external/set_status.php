@@ -1,0 +1,94 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+namespace block_edcissuer\external;
+
+use block_edcissuer\issuance_store;
+use block_edcissuer\local\status;
+use core_external\external_api;
+use core_external\external_function_parameters;
+use core_external\external_single_structure;
+use core_external\external_value;
+
+/**
+ * Web service the sidecar calls when a learner's credential changes status (README.md, "Web service contract").
+ *
+ * @package    block_edcissuer
+ * @copyright  2026 The EDC issuer project
+ * @license    http://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+class set_status extends external_api {
+    /**
+     * @return external_function_parameters
+     */
+    public static function execute_parameters(): external_function_parameters {
+        return new external_function_parameters([
+            'userid' => new external_value(PARAM_INT, 'Moodle user id of the learner'),
+            'courseid' => new external_value(PARAM_INT, 'Moodle course id'),
+            'credentialid' => new external_value(PARAM_RAW_TRIMMED, 'Credential id, empty before one exists'),
+            'status' => new external_value(PARAM_ALPHA, 'queued, issued, delivered, failed, revoked or parked'),
+            'message' => new external_value(PARAM_TEXT, 'Short detail', VALUE_DEFAULT, ''),
+            'timestamp' => new external_value(PARAM_INT, 'Unix seconds when the status was reached'),
+        ]);
+    }
+
+    /**
+     * Records the status unless a newer one is known.
+     *
+     * @param int $userid
+     * @param int $courseid
+     * @param string $credentialid
+     * @param string $status
+     * @param string $message
+     * @param int $timestamp
+     * @return array
+     */
+    public static function execute(int $userid, int $courseid, string $credentialid, string $status, string $message,
+            int $timestamp): array {
+        global $DB;
+        $params = self::validate_parameters(self::execute_parameters(), compact('userid', 'courseid', 'credentialid',
+            'status', 'message', 'timestamp'));
+        $context = \context_system::instance();
+        self::validate_context($context);
+        require_capability('block/edcissuer:storecredential', $context);
+
+        try {
+            $state = status::from_sidecar($params['status']);
+        } catch (\InvalidArgumentException $e) {
+            throw new \moodle_exception('invalidstatus', 'block_edcissuer', '', s($params['status']));
+        }
+        $user = \core_user::get_user($params['userid']);
+        if (!$user || $user->deleted) {
+            throw new \moodle_exception('invaliduser', 'block_edcissuer', '', $params['userid']);
+        }
+        if (!$DB->record_exists('course', ['id' => $params['courseid']])) {
+            throw new \moodle_exception('invalidcourse', 'block_edcissuer', '', $params['courseid']);
+        }
+        $applied = (new issuance_store())->set_status($params['courseid'], $params['userid'], $state,
+            \core_text::substr($params['message'], 0, 1333), $params['timestamp'],
+            ['credentialid' => $params['credentialid']]);
+        return ['applied' => $applied];
+    }
+
+    /**
+     * @return external_single_structure
+     */
+    public static function execute_returns(): external_single_structure {
+        return new external_single_structure([
+            'applied' => new external_value(PARAM_BOOL, 'False when a newer status was already recorded'),
+        ]);
+    }
+}

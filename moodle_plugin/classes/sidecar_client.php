@@ -1,0 +1,202 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+namespace block_edcissuer;
+
+use block_edcissuer\local\request_signer;
+
+/**
+ * The one place that talks HTTP to the sidecar: signs each request and turns answers into arrays.
+ *
+ * Uses Moodle's curl class so the site's proxy and outgoing-HTTP security settings apply. Those settings
+ * block loopback addresses and ports other than 80/443 by default; the errors then say so.
+ *
+ * @package    block_edcissuer
+ * @copyright  2026 The EDC issuer project
+ * @license    http://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+class sidecar_client {
+    /** Path of the intake. */
+    public const EVENTS_PATH = '/api/v1/events';
+
+    /** @var string base URL without trailing slash, may hold a path prefix */
+    private string $baseurl;
+    /** @var request_signer */
+    private request_signer $signer;
+    /** @var int seconds before giving up on one request */
+    private int $timeout;
+
+    /**
+     * @param string $baseurl sidecar base URL, e.g. https://edc.example.edu
+     * @param request_signer $signer signer holding the key id and secret
+     * @param int $timeout seconds
+     */
+    public function __construct(string $baseurl, request_signer $signer, int $timeout = 20) {
+        $this->baseurl = rtrim($baseurl, '/');
+        $this->signer = $signer;
+        $this->timeout = $timeout;
+    }
+
+    /**
+     * A client from the plugin settings.
+     *
+     * @return self
+     * @throws \moodle_exception notconfigured when the URL, key id or secret is missing
+     */
+    public static function from_config(): self {
+        $config = get_config('block_edcissuer');
+        $url = trim((string)($config->sidecarurl ?? ''));
+        if ($url === '' || trim((string)($config->keyid ?? '')) === '' || (string)($config->secret ?? '') === '') {
+            throw new \moodle_exception('notconfigured', 'block_edcissuer');
+        }
+        return new self($url, new request_signer(trim($config->keyid), (string)$config->secret));
+    }
+
+    /**
+     * This Moodle's id at the sidecar (part of event ids and of the specification path).
+     *
+     * @return string
+     */
+    public static function site_id(): string {
+        global $CFG;
+        $configured = trim((string)get_config('block_edcissuer', 'siteid'));
+        return $configured !== '' ? $configured : 'moodle-' . substr(sha1($CFG->wwwroot), 0, 8);
+    }
+
+    /**
+     * Sends one event to the intake.
+     *
+     * @param string $body the encoded event (event_payload::encode)
+     * @return array [HTTP code, decoded JSON answer or []]
+     * @throws sidecar_exception when the sidecar cannot be reached
+     */
+    public function post_event(string $body): array {
+        return $this->request('POST', self::EVENTS_PATH, $body);
+    }
+
+    /**
+     * Sends a course's credential description.
+     *
+     * @param string $siteid site id
+     * @param int $courseid Moodle course id
+     * @param array $spec the description
+     * @return array [HTTP code, decoded JSON answer or []]
+     * @throws sidecar_exception when the sidecar cannot be reached
+     */
+    public function put_specification(string $siteid, int $courseid, array $spec): array {
+        $path = '/api/v1/courses/' . rawurlencode($siteid) . '/' . $courseid . '/specification';
+        $body = json_encode($spec, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
+        return $this->request('PUT', $path, $body);
+    }
+
+    /**
+     * The sidecar's issuances of a course: one entry per learner, newest state.
+     *
+     * @param string $siteid site id
+     * @param int $courseid Moodle course id
+     * @return array[] each with at least 'userid' and 'status', maybe 'credential_id', 'issuance_id',
+     *                 'updated_at' (Unix seconds or ISO 8601) and 'message'
+     * @throws sidecar_exception when unreachable or the answer is not a list
+     */
+    public function issuances(string $siteid, int $courseid): array {
+        $query = http_build_query(['site' => $siteid, 'course' => $courseid], '', '&', PHP_QUERY_RFC3986);
+        [$code, $answer] = $this->request('GET', '/api/v1/issuances', '', $query);
+        if ($code !== 200) {
+            throw new sidecar_exception('HTTP ' . $code . self::detail($answer));
+        }
+        $items = $answer['issuances'] ?? $answer['items'] ?? $answer;
+        if (!is_array($items)) {
+            throw new sidecar_exception('unexpected answer to GET /api/v1/issuances');
+        }
+        $result = [];
+        foreach ($items as $item) {
+            if (!is_array($item)) {
+                continue;
+            }
+            $userid = $item['userid'] ?? $item['user_id'] ?? $item['learner']['id'] ?? $item['learner_id'] ?? null;
+            if ($userid === null || !isset($item['status'])) {
+                continue;
+            }
+            $item['userid'] = (int)$userid;
+            $result[] = $item;
+        }
+        return $result;
+    }
+
+    /**
+     * A short, secret-free description of an error answer.
+     *
+     * @param array $answer decoded JSON answer
+     * @return string
+     */
+    public static function detail(array $answer): string {
+        foreach (['error', 'message', 'detail'] as $key) {
+            if (isset($answer[$key]) && is_string($answer[$key])) {
+                return ': ' . shorten_text($answer[$key], 300);
+            }
+        }
+        return '';
+    }
+
+    /**
+     * Sends one signed request.
+     *
+     * @param string $method GET, POST or PUT
+     * @param string $path request path (what is signed)
+     * @param string $body exact body bytes
+     * @param string $query query string without "?", not signed
+     * @return array [HTTP code, decoded JSON answer or []]
+     * @throws sidecar_exception
+     */
+    private function request(string $method, string $path, string $body, string $query = ''): array {
+        global $CFG;
+        require_once($CFG->libdir . '/filelib.php');
+        $url = $this->baseurl . $path . ($query !== '' ? '?' . $query : '');
+        $curl = new \curl(['ignoresecurity' => false]);
+        $curl->setHeader(array_merge(['Content-Type: application/json', 'Accept: application/json'],
+            $this->signer->headers($method, self::signed_path($this->baseurl, $path), $body)));
+        $options = ['CURLOPT_TIMEOUT' => $this->timeout, 'CURLOPT_CONNECTTIMEOUT' => 10, 'CURLOPT_RETURNTRANSFER' => 1];
+        if ($method === 'GET') {
+            $response = $curl->get($url, [], $options);
+        } else {
+            if ($method !== 'POST') {
+                $options['CURLOPT_CUSTOMREQUEST'] = $method;
+            }
+            $response = $curl->post($url, $body, $options);
+        }
+        $info = $curl->get_info();
+        $code = (int)($info['http_code'] ?? 0);
+        if ($curl->get_errno() || $code === 0) {
+            // Moodle's curl does not throw when its security helper blocks the URL: it answers with a text.
+            $reason = $curl->error ?: (is_string($response) ? $response : 'no answer');
+            throw new sidecar_exception($method . ' ' . $path . ': ' . shorten_text((string)$reason, 300));
+        }
+        $decoded = json_decode((string)$response, true);
+        return [$code, is_array($decoded) ? $decoded : []];
+    }
+
+    /**
+     * The path as the sidecar sees it: a base URL path prefix (reverse proxy) is part of it.
+     *
+     * @param string $baseurl
+     * @param string $path
+     * @return string
+     */
+    private static function signed_path(string $baseurl, string $path): string {
+        $prefix = rtrim((string)parse_url($baseurl, PHP_URL_PATH), '/');
+        return $prefix . $path;
+    }
+}

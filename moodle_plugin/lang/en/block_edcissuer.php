@@ -1,0 +1,211 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * English strings of block_edcissuer.
+ *
+ * @package    block_edcissuer
+ * @category   string
+ * @copyright  2026 The EDC issuer project
+ * @license    http://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+defined('MOODLE_INTERNAL') || die();
+
+$string['pluginname'] = 'European Digital Credentials';
+$string['edcissuer:addinstance'] = 'Add a European Digital Credentials block';
+$string['edcissuer:myaddinstance'] = 'Add a European Digital Credentials block to the Dashboard';
+$string['edcissuer:issue'] = 'Issue credentials to learners and see their status';
+$string['edcissuer:managespec'] = 'Edit the course credential description';
+$string['edcissuer:viewown'] = 'See and download own credentials';
+$string['edcissuer:storecredential'] = 'Store credentials and statuses (the sidecar\'s web service user)';
+
+// Settings.
+$string['settings_sidecar'] = 'Credential sidecar';
+$string['settings_sidecar_desc'] = 'The sidecar builds, seals and delivers the credentials. Moodle sends it signed events (course completed, issue requested) and course credential descriptions; the sidecar calls back through the "EDC sidecar" web service.';
+$string['settings_sidecarurl'] = 'Sidecar URL';
+$string['settings_sidecarurl_desc'] = 'Base URL of the sidecar, e.g. https://edc.example.edu (no trailing /api).';
+$string['settings_keyid'] = 'Key id';
+$string['settings_keyid_desc'] = 'Id of the shared secret, as configured in the sidecar (EDC_INTAKE_KEYS, "keyid=secret").';
+$string['settings_secret'] = 'Shared secret';
+$string['settings_secret_desc'] = 'The secret every request to the sidecar is signed with (HMAC-SHA256). It is never sent itself. Use a long random value, e.g. from "openssl rand -hex 32".';
+$string['settings_siteid'] = 'Site id';
+$string['settings_siteid_desc'] = 'How the sidecar tells this Moodle apart from others: part of every event id and of the course description address. Do not change it once credentials have been issued.';
+$string['settings_autoissue'] = 'Issue automatically on course completion';
+$string['settings_autoissue_desc'] = 'When a learner completes a course, ask the sidecar for their credential. Off: only teachers\' "Issue credential" does.';
+$string['settings_defaultlang'] = 'Default credential language';
+$string['settings_defaultlang_desc'] = 'Language of new course descriptions, and of credentials for learners whose Moodle language is neither English nor Lithuanian.';
+$string['settings_httpsecurity'] = 'Reaching a sidecar on a private address or port';
+$string['settings_httpsecurity_desc'] = 'Moodle refuses outgoing HTTP to private and loopback addresses and to ports other than 80 and 443 unless told otherwise. If the sidecar runs on such an address (e.g. 10.0.0.5, 127.0.0.1, localhost) or port (e.g. 8080), remove the matching entry from <a href="{$a->blockedhosts}">cURL blocked hosts list (curlsecurityblockedhosts)</a> — for 127.0.0.1 both "127.0.0.0/8" and "localhost" — and add the port to <a href="{$a->allowedport}">cURL allowed ports list (curlsecurityallowedport)</a>. While blocked, sending fails with "The URL is blocked." on the teacher page and in the task log.';
+$string['lang_en'] = 'English';
+$string['lang_lt'] = 'Lithuanian';
+
+// Block.
+$string['mycredentials'] = 'My credentials';
+$string['nocredentials'] = 'No credentials yet.';
+$string['download'] = 'Download';
+$string['verify'] = 'Verify';
+$string['format_edcxmlv1'] = 'EDC XML';
+$string['format_elmv3jsonld'] = 'ELM JSON-LD';
+$string['specpage'] = 'Credential description';
+$string['issuepage'] = 'Issue credentials';
+
+// Statuses.
+$string['status_notissued'] = 'Not issued';
+$string['status_queued'] = 'Queued';
+$string['status_issued'] = 'Issued';
+$string['status_delivered'] = 'Delivered';
+$string['status_failed'] = 'Failed';
+$string['status_revoked'] = 'Revoked';
+$string['status_parked'] = 'Needs attention';
+
+// Teacher page.
+$string['learner'] = 'Learner';
+$string['completion'] = 'Course completion';
+$string['completedon'] = 'Completed {$a}';
+$string['notcompleted'] = 'Not completed';
+$string['credentialstatus'] = 'Credential';
+$string['statustime'] = 'Since';
+$string['issuecredential'] = 'Issue credential';
+$string['issueallcompleted'] = 'Issue to all who completed';
+$string['nolearners'] = 'No learners are enrolled in this course.';
+$string['nonechosen'] = 'No learners were selected.';
+$string['requested'] = 'Credentials requested for {$a} learner(s). They are sent to the sidecar in the background; this page updates as their status changes.';
+$string['refreshing'] = 'Updating every few seconds while requests are queued.';
+$string['syncfailed'] = 'Could not fetch the latest statuses from the sidecar: {$a}. The statuses shown are the last ones Moodle received.';
+$string['tasksendevent'] = 'Send a credential request to the EDC sidecar';
+
+// Course credential description form.
+$string['inlanguage'] = '{$a->label} ({$a->language})';
+$string['notset'] = '(not set)';
+$string['savesend'] = 'Save and send to the sidecar';
+$string['specaccepted'] = 'The credential description was saved and the sidecar accepted it.';
+$string['specrefused'] = 'Saved in Moodle, but the sidecar found {$a} problem(s); see the marked fields. Credentials cannot be issued until it accepts the description.';
+$string['specstillrefused'] = 'The sidecar refused the last saved version; see the marked fields.';
+$string['specnotsent'] = 'Saved in Moodle, but not sent to the sidecar: {$a}. Save again once it is reachable.';
+$string['specnotyetsent'] = 'This description has not reached the sidecar yet. Save it again to send it.';
+$string['section_general'] = 'Title and description';
+$string['section_issuer'] = 'Issuer';
+$string['section_awarding_body'] = 'Awarding body';
+$string['section_learning_outcomes'] = 'Learning outcomes';
+$string['section_workload'] = 'Workload and level';
+$string['section_assessment'] = 'Assessment';
+$string['section_participation'] = 'Form of participation and prerequisites';
+$string['section_quality_assurance'] = 'Quality assurance';
+$string['section_more'] = 'Stackability and further information';
+$string['primary_language'] = 'Primary language';
+$string['primary_language_help'] = 'The language that must be filled in for every text. The other language is optional but recommended.';
+$string['code'] = 'Course code';
+$string['title'] = 'Title of the micro-credential';
+$string['description'] = 'Description';
+$string['homepage'] = 'Course web page';
+$string['valid_for'] = 'Valid for (ISO 8601 duration, e.g. P5Y; empty: no expiry)';
+$string['awarding_body_same'] = 'The awarding body is the issuer';
+$string['org_name'] = 'Name';
+$string['org_legal_identifier'] = 'Legal identifier (registration number)';
+$string['org_vat_identifier'] = 'VAT number';
+$string['org_country'] = 'Country (ISO 3166-1 alpha-3, e.g. LTU)';
+$string['org_region'] = 'Region (NUTS code, e.g. LT011)';
+$string['org_homepage'] = 'Web page';
+$string['org_email'] = 'Email';
+$string['org_address'] = 'Address';
+$string['learning_outcomes_text'] = 'Learning outcome';
+$string['learning_outcomes_type'] = 'Kind of outcome';
+$string['learning_outcomes_esco_skill'] = 'ESCO skill URI (optional)';
+$string['learning_outcomes_add'] = 'Add two more learning outcomes';
+$string['lotype_knowledge'] = 'Knowledge';
+$string['lotype_skill'] = 'Skill';
+$string['lotype_responsibilityautonomy'] = 'Responsibility and autonomy';
+$string['workload_ects'] = 'Notional workload (ECTS credits)';
+$string['workload_hours'] = 'Notional workload (hours)';
+$string['eqf_level'] = 'EQF level';
+$string['eqf_level_help'] = 'Level of the learning experience in the European Qualifications Framework (1–8). Bachelor level is 6, master 7, doctorate 8.';
+$string['qf_ehea_cycle'] = 'QF-EHEA cycle';
+$string['qf_ehea_cycle_short'] = 'Short cycle';
+$string['qf_ehea_cycle_first'] = 'First cycle (bachelor)';
+$string['qf_ehea_cycle_second'] = 'Second cycle (master)';
+$string['qf_ehea_cycle_third'] = 'Third cycle (doctorate)';
+$string['isced_f'] = 'ISCED-F field of education (code, e.g. 0613)';
+$string['assessment_type'] = 'Type of assessment';
+$string['assessment_type_writtenexamination'] = 'Written examination';
+$string['assessment_type_oralexamination'] = 'Oral examination';
+$string['assessment_type_practicalassessment'] = 'Practical assessment';
+$string['assessment_type_continuousevaluation'] = 'Continuous evaluation';
+$string['assessment_type_quiz'] = 'Quiz';
+$string['assessment_type_levelofattendance'] = 'Level of attendance';
+$string['assessment_description'] = 'Assessment description';
+$string['assessment_grading_scheme'] = 'Assessment grading scheme';
+$string['supervision_and_identity_verification'] = 'Supervision and identity verification during assessment';
+$string['supervision_and_identity_verification_none'] = 'Unsupervised, no identity verification';
+$string['supervision_and_identity_verification_supervisednoidverification'] = 'Supervised, no identity verification';
+$string['supervision_and_identity_verification_supervisedwithidverification'] = 'Supervised with identity verification';
+$string['supervision_and_identity_verification_idverificationonly'] = 'Identity verification only';
+$string['grading_scheme'] = 'Grade scale of the credential';
+$string['participation_mode'] = 'Form of participation';
+$string['participation_mode_online'] = 'Online';
+$string['participation_mode_onsite'] = 'On site';
+$string['participation_mode_blended'] = 'Blended';
+$string['participation_description'] = 'Participation details';
+$string['prerequisites'] = 'Prerequisites';
+$string['quality_assurance_type'] = 'Type of quality assurance';
+$string['quality_assurance_body'] = 'Quality assurance body';
+$string['quality_assurance_url'] = 'Quality assurance web page';
+$string['stackability_kind'] = 'Integration and stackability';
+$string['stackability_kind_standalone'] = 'Stand-alone';
+$string['stackability_kind_integrated'] = 'Integrated into a qualification';
+$string['stackability_kind_stackable'] = 'Stackable towards another credential';
+$string['stackability_towards'] = 'Stackable towards';
+$string['further_information'] = 'Further information';
+
+// Errors.
+$string['notconfigured'] = 'The sidecar is not configured: set its URL, key id and shared secret in the block\'s settings.';
+$string['sidecarunreachable'] = 'The sidecar could not be reached or refused the request: {$a}';
+$string['credentialconflict'] = 'Credential {$a} is already stored with different content (or for another learner or course); a sealed file never changes.';
+$string['invalidstatus'] = 'Unknown status "{$a}"; expected queued, issued, delivered, failed, revoked or parked.';
+$string['invaliduser'] = 'No such user: {$a}';
+$string['invalidcourse'] = 'No such course: {$a}';
+$string['invalidcredentialid'] = 'credentialid: must be 1 to 255 characters.';
+$string['invalidformat'] = 'format: "{$a}" is not one of edc-xml-v1, elm-v3-jsonld.';
+$string['invalidfilename'] = 'filename: "{$a}" is not a plain file name.';
+$string['invalidverifyurl'] = 'verifyurl: must be an http or https URL.';
+$string['invalidcontent'] = 'content: must be non-empty base64.';
+
+// Privacy.
+$string['privacy:metadata:status'] = 'The credential status of each learner in each course.';
+$string['privacy:metadata:status:userid'] = 'The learner.';
+$string['privacy:metadata:status:courseid'] = 'The course.';
+$string['privacy:metadata:status:status'] = 'The status (queued, issued, delivered, failed, revoked, parked).';
+$string['privacy:metadata:status:message'] = 'Detail of the status, e.g. why sending failed.';
+$string['privacy:metadata:status:credentialid'] = 'The id of the credential.';
+$string['privacy:metadata:status:requestedby'] = 'The teacher who requested the credential.';
+$string['privacy:metadata:status:timestatus'] = 'When the status was reached.';
+$string['privacy:metadata:cred'] = 'Sealed credentials stored for learners.';
+$string['privacy:metadata:cred:userid'] = 'The learner.';
+$string['privacy:metadata:cred:courseid'] = 'The course.';
+$string['privacy:metadata:cred:credentialid'] = 'The id of the credential.';
+$string['privacy:metadata:cred:filename'] = 'The file name.';
+$string['privacy:metadata:cred:verifyurl'] = 'The public verification link.';
+$string['privacy:metadata:cred:timecreated'] = 'When it was stored.';
+$string['privacy:metadata:files'] = 'The sealed credential files, in the learner\'s own file area.';
+$string['privacy:metadata:sidecar'] = 'To issue a credential, the learner\'s details are sent to the university\'s credential sidecar, which builds, seals and emails the credential.';
+$string['privacy:metadata:sidecar:userid'] = 'The learner\'s Moodle user id.';
+$string['privacy:metadata:sidecar:email'] = 'The learner\'s email address (the credential is emailed to it).';
+$string['privacy:metadata:sidecar:given_names'] = 'The learner\'s first name.';
+$string['privacy:metadata:sidecar:family_name'] = 'The learner\'s last name.';
+$string['privacy:metadata:sidecar:lang'] = 'The learner\'s language.';
+$string['privacy:metadata:sidecar:course'] = 'The course id, short name and full name.';
+$string['privacy:metadata:sidecar:completed_at'] = 'When the learner completed the course.';
+$string['privacy:metadata:sidecar:requested_by'] = 'The user id of the teacher who requested the credential.';

@@ -1,0 +1,104 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * The course credential description: edit, save in Moodle, send to the sidecar, show its validation errors.
+ *
+ * @package    block_edcissuer
+ * @copyright  2026 The EDC issuer project
+ * @license    http://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+use block_edcissuer\form\spec_form;
+use block_edcissuer\local\spec_mapper;
+use block_edcissuer\sidecar_client;
+
+require(__DIR__ . '/../../config.php');
+
+$courseid = required_param('courseid', PARAM_INT);
+$course = get_course($courseid);
+require_login($course);
+$context = context_course::instance($course->id);
+require_capability('block/edcissuer:managespec', $context);
+
+$url = new moodle_url('/blocks/edcissuer/spec.php', ['courseid' => $course->id]);
+$PAGE->set_url($url);
+$PAGE->set_context($context);
+$PAGE->set_pagelayout('incourse');
+$PAGE->set_title(get_string('specpage', 'block_edcissuer'));
+$PAGE->set_heading(format_string($course->fullname, true, ['context' => $context]));
+
+$record = $DB->get_record('block_edcissuer_spec', ['courseid' => $course->id]);
+$stored = $record ? (json_decode($record->spec, true) ?: []) : [];
+$formdata = spec_mapper::to_form($stored);
+$form = new spec_form($url, ['courseid' => $course->id, 'outcomes' => $formdata['learning_outcomes_count']]);
+
+if ($form->is_cancelled()) {
+    redirect(new moodle_url('/course/view.php', ['id' => $course->id]));
+}
+
+$notices = [];
+$generalerrors = [];
+if ($data = $form->get_data()) {
+    $submitted = (array)$data;
+    $spec = spec_mapper::to_spec($submitted);
+    $row = (object)['courseid' => $course->id, 'spec' => json_encode($spec, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES),
+        'timemodified' => time()];
+    if ($record) {
+        $row->id = $record->id;
+        $DB->update_record('block_edcissuer_spec', $row);
+    } else {
+        $row->id = $DB->insert_record('block_edcissuer_spec', $row);
+    }
+    try {
+        [$code, $answer] = sidecar_client::from_config()->put_specification(sidecar_client::site_id(), (int)$course->id, $spec);
+        if ($code === 200 || $code === 201 || $code === 204) {
+            $DB->update_record('block_edcissuer_spec', (object)['id' => $row->id, 'errors' => null, 'timesent' => time()]);
+            redirect($url, get_string('specaccepted', 'block_edcissuer'), null, \core\output\notification::NOTIFY_SUCCESS);
+        } else if ($code === 422 || $code === 400) {
+            $errors = is_array($answer['errors'] ?? null) ? $answer['errors'] : [['pointer' => '', 'message' => 'HTTP ' . $code]];
+            $DB->update_record('block_edcissuer_spec', (object)['id' => $row->id, 'errors' => json_encode($errors)]);
+            $generalerrors = $form->set_sidecar_errors($errors, $submitted);
+            $notices[] = [get_string('specrefused', 'block_edcissuer', count($errors)), 'error'];
+        } else {
+            $notices[] = [get_string('specnotsent', 'block_edcissuer', 'HTTP ' . $code . sidecar_client::detail($answer)), 'warning'];
+        }
+    } catch (moodle_exception $e) {
+        $notices[] = [get_string('specnotsent', 'block_edcissuer', $e->getMessage()), 'warning'];
+    }
+} else if (!$form->is_submitted()) {
+    if (!$record) {
+        $formdata['primary_language'] = get_config('block_edcissuer', 'defaultlang') ?: 'en';
+    }
+    $form->set_data($formdata);
+    if ($record && $record->errors) {
+        $generalerrors = $form->set_sidecar_errors(json_decode($record->errors, true) ?: [], $formdata);
+        $notices[] = [get_string('specstillrefused', 'block_edcissuer'), 'error'];
+    } else if ($record && !$record->timesent) {
+        $notices[] = [get_string('specnotyetsent', 'block_edcissuer'), 'warning'];
+    }
+}
+
+echo $OUTPUT->header();
+echo $OUTPUT->heading(get_string('specpage', 'block_edcissuer'));
+foreach ($notices as [$text, $type]) {
+    echo $OUTPUT->notification(s($text), $type);
+}
+if ($generalerrors) {
+    echo $OUTPUT->notification(html_writer::alist(array_map('s', $generalerrors)), 'error');
+}
+$form->display();
+echo $OUTPUT->footer();

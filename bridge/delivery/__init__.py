@@ -40,6 +40,7 @@ class DeliveryJob:
     verify_url: str = ""  # public page where anyone can check the file
     view_url: str = ""  # where the learner reads it in plain words
     reason: str | None = None  # revocation reason (kind == "revoked")
+    attachments: tuple = ()  # more files (bridge.delivery.messages.Attachment), e.g. the PDF
     extra: dict[str, str] = field(default_factory=dict)  # room for additive fields without breaking channels
 
     def __repr__(self) -> str:  # keep the document bytes and the learner's address out of logs

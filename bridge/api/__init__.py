@@ -1,0 +1,1 @@
+"""The HTTP API: intake (HMAC), staff (bearer token), public verification, and operations endpoints."""

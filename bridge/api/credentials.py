@@ -1,0 +1,245 @@
+"""Staff endpoints: list and read credentials, revoke, re-issue, and retry parked deliveries."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy import func, select
+
+from bridge import worker
+from bridge.api.errors import ApiError, problem
+from bridge.api.security import context, staff_required
+from bridge.registry import documents
+from bridge.registry.models import Credential, Delivery, Issuance, Revocation
+
+bp = Blueprint("credentials", __name__)
+CREDENTIAL_PREFIX = "urn:credential:"
+MAX_LIMIT = 200
+
+
+def full_id(text: str) -> str:
+    """Accept the URN or its bare UUID (what a URL path or the public page carries)."""
+    return text if text.startswith(CREDENTIAL_PREFIX) else CREDENTIAL_PREFIX + text
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def delivery_json(d: Delivery) -> dict:
+    return {"id": d.id, "channel": d.channel, "kind": d.kind, "state": d.state, "attempts": d.attempts,
+            "last_error": d.last_error, "next_attempt_at": _iso(d.next_attempt_at), "sent_at": _iso(d.sent_at)}
+
+
+def credential_json(c: Credential, deliveries: list[Delivery] | None = None, revocation: Revocation | None = None) -> dict:
+    body = {
+        "id": c.id, "issuance_id": c.issuance_id, "site": c.site_id, "course": c.course_id,
+        "learner": {"id": c.learner_id, "name": c.learner_name, "email": c.learner_email, "lang": c.learner_lang},
+        "title": json.loads(c.title), "issued_at": _iso(c.issued_at), "status": c.status, "format": c.format,
+        "sha256": c.sha256, "size": c.size, "stored_size": len(c.document), "supersedes": c.supersedes,
+        "superseded_by": c.superseded_by,
+    }
+    if deliveries is not None:
+        body["deliveries"] = [delivery_json(d) for d in deliveries]
+    if revocation is not None:
+        body["revocation"] = {"reason": revocation.reason, "by": revocation.revoked_by,
+                              "at": _iso(revocation.revoked_at)}
+    return body
+
+
+def _date_arg(name: str, problems: list) -> dt.datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(problem(f"?{name}", "not an ISO 8601 date or date-time"))
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _int_arg(name: str, default: int, low: int, high: int, problems: list) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        problems.append(problem(f"?{name}", f"must be a whole number from {low} to {high}"))
+        return default
+    return int(raw)
+
+
+@bp.get("/api/v1/credentials")
+@staff_required
+def list_credentials():
+    problems: list = []
+    limit = _int_arg("limit", 50, 1, MAX_LIMIT, problems)
+    offset = _int_arg("offset", 0, 0, 10**9, problems)
+    issued_from, issued_to = _date_arg("issued_from", problems), _date_arg("issued_to", problems)
+    course = request.args.get("course")
+    if course is not None and not course.isdigit():
+        problems.append(problem("?course", "must be a Moodle course id (a whole number)"))
+    status = request.args.get("status")
+    if status is not None and status not in ("issued", "revoked"):
+        problems.append(problem("?status", "must be 'issued' or 'revoked'"))
+    if problems:
+        raise ApiError(400, "bad query parameters", problems)
+    conditions = []
+    if request.args.get("learner"):
+        conditions.append(Credential.learner_id == request.args["learner"])
+    if request.args.get("site"):
+        conditions.append(Credential.site_id == request.args["site"])
+    if course:
+        conditions.append(Credential.course_id == int(course))
+    if status:
+        conditions.append(Credential.status == status)
+    if issued_from:
+        conditions.append(Credential.issued_at >= issued_from)
+    if issued_to:
+        conditions.append(Credential.issued_at < issued_to)
+    ctx = context()
+    with ctx.registry.sessions() as session:
+        total = session.execute(select(func.count()).select_from(Credential).where(*conditions)).scalar_one()
+        rows = session.execute(select(Credential).where(*conditions)
+                               .order_by(Credential.issued_at.desc(), Credential.id).limit(limit).offset(offset)
+                               ).scalars().all()
+        items = [credential_json(c) for c in rows]
+    next_offset = offset + limit if offset + limit < total else None
+    return jsonify({"items": items, "total": total, "limit": limit, "offset": offset, "next_offset": next_offset})
+
+
+def _load(session, cred_id: str) -> Credential:
+    cred = session.get(Credential, full_id(cred_id))
+    if cred is None:
+        raise ApiError(404, "no such credential", [problem("/id", f"{full_id(cred_id)} is not in the registry")])
+    return cred
+
+
+@bp.get("/api/v1/credentials/<cred_id>.xml")
+@staff_required
+def credential_document(cred_id: str):
+    ctx = context()
+    with ctx.registry.sessions() as session:
+        cred = _load(session, cred_id)
+        data = documents.read_document(session, ctx.registry.dictionaries, cred)
+        media = "application/ld+json" if cred.format == "elm3-jsonld" else "application/xml"
+        short = cred.id.rsplit(":", 1)[-1]
+    return Response(data, mimetype=media, headers={
+        "Content-Disposition": f'attachment; filename="credential-{short}.{"json" if "json" in media else "xml"}"',
+        "X-Content-SHA256": cred.sha256})
+
+
+@bp.get("/api/v1/credentials/<cred_id>")
+@staff_required
+def get_credential(cred_id: str):
+    ctx = context()
+    with ctx.registry.sessions() as session:
+        cred = _load(session, cred_id)
+        deliveries = session.execute(select(Delivery).where(Delivery.credential_id == cred.id)
+                                     .order_by(Delivery.id)).scalars().all()
+        revocation = session.execute(select(Revocation).where(Revocation.credential_id == cred.id)).scalar_one_or_none()
+        return jsonify(credential_json(cred, list(deliveries), revocation))
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if data is None and request.get_data():
+        raise ApiError(400, "the body is not JSON", [problem("", "send a JSON object")])
+    if data is not None and not isinstance(data, dict):
+        raise ApiError(400, "the body must be a JSON object", [problem("", "expected an object")])
+    return data or {}
+
+
+@bp.post("/api/v1/credentials/<cred_id>/revoke")
+@staff_required
+def revoke_credential(cred_id: str):
+    body = _json_body()
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ApiError(400, "a reason is required", [problem("/reason", "required: why the credential is revoked "
+                                                                        "(the learner is told)")])
+    by = body.get("by") if isinstance(body.get("by"), str) and body.get("by").strip() else g.actor
+    try:
+        worker.revoke(context(), full_id(cred_id), reason.strip()[:2000], by)
+    except worker.NotFound:
+        raise ApiError(404, "no such credential", [problem("/id", f"{full_id(cred_id)} is not in the registry")])
+    except worker.Conflict as exc:
+        raise ApiError(409, str(exc), [problem("/id", str(exc))])
+    return get_credential(cred_id)
+
+
+@bp.post("/api/v1/credentials/<cred_id>/reissue")
+@staff_required
+def reissue_credential(cred_id: str):
+    body = _json_body()
+    name = body.get("learner")
+    corrected = None
+    if name is not None:
+        problems = []
+        if not isinstance(name, dict):
+            problems.append(problem("/learner", "must be an object with given_names and/or family_name"))
+        else:
+            for key in name:
+                if key not in ("given_names", "family_name"):
+                    problems.append(problem(f"/learner/{key}", "only given_names and family_name can be corrected"))
+                elif not isinstance(name[key], str) or not name[key].strip() or len(name[key]) > 200:
+                    problems.append(problem(f"/learner/{key}", "must be a non-empty text of at most 200 characters"))
+        if problems:
+            raise ApiError(400, "bad correction", problems)
+        corrected = {k: v.strip() for k, v in name.items()}
+    try:
+        issuance_id = worker.reissue(context(), full_id(cred_id), g.actor, corrected, body.get("reason"))
+    except worker.NotFound:
+        raise ApiError(404, "no such credential", [problem("/id", f"{full_id(cred_id)} is not in the registry")])
+    except worker.Conflict as exc:
+        raise ApiError(409, str(exc), [problem("/id", str(exc))])
+    return jsonify({"issuance_id": issuance_id, "status": "queued", "supersedes": full_id(cred_id)}), 202
+
+
+@bp.get("/api/v1/issuances/<issuance_id>")
+@staff_required
+def get_issuance(issuance_id: str):
+    with context().registry.sessions() as session:
+        row = session.get(Issuance, issuance_id)
+        if row is None:
+            raise ApiError(404, "no such issuance", [problem("/id", f"{issuance_id} is not in the registry")])
+        return jsonify({"id": row.id, "kind": row.kind, "site": row.site_id, "course": row.course_id,
+                        "learner": row.learner_id, "status": row.status, "attempts": row.attempts,
+                        "parked_reason": json.loads(row.parked_reason) if row.parked_reason else None,
+                        "last_error": row.last_error, "credential_id": row.credential_id,
+                        "supersedes": row.supersedes, "received_at": _iso(row.received_at),
+                        "updated_at": _iso(row.updated_at)})
+
+
+@bp.get("/api/v1/deliveries")
+@staff_required
+def list_deliveries():
+    problems: list = []
+    limit = _int_arg("limit", 50, 1, MAX_LIMIT, problems)
+    offset = _int_arg("offset", 0, 0, 10**9, problems)
+    state = request.args.get("state")
+    if state is not None and state not in ("pending", "sent", "failed"):
+        problems.append(problem("?state", "must be pending, sent or failed"))
+    if problems:
+        raise ApiError(400, "bad query parameters", problems)
+    conditions = [Delivery.state == state] if state else []
+    with context().registry.sessions() as session:
+        total = session.execute(select(func.count()).select_from(Delivery).where(*conditions)).scalar_one()
+        rows = session.execute(select(Delivery).where(*conditions).order_by(Delivery.id).limit(limit)
+                               .offset(offset)).scalars().all()
+        items = [dict(delivery_json(d), credential_id=d.credential_id) for d in rows]
+    return jsonify({"items": items, "total": total, "limit": limit, "offset": offset,
+                    "next_offset": offset + limit if offset + limit < total else None})
+
+
+@bp.post("/api/v1/deliveries/<int:delivery_id>/retry")
+@staff_required
+def retry_delivery(delivery_id: int):
+    try:
+        row = worker.retry_delivery(context(), delivery_id, g.actor)
+    except worker.NotFound:
+        raise ApiError(404, "no such delivery", [problem("/id", f"delivery {delivery_id} does not exist")])
+    except worker.Conflict as exc:
+        raise ApiError(409, str(exc), [problem("/id", str(exc))])
+    return jsonify(dict(delivery_json(row), credential_id=row.credential_id)), 202

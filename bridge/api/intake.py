@@ -1,0 +1,107 @@
+"""Moodle's calls: events, course descriptions and the teacher page's status poll (all HMAC-signed)."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+
+from bridge.api.errors import ApiError, problem
+from bridge.api.security import context, moodle_signed, moodle_signed_or_staff
+from bridge.intake.auth import AuthError
+from bridge.intake.events import EventRejected, store_event, validate_event
+from bridge.intake.specifications import store_specification
+from bridge.registry.models import Issuance
+
+bp = Blueprint("intake", __name__)
+
+# The teacher page knows these names (moodle_plugin/classes/local/status.php); 'sealing' is queued to it.
+STATUS_FOR_MOODLE = {"sealing": "queued"}
+
+
+def _refuse_replay(exc: AuthError):
+    ctx = context()
+    if ctx.metrics:
+        ctx.metrics.requests_refused.labels("replay").inc()
+    return ApiError(401, "request not authenticated", [problem("X-EDC-Nonce", str(exc))])
+
+
+@bp.post("/api/v1/events")
+@moodle_signed
+def post_event():
+    ctx = context()
+    try:
+        event = validate_event(request.get_data(cache=True))
+    except EventRejected as exc:
+        if ctx.metrics:
+            ctx.metrics.requests_refused.labels("invalid").inc()
+        raise ApiError(400, "the event is not valid", [p.as_json() for p in exc.problems]) from None
+    try:
+        stored = store_event(ctx.registry, event, g.intake_auth, window=ctx.settings.timestamp_window)
+    except AuthError as exc:
+        raise _refuse_replay(exc) from None
+    if ctx.metrics:
+        (ctx.metrics.events_accepted.labels(event["type"]) if stored.created else ctx.metrics.events_duplicate).inc()
+    if stored.created:
+        ctx.wake.set()
+    return jsonify({"issuance_id": stored.issuance_id, "status": stored.status, "duplicate": not stored.created}), 202
+
+
+@bp.put("/api/v1/courses/<site>/<int:course>/specification")
+@moodle_signed_or_staff
+def put_specification(site: str, course: int):
+    ctx = context()
+    try:
+        document = json.loads(request.get_data(cache=True).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "the description is not UTF-8 JSON", [problem("", str(exc))]) from None
+    try:
+        result = store_specification(ctx.registry, site, course, document, g.intake_auth,
+                                     window=ctx.settings.timestamp_window, actor=g.get("actor", "moodle"))
+    except AuthError as exc:
+        raise _refuse_replay(exc) from None
+    if result.resumed:
+        ctx.wake.set()
+    # Stored either way (the teacher may save a draft); `valid` says whether credentials can be issued.
+    return jsonify({"site": site, "course": course, "valid": result.valid, "problems": result.problems,
+                    "resumed": result.resumed}), 200
+
+
+@bp.get("/api/v1/issuances")
+@moodle_signed
+def list_issuances():
+    ctx = context()
+    site = request.args.get("site", "")
+    course = request.args.get("course", "")
+    problems = []
+    if not site:
+        problems.append(problem("?site", "required: the Moodle site id"))
+    if not course.isdigit():
+        problems.append(problem("?course", "required: the Moodle course id (a positive whole number)"))
+    if problems:
+        raise ApiError(400, "missing or bad query parameters", problems)
+    from bridge.intake.auth import claim_nonce
+
+    try:
+        with ctx.registry.transaction() as session:
+            claim_nonce(session, g.intake_auth, ctx.settings.timestamp_window)
+            rows = session.execute(select(Issuance).where(Issuance.site_id == site, Issuance.course_id == int(course))
+                                   .order_by(Issuance.received_at)).scalars().all()
+    except AuthError as exc:
+        raise _refuse_replay(exc) from None
+    latest: dict[str, Issuance] = {}
+    for row in rows:  # newest per learner wins
+        latest[row.learner_id] = row
+    items = [_moodle_item(row) for row in latest.values()]
+    return jsonify({"site": site, "course": int(course), "issuances": items})
+
+
+def _moodle_item(row: Issuance) -> dict:
+    message = None
+    if row.status == "parked" and row.parked_reason:
+        message = "; ".join(f"{p['pointer'] or '/'}: {p['message']}" for p in json.loads(row.parked_reason))
+    elif row.last_error:
+        message = row.last_error
+    return {"issuance_id": row.id, "userid": int(row.learner_id) if row.learner_id.isdigit() else row.learner_id,
+            "status": STATUS_FOR_MOODLE.get(row.status, row.status), "credential_id": row.credential_id,
+            "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"), "message": message}

@@ -1,0 +1,114 @@
+"""The Flask application factory: one `Context` (settings, registry, seal, channels, metrics) per app.
+
+Everything an endpoint or a worker thread needs hangs off `app.extensions["edc"]`, built here once,
+so a test can build a complete, isolated sidecar from a `Settings` object and nothing else.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from bridge.api import credentials, errors, health, intake, verify
+from bridge.metrics import Metrics
+from bridge.registry import Registry
+from bridge.settings import Settings
+from bridge.worker import Context, Worker
+
+log = logging.getLogger("edc.app")
+
+
+def build_channels(settings: Settings) -> dict[str, Any]:
+    """The configured delivery channels (a channel is on when its endpoint is configured)."""
+    channels: dict[str, Any] = {}
+    if settings.smtp_url:
+        from bridge.delivery.email import EmailChannel, parse_smtp_url
+
+        channels["email"] = EmailChannel(parse_smtp_url(settings.smtp_url), settings.mail_from)
+    if settings.moodle_url:
+        from bridge.delivery.moodle import MoodleChannel
+
+        channels["moodle"] = MoodleChannel(settings.moodle_url, settings.moodle_token or "")
+    return channels
+
+
+def build_seal_provider(settings: Settings):
+    from hsm.config import TokenConfig
+    from hsm.signer import SealProvider
+
+    # A callable, so a corrected PIN file is read again on the next attempt without a restart.
+    return SealProvider(lambda: TokenConfig.from_env(dict(settings.token_env)))
+
+
+def load_trust_anchors(settings: Settings) -> list:
+    from bridge.edc import trust
+    from hsm.config import default_trust_anchors_file
+
+    path = settings.trust_anchors or default_trust_anchors_file(dict(settings.token_env))
+    return trust.load_anchors(path) if path else []
+
+
+def load_schema(settings: Settings):
+    if not settings.schema_dir:
+        return None
+    from bridge.edc.schema_check import EdcSchema
+
+    return EdcSchema(settings.schema_dir)
+
+
+def create_app(config: Settings | None = None, *, seals: Any = None, channels: dict[str, Any] | None = None,
+               registry: Registry | None = None) -> Flask:
+    """The sidecar. `seals`, `channels` and `registry` may be passed in (tests); else built from `config`."""
+    settings = config or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    registry = registry or Registry(settings.database_url)
+    metrics = Metrics()
+    metrics.watch_registry(registry)
+    ctx = Context(settings=settings, registry=registry, seals=seals or build_seal_provider(settings),
+                  schema=load_schema(settings), channels=build_channels(settings) if channels is None else channels,
+                  metrics=metrics)
+    ctx.trust_anchors = load_trust_anchors(settings)
+    ctx.seal = ctx.seals  # the name the web pages use
+    app.extensions["edc"] = ctx
+
+    errors.install(app)
+    for blueprint in (intake.bp, credentials.bp, health.bp):
+        app.register_blueprint(blueprint)
+    _public_verification(app, settings)
+
+    if settings.start_background:
+        runner = Worker(ctx)
+        runner.start()
+        app.extensions["edc_worker"] = runner
+    return app
+
+
+def _public_verification(app: Flask, settings: Settings) -> None:
+    """POST /api/v1/verify and the web pages (bridge/web), rate-limited per client address."""
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    limiter = Limiter(key_func=get_remote_address, app=app, storage_uri="memory://", default_limits=[],
+                      headers_enabled=True)
+    app.extensions["edc_limiter"] = limiter
+    app.add_url_rule("/api/v1/verify", "verify_api", limiter.limit(settings.verify_rate_limit)(verify.verify_api),
+                     methods=["POST"])
+    try:
+        from bridge.web import public as web_public
+    except ImportError:  # the pages are optional: the API works without them
+        return
+    web_public.register(app)
+    endpoint = "edc_pages.verify"
+    if endpoint in app.view_functions:
+        limited = limiter.limit(settings.verify_rate_limit, methods=["POST"])(app.view_functions[endpoint])
+        app.view_functions[endpoint] = limited
+
+
+def stop_app(app: Flask) -> None:
+    """Stop the worker threads and the scheduler (tests, shutdown)."""
+    runner = app.extensions.get("edc_worker")
+    if runner is not None:
+        runner.stop()

@@ -1,0 +1,137 @@
+"""Validate an intake event and store it exactly once.
+
+The idempotency key is (site, course, learner, completion time) for a completion and (site, course,
+learner, event id) for a teacher's request; a unique constraint on it means two copies arriving at
+the same moment still make one row: the loser of the race reads the winner's row and answers with it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry as SchemaRegistry, Resource
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bridge.intake.auth import Authenticated, claim_nonce
+from bridge.registry import Registry, audit
+from bridge.registry.models import Issuance
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    pointer: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "message": self.message}
+
+
+class EventRejected(ValueError):
+    def __init__(self, problems: list[FieldProblem]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p.pointer}: {p.message}" for p in problems))
+
+
+@lru_cache(maxsize=None)
+def _validator() -> jsonschema.Draft202012Validator:
+    resources = []
+    for name in ("event.schema.json", "learner.schema.json"):
+        doc = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+        resources.append((doc["$id"], Resource.from_contents(doc)))
+    registry = SchemaRegistry().with_resources(resources)
+    event_schema = json.loads((SCHEMA_DIR / "event.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(event_schema, registry=registry,
+                                           format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def _pointer(path) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def parse_time(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def validate_event(body: bytes) -> dict[str, Any]:
+    """The event as a dict, or EventRejected naming every field at fault (JSON pointers)."""
+    try:
+        event = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EventRejected([FieldProblem("", f"the body is not UTF-8 JSON: {exc}")]) from None
+    problems = []
+    for err in sorted(_validator().iter_errors(event), key=lambda e: list(map(str, e.absolute_path))):
+        pointer = _pointer(err.absolute_path)
+        if err.validator == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else ""
+            problems.append(FieldProblem(f"{pointer}/{missing}", "required field is missing"))
+        else:
+            problems.append(FieldProblem(pointer, err.message))
+    if not problems and event.get("completed_at"):
+        try:
+            parse_time(event["completed_at"])
+        except ValueError:
+            problems.append(FieldProblem("/completed_at", "not an RFC 3339 date-time"))
+    if problems:
+        raise EventRejected(problems)
+    return event
+
+
+def idempotency_key(event: dict[str, Any]) -> str:
+    """Same completion (or same teacher request) -> same key, whatever the event's other fields say."""
+    if event["type"] == "course_completed":
+        moment = parse_time(event["completed_at"]).astimezone(dt.timezone.utc).isoformat()
+        parts = ["completion", event["site"]["id"], str(event["course"]["id"]), str(event["learner"]["id"]), moment]
+    else:
+        parts = ["request", event["site"]["id"], str(event["course"]["id"]), str(event["learner"]["id"]),
+                 event["event_id"]]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stored:
+    issuance_id: str
+    status: str
+    created: bool
+
+
+def store_event(registry: Registry, event: dict[str, Any], auth: Authenticated | None, *,
+                window: int = 300, actor: str = "moodle") -> Stored:
+    """Claim the nonce and insert the event in one transaction; a duplicate answers with the first row."""
+    key = idempotency_key(event)
+    for _attempt in range(3):
+        try:
+            with registry.transaction() as session:
+                if auth is not None:
+                    claim_nonce(session, auth, window)
+                existing = session.execute(select(Issuance).where(Issuance.idempotency_key == key)).scalar_one_or_none()
+                if existing is not None:
+                    return Stored(existing.id, existing.status, False)
+                row = Issuance(
+                    id=str(uuid.uuid4()), idempotency_key=key, event_id=event["event_id"], kind=event["type"],
+                    site_id=event["site"]["id"], course_id=int(event["course"]["id"]),
+                    learner_id=str(event["learner"]["id"]),
+                    payload=json.dumps(event, ensure_ascii=False, sort_keys=True),
+                    completed_at=parse_time(event["completed_at"]) if event.get("completed_at") else None,
+                    requested_by=str(event["requested_by"]) if event.get("requested_by") is not None else None,
+                    status="queued", attempts=0,
+                )
+                session.add(row)
+                session.flush()  # a concurrent twin fails here (unique idempotency key) and retries below
+                audit.append(session, actor if auth is None else f"moodle:{auth.key_id}", "event.accepted", row.id,
+                             {"type": row.kind, "site": row.site_id, "course": row.course_id,
+                              "learner": row.learner_id, "event_id": row.event_id})
+                return Stored(row.id, row.status, True)
+        except IntegrityError:
+            continue  # the twin committed first; the next round finds it (its nonce claim rolled back with us)
+    raise RuntimeError("could not store the event after three attempts")

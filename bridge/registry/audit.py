@@ -1,0 +1,81 @@
+"""The append-only audit trail, hash-chained so a changed, removed or inserted entry is detectable.
+
+Each entry's hash is SHA-256 over a canonical JSON of the entry including the previous entry's hash;
+the first entry's previous hash is 64 zeros. Appends are serialised (an advisory lock on PostgreSQL,
+the write lock on SQLite), so concurrent workers in several processes still build one chain.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from bridge.registry.models import AuditEntry
+
+GENESIS = "0" * 64
+ADVISORY_LOCK_KEY = 0x45444341  # "EDCA"
+
+
+def canonical(seq: int, at: str, actor: str, action: str, subject: str, details: str, prev_hash: str) -> bytes:
+    entry = {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
+             "details": json.loads(details), "prev_hash": prev_hash}
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def entry_hash(row: AuditEntry) -> str:
+    return hashlib.sha256(canonical(row.seq, row.at, row.actor, row.action, row.subject, row.details,
+                                    row.prev_hash)).hexdigest()
+
+
+def append(session: Session, actor: str, action: str, subject: str, details: dict[str, Any] | None = None) -> AuditEntry:
+    """Add one entry inside the caller's transaction (so it commits or vanishes with the change it records)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+    last = session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one_or_none()
+    seq = (last.seq + 1) if last else 1
+    prev = last.hash if last else GENESIS
+    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    body = json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    row = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, details=body, prev_hash=prev)
+    row.hash = entry_hash(row)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    entries: int
+    first_broken: int | None  # seq of the first entry that does not fit the chain
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken is None
+
+
+def verify_chain(rows: Iterable[AuditEntry]) -> ChainVerdict:
+    """Walk the entries in seq order; name the first one whose position, link or hash is wrong."""
+    expected_seq, prev, count = 1, GENESIS, 0
+    for row in rows:
+        count += 1
+        if row.seq != expected_seq:
+            return ChainVerdict(count, row.seq, f"entry {row.seq}: expected entry {expected_seq} here "
+                                                f"(an entry was removed or inserted)")
+        if row.prev_hash != prev:
+            return ChainVerdict(count, row.seq, f"entry {row.seq}: its previous-hash does not match entry "
+                                                f"{row.seq - 1} (an entry before it was changed or replaced)")
+        try:
+            recomputed = entry_hash(row)
+        except ValueError:
+            return ChainVerdict(count, row.seq, f"entry {row.seq}: its details are not valid JSON")
+        if recomputed != row.hash:
+            return ChainVerdict(count, row.seq, f"entry {row.seq}: its content does not match its hash "
+                                                f"(the entry was changed)")
+        prev, expected_seq = row.hash, expected_seq + 1
+    return ChainVerdict(count, None, None)

@@ -1,0 +1,181 @@
+"""The registry's tables (SQLAlchemy 2). The Alembic migrations in migrations/ create the same shape.
+
+Statuses are plain strings checked by the code that writes them, so a new status is a code change,
+not a schema migration.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ISSUANCE_STATUSES = ("queued", "parked", "sealing", "issued", "delivered", "failed", "revoked")
+DELIVERY_STATES = ("pending", "handed_over", "sent", "failed")  # handed_over: see worker._hand_over
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the registry; use aware UTC times")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Issuance(Base):
+    """The inbox: one row per distinct event (site, course, learner, completion or request)."""
+
+    __tablename__ = "issuances"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))  # course_completed | issue_requested | reissue
+    site_id: Mapped[str] = mapped_column(String(255))
+    course_id: Mapped[int] = mapped_column(BigInteger)
+    learner_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # the event JSON as received (the learner inside)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str | None] = mapped_column(String(255))
+    supersedes: Mapped[str | None] = mapped_column(String(64))  # re-issue: the credential it replaces
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    parked_reason: Mapped[str | None] = mapped_column(Text)  # JSON list of problems
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    credential_id: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_issuances_status_next", "status", "next_attempt_at"),
+        Index("ix_issuances_site_course", "site_id", "course_id"),
+        Index("ix_issuances_learner", "learner_id"),
+    )
+
+
+class CourseSpecification(Base):
+    __tablename__ = "course_specifications"
+    site_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    course_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    problems: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {pointer, message}
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CompressionDictionary(Base):
+    """A per-course zstd dictionary (the course's first sealed document, as raw content)."""
+
+    __tablename__ = "compression_dictionaries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(String(255))
+    course_id: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # zstd-compressed dictionary bytes
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("site_id", "course_id", name="uq_dictionary_course"),)
+
+
+class Credential(Base):
+    __tablename__ = "credentials"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # urn:credential:<uuid>
+    issuance_id: Mapped[str] = mapped_column(ForeignKey("issuances.id"), unique=True)
+    site_id: Mapped[str] = mapped_column(String(255))
+    course_id: Mapped[int] = mapped_column(BigInteger)
+    learner_id: Mapped[str] = mapped_column(String(64))
+    learner_email: Mapped[str] = mapped_column(String(320))
+    learner_name: Mapped[str] = mapped_column(String(512))
+    learner_lang: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(Text)  # JSON multilingual title, for listings and messages
+    issuer_name: Mapped[str] = mapped_column(Text)  # JSON multilingual awarding body name
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="issued")  # issued | revoked
+    format: Mapped[str] = mapped_column(String(16), default="edc-xml")
+    document: Mapped[bytes] = mapped_column(LargeBinary)  # compressed, see compression.py
+    codec: Mapped[str] = mapped_column(String(32))
+    dictionary_id: Mapped[int | None] = mapped_column(ForeignKey("compression_dictionaries.id"))
+    size: Mapped[int] = mapped_column(Integer)  # bytes of the sealed document itself
+    sha256: Mapped[str] = mapped_column(String(64))
+    supersedes: Mapped[str | None] = mapped_column(String(64))
+    superseded_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_credentials_learner", "learner_id"),
+        Index("ix_credentials_course", "site_id", "course_id"),
+        Index("ix_credentials_status", "status"),
+        Index("ix_credentials_issued_at", "issued_at"),
+    )
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # email | moodle
+    kind: Mapped[str] = mapped_column(String(16), default="issued")  # issued | revoked
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # see DELIVERY_STATES
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("credential_id", "channel", "kind", name="uq_delivery_per_channel"),
+        Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+    )
+
+
+class Revocation(Base):
+    __tablename__ = "revocations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    revoked_by: Mapped[str] = mapped_column(String(255))
+    revoked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Nonce(Base):
+    """Intake nonces seen within the timestamp window; the primary key makes each single-use."""
+
+    __tablename__ = "nonces"
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained. `at` and `details` are text so the hashed bytes survive any database."""
+
+    __tablename__ = "audit_trail"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

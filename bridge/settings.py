@@ -1,0 +1,135 @@
+"""The sidecar's configuration, read once from the environment names in DESIGN.md.
+
+One frozen object is handed to every part of the service, so nothing else reads `os.environ` and a
+test can build a whole app from a dictionary. Secrets (intake keys, PIN, staff token, SMTP and Moodle
+credentials) are kept out of `repr`, so logging the settings never leaks them.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{REPO_ROOT / 'var' / 'registry.sqlite3'}"
+# The names the HSM layer reads itself (hsm.config.TokenConfig.from_env); passed through unchanged.
+TOKEN_ENV_NAMES = ("EDC_PKCS11_MODULE", "EDC_TOKEN_LABEL", "EDC_PIN_FILE", "EDC_PIN", "SOFTHSM2_CONF",
+                   "EDC_DEMO_DIR", "EDC_TRUST_ANCHORS")
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used; the message names the variable."""
+
+
+def parse_intake_keys(text: str, origin: str) -> dict[str, str]:
+    """`kid=secret;kid2=secret2` (also one pair per line in a file) -> {kid: secret}."""
+    keys: dict[str, str] = {}
+    for part in text.replace("\n", ";").split(";"):
+        part = part.strip()
+        if not part or part.startswith("#"):
+            continue
+        kid, sep, secret = part.partition("=")
+        if not sep or not kid.strip() or not secret:
+            raise SettingsError(f"{origin}: each entry must be key-id=secret (entry starting {kid[:12]!r} is not)")
+        keys[kid.strip()] = secret
+    return keys
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be more than 0")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    intake_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    smtp_url: str | None = field(default=None, repr=False)  # may carry a password
+    mail_from: str = "credentials@localhost"
+    moodle_url: str | None = None
+    moodle_token: str | None = field(default=None, repr=False)
+    schema_dir: str | None = None
+    token_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # PIN inside
+    trust_anchors: str | None = None
+    staff_token: str | None = field(default=None, repr=False)
+    public_url: str = "http://127.0.0.1:8080"
+    workers: int = 2
+    max_delivery_attempts: int = 8
+    security_contact: str | None = None
+    formats: tuple[str, ...] = ("edc-xml",)
+    max_body_bytes: int = 256 * 1024  # intake bodies: a course description is a few KB
+    max_upload_bytes: int = 4 * 1024 * 1024  # verify uploads: official samples reach ~100 KB
+    timestamp_window: int = 300
+    verify_rate_limit: str = "30/minute"
+    lease_seconds: int = 120
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 3600.0
+    start_background: bool = True  # worker threads and the scheduler; tests may drive them by hand
+    demo: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        keys: dict[str, str] = {}
+        if env.get("EDC_INTAKE_KEYS_FILE"):
+            path = Path(env["EDC_INTAKE_KEYS_FILE"])
+            try:
+                keys.update(parse_intake_keys(path.read_text(encoding="utf-8"), "EDC_INTAKE_KEYS_FILE"))
+            except OSError as exc:
+                raise SettingsError(f"EDC_INTAKE_KEYS_FILE: cannot read {path}: {exc.strerror}") from None
+        if env.get("EDC_INTAKE_KEYS"):
+            keys.update(parse_intake_keys(env["EDC_INTAKE_KEYS"], "EDC_INTAKE_KEYS"))
+        formats = tuple(f.strip() for f in (env.get("EDC_FORMATS") or "edc-xml").split(",") if f.strip())
+        unknown = set(formats) - {"edc-xml", "elm3-jsonld"}
+        if unknown:
+            raise SettingsError(f"EDC_FORMATS: unknown format(s) {sorted(unknown)}; known: edc-xml, elm3-jsonld")
+        values = dict(
+            database_url=env.get("EDC_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            intake_keys=keys,
+            smtp_url=env.get("EDC_SMTP_URL") or None,
+            mail_from=env.get("EDC_MAIL_FROM") or "credentials@localhost",
+            moodle_url=env.get("EDC_MOODLE_URL") or None,
+            moodle_token=env.get("EDC_MOODLE_TOKEN") or None,
+            schema_dir=env.get("EDC_SCHEMA_DIR") or None,
+            token_env={k: env[k] for k in TOKEN_ENV_NAMES if env.get(k)},
+            trust_anchors=env.get("EDC_TRUST_ANCHORS") or None,
+            staff_token=env.get("EDC_STAFF_TOKEN") or None,
+            public_url=(env.get("EDC_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            workers=_int(env, "EDC_WORKERS", 2),
+            max_delivery_attempts=_int(env, "EDC_MAX_DELIVERY_ATTEMPTS", 8),
+            security_contact=env.get("EDC_SECURITY_CONTACT") or None,
+            formats=formats,
+            lease_seconds=_int(env, "EDC_LEASE_SECONDS", 120),
+            retry_base_seconds=_float(env, "EDC_RETRY_BASE_SECONDS", 5.0),
+            retry_max_seconds=_float(env, "EDC_RETRY_MAX_SECONDS", 3600.0),
+            verify_rate_limit=env.get("EDC_VERIFY_RATE_LIMIT") or "30/minute",
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Delivery channels in use: those whose endpoint is configured."""
+        return tuple(name for name, on in (("email", self.smtp_url), ("moodle", self.moodle_url)) if on)

@@ -1,0 +1,538 @@
+"""Issuance off the request path: claim queued events, seal, store, deliver; retry and recover.
+
+Worker threads (EDC_WORKERS) each claim one inbox row at a time under a lease. The claim is a row
+lock with SKIP LOCKED on PostgreSQL (so several sidecar processes share one registry without issuing
+twice) and the database write lock on SQLite. The credential, its deliveries, the audit entry and the
+inbox row's new status commit in one transaction that also re-checks the lease: a worker that lost
+its lease (it was too slow, or presumed dead) stores nothing. APScheduler runs the periodic jobs:
+delivery retries with exponential backoff, re-queueing of expired leases (a crash mid-issue), the
+seal-expiry check and nonce cleanup.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import and_, or_, select, update
+
+from bridge.delivery import Channel, DeliveryError, DeliveryJob
+from bridge.edc import model
+from bridge.registry import Registry, audit, documents
+from bridge.registry.models import (CourseSpecification, Credential, Delivery, Issuance, Revocation, utcnow)
+from bridge.settings import Settings
+
+log = logging.getLogger("edc.worker")
+MAX_BACKOFF_SECONDS = 3600.0
+
+
+@dataclass
+class Context:
+    """What the worker and the API share: settings, registry, the seal, the schema and the channels."""
+
+    settings: Settings
+    registry: Registry
+    seals: Any  # hsm.signer.SealProvider (or anything with .current())
+    schema: Any = None  # bridge.edc.schema_check.EdcSchema | None
+    channels: dict[str, Channel] = field(default_factory=dict)
+    metrics: Any = None  # bridge.metrics.Metrics
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    wake: threading.Event = field(default_factory=threading.Event)
+
+
+def backoff(attempts: int, base: float, ceiling: float = MAX_BACKOFF_SECONDS) -> dt.timedelta:
+    return dt.timedelta(seconds=min(ceiling, base * 2 ** max(0, attempts - 1)))
+
+
+# --- claiming ------------------------------------------------------------------------------------
+
+
+def claim_issuance(ctx: Context, worker_id: str) -> str | None:
+    """Take one due queued row under a lease; None when there is nothing to do."""
+    now = utcnow()
+    with ctx.registry.transaction() as session:
+        row = session.execute(
+            select(Issuance)
+            .where(Issuance.status == "queued", or_(Issuance.next_attempt_at.is_(None), Issuance.next_attempt_at <= now))
+            .order_by(Issuance.received_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        row.status, row.claimed_by = "sealing", worker_id
+        row.claimed_until = now + dt.timedelta(seconds=ctx.settings.lease_seconds)
+        return row.id
+
+
+def requeue_expired_leases(ctx: Context) -> int:
+    """Crash recovery: rows left 'sealing' past their lease go back to the queue."""
+    with ctx.registry.transaction() as session:
+        n = session.execute(
+            update(Issuance).where(Issuance.status == "sealing", Issuance.claimed_until < utcnow())
+            .values(status="queued", claimed_by=None, claimed_until=None, updated_at=utcnow())
+        ).rowcount or 0
+    if n:
+        log.warning("re-queued %d issuance(s) whose worker stopped before finishing", n)
+    return n
+
+
+# --- issuing -------------------------------------------------------------------------------------
+
+
+def _release(ctx: Context, issuance_id: str, worker_id: str, *, status: str, error: str | None = None,
+             parked_reason: list | None = None, retry: bool = False) -> None:
+    with ctx.registry.transaction() as session:
+        row = session.get(Issuance, issuance_id, with_for_update=True)
+        if row is None or row.status != "sealing" or row.claimed_by != worker_id:
+            return
+        row.claimed_by, row.claimed_until, row.last_error = None, None, error
+        if retry:
+            row.attempts += 1
+            if row.attempts >= ctx.settings.max_delivery_attempts:
+                status = "failed"
+            else:
+                row.next_attempt_at = utcnow() + backoff(row.attempts, ctx.settings.retry_base_seconds, ctx.settings.retry_max_seconds)
+        row.status = status
+        if parked_reason is not None:
+            row.parked_reason = json.dumps(parked_reason, ensure_ascii=False)
+        if status in ("parked", "failed"):
+            audit.append(session, "worker", f"issuance.{status}", issuance_id,
+                         {"error": error, "problems": parked_reason})
+
+
+def _spec_problems(spec_row: CourseSpecification | None, site: str, course: int) -> list[dict] | None:
+    if spec_row is None:
+        return [{"pointer": "", "message": f"no credential description stored for course {course} of site "
+                                           f"{site} yet (the teacher fills it in Moodle)"}]
+    if not spec_row.valid:
+        return json.loads(spec_row.problems)
+    return None
+
+
+def _seal(ctx: Context, credential: model.Credential, fmt: str) -> bytes:
+    seal = ctx.seals.current()
+    if fmt == "elm3-jsonld":
+        from bridge.edc.elm3_issuer import issue_elm3
+
+        return issue_elm3(credential, seal)
+    from bridge.edc.issuer import issue_edc_xml
+
+    return issue_edc_xml(credential, seal, schema=ctx.schema)
+
+
+def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | None:
+    """Seal and store one claimed row; returns the new credential id (None if parked, retried or lost)."""
+    with ctx.registry.transaction() as session:
+        row = session.get(Issuance, issuance_id)
+        if row is None or row.status != "sealing" or row.claimed_by != worker_id:
+            return None
+        event = json.loads(row.payload)
+        spec_row = session.get(CourseSpecification, (row.site_id, row.course_id))
+        spec_doc = json.loads(spec_row.document) if spec_row is not None and spec_row.valid else None
+        problems = _spec_problems(spec_row, row.site_id, row.course_id)
+        supersedes = row.supersedes
+    if problems is not None:
+        _release(ctx, issuance_id, worker_id, status="parked", parked_reason=problems,
+                 error="the course's credential description is missing or incomplete")
+        return None
+    try:
+        spec = model.load_course_spec(spec_doc)
+        learner = model.load_learner(event["learner"])
+    except model.ModelError as exc:
+        _release(ctx, issuance_id, worker_id, status="parked", parked_reason=exc.as_json(), error=str(exc))
+        return None
+    completed = event.get("completed_at")
+    awarded = dt.datetime.fromisoformat(completed.replace("Z", "+00:00")) if completed else None
+    credential = model.Credential(spec, learner, model.Issuance.new(awarded, grade=event.get("grade"),
+                                                                    valid_for=spec.valid_for))
+    fmt = (spec.source.get("format") if spec.source.get("format") in ctx.settings.formats else None) \
+        or ctx.settings.formats[0]
+    started = time.perf_counter()
+    try:
+        document = _seal(ctx, credential, fmt)
+    except Exception as exc:  # noqa: BLE001 - token away, schema bug: recorded, retried, then parked as failed
+        cause = type(exc).__name__
+        if ctx.metrics:
+            ctx.metrics.issue_failures.labels(cause).inc()
+        log.error("sealing issuance %s failed: %s", issuance_id, exc)
+        _release(ctx, issuance_id, worker_id, status="queued", error=f"{cause}: {exc}", retry=True)
+        return None
+    if ctx.metrics:
+        ctx.metrics.seal_seconds.observe(time.perf_counter() - started)
+    stored = _store(ctx, issuance_id, worker_id, credential, document, fmt, supersedes)
+    if stored and ctx.metrics:
+        ctx.metrics.credentials_issued.inc()
+    return credential.issuance.credential_id if stored else None
+
+
+def _new_deliveries(ctx: Context, credential_id: str, kind: str) -> list[Delivery]:
+    return [Delivery(credential_id=credential_id, channel=name, kind=kind, state="pending", attempts=0)
+            for name in ctx.settings.channels]
+
+
+def _store(ctx: Context, issuance_id: str, worker_id: str, credential: model.Credential, document: bytes,
+           fmt: str, supersedes: str | None) -> bool:
+    cid = credential.issuance.credential_id
+    with ctx.registry.transaction() as session:
+        row = session.get(Issuance, issuance_id, with_for_update=True)
+        if row is None or row.status != "sealing" or row.claimed_by != worker_id:
+            log.warning("lease on issuance %s was lost before storing; the sealed document is dropped", issuance_id)
+            return False
+        packed, dictionary_id, digest = documents.pack_for_course(
+            session, ctx.registry.dictionaries, row.site_id, row.course_id, document)
+        spec, learner = credential.spec, credential.learner
+        session.add(Credential(
+            id=cid, issuance_id=row.id, site_id=row.site_id, course_id=row.course_id, learner_id=row.learner_id,
+            learner_email=learner.email, learner_name=learner.full_name, learner_lang=learner.lang,
+            title=json.dumps(dict(spec.title), ensure_ascii=False),
+            issuer_name=json.dumps(dict(spec.awarding_body.name), ensure_ascii=False),
+            issued_at=credential.issuance.issued_at, status="issued", format=fmt, document=packed.data,
+            codec=packed.codec, dictionary_id=dictionary_id, size=len(document), sha256=digest,
+            supersedes=supersedes))
+        session.flush()
+        session.add_all(_new_deliveries(ctx, cid, "issued"))
+        audit.append(session, "worker", "credential.issued", cid,
+                     {"issuance": row.id, "sha256": digest, "format": fmt, "site": row.site_id,
+                      "course": row.course_id, "learner": row.learner_id, "supersedes": supersedes})
+        if supersedes:
+            _revoke_in(session, ctx, supersedes, "superseded by a corrected credential " + cid, "worker",
+                       superseded_by=cid)
+        row.status = "issued" if ctx.settings.channels else "delivered"
+        row.credential_id, row.claimed_by, row.claimed_until, row.last_error = cid, None, None, None
+    ctx.wake.set()
+    return True
+
+
+# --- revoking and re-issuing (called by the API) -------------------------------------------------
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(ValueError):
+    pass
+
+
+def _revoke_in(session, ctx: Context, credential_id: str, reason: str, by: str, superseded_by: str | None = None) -> None:
+    cred = session.get(Credential, credential_id, with_for_update=True)
+    if cred is None:
+        raise NotFound(credential_id)
+    if cred.status == "revoked":
+        raise Conflict(f"credential {credential_id} is already revoked")
+    cred.status = "revoked"
+    if superseded_by:
+        cred.superseded_by = superseded_by
+    session.add(Revocation(credential_id=credential_id, reason=reason, revoked_by=by, revoked_at=utcnow()))
+    session.execute(update(Issuance).where(Issuance.credential_id == credential_id).values(status="revoked"))
+    session.add_all(_new_deliveries(ctx, credential_id, "revoked"))
+    audit.append(session, by, "credential.revoked", credential_id, {"reason": reason, "superseded_by": superseded_by})
+
+
+def revoke(ctx: Context, credential_id: str, reason: str, by: str) -> None:
+    with ctx.registry.transaction() as session:
+        _revoke_in(session, ctx, credential_id, reason, by)
+    ctx.wake.set()
+
+
+def reissue(ctx: Context, credential_id: str, by: str, learner_name: dict[str, str] | None = None,
+            reason: str | None = None) -> str:
+    """Queue a corrected copy; when it is sealed it supersedes (and revokes) the old one. Returns the issuance id."""
+    with ctx.registry.transaction() as session:
+        cred = session.get(Credential, credential_id, with_for_update=True)
+        if cred is None:
+            raise NotFound(credential_id)
+        if cred.status == "revoked":
+            raise Conflict(f"credential {credential_id} is revoked; re-issue the credential that replaced it"
+                           if cred.superseded_by else f"credential {credential_id} is revoked")
+        pending = session.execute(select(Issuance.id).where(
+            Issuance.supersedes == credential_id, Issuance.status.in_(("queued", "sealing", "parked")))).first()
+        if pending:
+            raise Conflict(f"a re-issue of {credential_id} is already under way (issuance {pending[0]})")
+        original = session.get(Issuance, cred.issuance_id)
+        event = json.loads(original.payload)
+        if learner_name:
+            event["learner"].update(learner_name)
+        new_id = str(uuid.uuid4())
+        session.add(Issuance(
+            id=new_id, idempotency_key=f"reissue-{new_id}", event_id=f"reissue:{credential_id}", kind="reissue",
+            site_id=cred.site_id, course_id=cred.course_id, learner_id=cred.learner_id,
+            payload=json.dumps(event, ensure_ascii=False, sort_keys=True), completed_at=original.completed_at,
+            requested_by=by, supersedes=credential_id, status="queued", attempts=0))
+        session.flush()
+        audit.append(session, by, "credential.reissue_requested", credential_id,
+                     {"issuance": new_id, "reason": reason, "name_corrected": bool(learner_name)})
+    ctx.wake.set()
+    return new_id
+
+
+def retry_delivery(ctx: Context, delivery_id: int, by: str) -> Delivery:
+    with ctx.registry.transaction() as session:
+        row = session.get(Delivery, delivery_id, with_for_update=True)
+        if row is None:
+            raise NotFound(str(delivery_id))
+        if row.state == "sent":
+            raise Conflict(f"delivery {delivery_id} was already sent")
+        row.state, row.attempts, row.next_attempt_at, row.claimed_until = "pending", 0, None, None
+        audit.append(session, by, "delivery.retry_requested", str(delivery_id),
+                     {"credential": row.credential_id, "channel": row.channel})
+    ctx.wake.set()
+    return row
+
+
+# --- delivering ----------------------------------------------------------------------------------
+
+
+def _claim_deliveries(ctx: Context, limit: int, credential_id: str | None) -> list[int]:
+    now = utcnow()
+    with ctx.registry.transaction() as session:
+        query = (select(Delivery).where(
+            Delivery.state == "pending",
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
+            .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True))
+        if credential_id:
+            query = query.where(Delivery.credential_id == credential_id)
+        rows = session.execute(query).scalars().all()
+        for row in rows:
+            row.claimed_until = now + dt.timedelta(seconds=ctx.settings.lease_seconds)
+        return [row.id for row in rows]
+
+
+def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
+    cred = session.get(Credential, delivery.credential_id)
+    title = json.loads(cred.title)
+    issuer = json.loads(cred.issuer_name)
+    reason = None
+    if delivery.kind == "revoked":
+        revocation = session.execute(select(Revocation).where(Revocation.credential_id == cred.id)).scalar_one_or_none()
+        reason = revocation.reason if revocation else None
+    short = cred.id.rsplit(":", 1)[-1]
+    extension = "json" if cred.format == "elm3-jsonld" else "xml"
+    public = ctx.settings.public_url
+    view_url = f"{public}/credentials/{short}"
+    try:
+        from bridge.web.public import public_url as web_link
+    except ImportError:
+        web_link = None
+    if web_link is not None:
+        try:
+            with session.begin_nested():  # the pages' link table may not exist in an older registry
+                view_url = web_link(session, cred.id, public)
+        except Exception:  # noqa: BLE001 - a plain link is better than no delivery
+            log.warning("no page link for %s; using the plain credential URL", cred.id)
+    return DeliveryJob(
+        credential_id=cred.id, kind=delivery.kind, learner_email=cred.learner_email, learner_name=cred.learner_name,
+        learner_lang=cred.learner_lang, learner_moodle_id=int(cred.learner_id) if cred.learner_id.isdigit() else None,
+        site_id=cred.site_id, course_id=cred.course_id, title=title,
+        issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
+        document=documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b"",
+        filename=f"credential-{short}.{extension}",
+        media_type="application/ld+json" if extension == "json" else "application/xml",
+        verify_url=f"{public}/verify", view_url=view_url, reason=reason)
+
+
+def deliver_due(ctx: Context, *, limit: int = 20, credential_id: str | None = None) -> int:
+    """Attempt every due pending delivery (all, or one credential's); returns how many were attempted."""
+    ids = _claim_deliveries(ctx, limit, credential_id)
+    for delivery_id in ids:
+        _attempt(ctx, delivery_id)
+    return len(ids)
+
+
+def _attempt(ctx: Context, delivery_id: int) -> None:
+    with ctx.registry.transaction() as session:  # a transaction: the web link row is made on first use
+        delivery = session.get(Delivery, delivery_id)
+        job = _job(ctx, session, delivery)
+        channel_name = delivery.channel
+    channel = ctx.channels.get(channel_name)
+    error: DeliveryError | None = None
+    try:
+        if channel is None:
+            raise DeliveryError(f"channel {channel_name!r} is not configured in this process", retryable=True)
+        if _takes_commit_point(channel):
+            channel.deliver(job, commit_point=lambda: _hand_over(ctx, delivery_id))
+        else:
+            channel.deliver(job)
+    except DeliveryError as exc:
+        error = exc
+    except Exception as exc:  # noqa: BLE001 - a channel bug must not kill the worker; it is retried and visible
+        error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+    if ctx.metrics:
+        ctx.metrics.delivery_attempts.labels(channel_name, "sent" if error is None else "error").inc()
+    _record_attempt(ctx, delivery_id, error)
+
+
+def _takes_commit_point(channel: Any) -> bool:
+    try:
+        return "commit_point" in inspect.signature(channel.deliver).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _hand_over(ctx: Context, delivery_id: int) -> None:
+    """Called by a channel just before the point of no return (email: before the final "." of DATA).
+
+    After this commit a crash counts the delivery as done (see recover_handed_over): resending would
+    give the learner a second copy, while the server almost certainly has the first.
+    """
+    with ctx.registry.transaction() as session:
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(state="handed_over"))
+
+
+def recover_handed_over(ctx: Context) -> int:
+    """Deliveries a crashed process handed over (and whose lease ran out) are counted as sent, not resent."""
+    now = utcnow()
+    recovered = 0
+    with ctx.registry.transaction() as session:
+        rows = session.execute(select(Delivery).where(Delivery.state == "handed_over", or_(
+            Delivery.claimed_until.is_(None), Delivery.claimed_until < now)).with_for_update(skip_locked=True)
+        ).scalars().all()
+        for row in rows:
+            row.state, row.sent_at, row.claimed_until = "sent", now, None
+            row.last_error = "handed over before a crash; counted as sent"
+            audit.append(session, "worker", "delivery.sent_after_crash", str(row.id),
+                         {"credential": row.credential_id, "channel": row.channel})
+            session.flush()
+            if row.kind == "issued":
+                _update_issuance_after_delivery(session, row.credential_id)
+            recovered += 1
+    return recovered
+
+
+def _record_attempt(ctx: Context, delivery_id: int, error: DeliveryError | None) -> None:
+    with ctx.registry.transaction() as session:
+        row = session.get(Delivery, delivery_id, with_for_update=True)
+        row.attempts += 1
+        row.claimed_until = None
+        if error is None:
+            row.state, row.sent_at, row.last_error = "sent", utcnow(), None
+        else:
+            row.last_error = str(error)[:2000]
+            if not error.retryable or row.attempts >= ctx.settings.max_delivery_attempts:
+                row.state = "failed"
+                audit.append(session, "worker", "delivery.failed", str(row.id),
+                             {"credential": row.credential_id, "channel": row.channel, "attempts": row.attempts,
+                              "error": row.last_error})
+            else:
+                row.state = "pending"  # it may be 'handed_over' when the server refused the final step
+                row.next_attempt_at = utcnow() + backoff(row.attempts, ctx.settings.retry_base_seconds, ctx.settings.retry_max_seconds)
+        session.flush()
+        if row.kind == "issued":
+            _update_issuance_after_delivery(session, row.credential_id)
+
+
+def _update_issuance_after_delivery(session, credential_id: str) -> None:
+    states = [s for (s,) in session.execute(select(Delivery.state).where(
+        Delivery.credential_id == credential_id, Delivery.kind == "issued"))]
+    status = "delivered" if states and all(s == "sent" for s in states) else (
+        "failed" if "failed" in states else "issued")
+    session.execute(update(Issuance).where(Issuance.credential_id == credential_id,
+                                           Issuance.status.in_(("issued", "delivered", "failed")))
+                    .values(status=status, updated_at=utcnow()))
+
+
+# --- the running service ---------------------------------------------------------------------------
+
+
+class Worker:
+    """EDC_WORKERS threads issuing, plus the scheduler; `stop()` lets the current work finish."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.scheduler = None
+
+    def start(self) -> None:
+        self._recover()  # what a previous run left half-done
+        for i in range(self.ctx.settings.workers):
+            t = threading.Thread(target=self._loop, args=(f"{self.ctx.worker_id}/{i}",), name=f"edc-worker-{i}",
+                                 daemon=True)
+            t.start()
+            self._threads.append(t)
+        self._start_scheduler()
+
+    def _loop(self, worker_id: str) -> None:
+        while not self._stop.is_set():
+            try:
+                issuance_id = claim_issuance(self.ctx, worker_id)
+                if issuance_id is None:
+                    self.ctx.wake.wait(1.0)
+                    self.ctx.wake.clear()
+                    continue
+                cid = process_issuance(self.ctx, issuance_id, worker_id)
+                if cid:
+                    deliver_due(self.ctx, credential_id=cid)
+            except Exception:  # noqa: BLE001 - keep the thread alive (database blip); the lease recovers the row
+                log.exception("worker %s: unexpected error", worker_id)
+                self._stop.wait(2.0)
+
+    def _start_scheduler(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
+        every = dict(trigger="interval", max_instances=1, coalesce=True)
+        scheduler.add_job(self._guard(lambda: deliver_due(self.ctx, limit=50)), seconds=2, id="deliveries", **every)
+        scheduler.add_job(self._guard(self._recover), seconds=max(1, min(10, self.ctx.settings.lease_seconds)),
+                          id="recovery", **every)
+        scheduler.add_job(self._guard(self._purge_nonces), minutes=5, id="nonces", **every)
+        try:
+            from hsm.expiry import add_expiry_job
+
+            add_expiry_job(scheduler, lambda: self.ctx.seals.current().certificate,
+                           lambda warning: log.warning("seal certificate: %s", warning.message))
+        except ImportError:
+            pass
+        scheduler.start()
+        self.scheduler = scheduler
+
+    def _recover(self) -> None:
+        requeue_expired_leases(self.ctx)
+        recover_handed_over(self.ctx)
+
+    def _purge_nonces(self) -> None:
+        from bridge.intake.auth import purge_expired_nonces
+
+        with self.ctx.registry.transaction() as session:
+            purge_expired_nonces(session)
+
+    @staticmethod
+    def _guard(fn: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001
+                log.exception("scheduled job failed")
+        return run
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.ctx.wake.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        for t in self._threads:
+            t.join(timeout)
+
+
+def drain(ctx: Context, *, worker_id: str = "drain", max_rounds: int = 1000) -> int:
+    """Process everything due now in the calling thread (tests, the demo command); returns credentials made."""
+    made = 0
+    for _ in range(max_rounds):
+        issuance_id = claim_issuance(ctx, worker_id)
+        if issuance_id is None:
+            break
+        if process_issuance(ctx, issuance_id, worker_id):
+            made += 1
+    while deliver_due(ctx, limit=100):
+        pass
+    return made

@@ -114,6 +114,10 @@ class SealLevelSettings:
         settings.validate()
         return settings
 
+    def issue_kwargs(self) -> dict:
+        """Keyword arguments for issuer.issue_edc_xml, so a caller wires configuration in one line."""
+        return {"tsa": self.tsa, "level": self.level, "tsa_policy": self.policy}
+
     def validate(self) -> None:
         if self.level not in LEVELS:
             raise LtvConfigError(f"EDC_SEAL_LEVEL must be one of {', '.join(LEVELS)}, not {self.level!r}")

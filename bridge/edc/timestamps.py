@@ -223,8 +223,11 @@ def _check_signed_attributes(signer_info, econtent: bytes, signer: x509.Certific
 
 
 def _check_signature(signer_info, signer: x509.Certificate, problems: list[str]) -> None:
-    # The signature covers the DER of the signed attributes as a SET, not as the [0]-tagged field.
-    data = signer_info["signed_attrs"].untag().dump(force=True)
+    # The signature covers the signed attributes encoded as a SET (tag 0x31), not as the [0]-tagged
+    # field they are stored as: swap the one tag byte of the bytes as received (re-encoding is slow
+    # and could change what was signed).
+    tagged = signer_info["signed_attrs"].dump()
+    data = b"\x31" + tagged[1:]
     signature = signer_info["signature"].native
     algo = signer_info["signature_algorithm"]
     digest_alg = signer_info["digest_algorithm"]["algorithm"].native

@@ -1,0 +1,117 @@
+"""Time per credential at each seal level (B-B, B-T, B-LT), issuing and verifying, in one run.
+
+The seal key is on a throw-away SoftHSM demo token (ECDSA P-256 and RSA-3072); the TSA is OpenSSL's
+`ts -reply` behind HTTP on loopback (one process per request, as tests/ltv run it), certified by the
+token's TEST CA, which also signs the CRL embedded at B-LT (fetched once and reused, as the
+CrlDistributionPointSource cache does in production). A real TSA adds its network round trip.
+
+    .venv/bin/python bench/seal_levels.py [-n 40] [--formats xades,jades]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "ltv"))
+
+from bridge.edc import ltv, model  # noqa: E402
+from ltv_pki import LoopbackTSA, TestCA  # noqa: E402
+
+COURSE = REPO / "examples" / "pilot" / "courses" / "data101.json"
+LEARNER = REPO / "examples" / "pilot" / "learners" / "maria-garcia.json"
+LEVELS = ("B-B", "B-T", "B-LT")
+
+
+def _credential() -> model.Credential:
+    spec = model.load_course_spec(json.loads(COURSE.read_text(encoding="utf-8")))
+    learner = model.load_learner(json.loads(LEARNER.read_text(encoding="utf-8")))
+    return model.Credential(spec, learner, model.Issuance.new(valid_for=spec.valid_for))
+
+
+def _xades(seal, tsa_client, revocation):
+    from bridge.edc.issuer import issue_edc_xml
+
+    def issue(level: str) -> bytes:
+        return issue_edc_xml(_credential(), seal, tsa=tsa_client, level=level, revocation_source=revocation)
+
+    return issue
+
+
+def _jades(seal, tsa_client, revocation):
+    from bridge.edc import jades
+
+    if not hasattr(jades, "issue_elm3_at_level"):
+        raise SystemExit("bench: the JAdES long-term seal is not wired yet (bridge/edc/jades.py)")
+
+    def issue(level: str) -> bytes:
+        return jades.issue_elm3_at_level(_credential(), seal, tsa=tsa_client, level=level,
+                                         revocation_source=revocation)
+
+    return issue
+
+
+ISSUERS = {"xades": _xades, "jades": _jades}
+
+
+def _time(func, n: int) -> tuple[float, object]:
+    samples, result = [], None
+    for _ in range(n):
+        start = time.perf_counter()
+        result = func()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=40, help="credentials per level and key (default 40)")
+    parser.add_argument("--formats", default="xades,jades", help="comma-separated: xades, jades")
+    parser.add_argument("--keys", default="ecp256,rsa3072", help="comma-separated: ecp256, rsa3072")
+    args = parser.parse_args()
+
+    from bridge.edc.verifier import verify_credential
+    from hsm.demo_token import create_demo_token
+    from hsm.signer import open_seal
+
+    tmp = Path(tempfile.mkdtemp(prefix="edc-bench-levels-"))
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=800)  # after the demo seals expire
+    print(f"median ms per credential, n={args.n}; verify-late = verified {later:%Y-%m-%d}, after expiry")
+    print(f"{'format':6} {'key':8} {'level':5} {'issue':>8} {'+ vs B-B':>9} {'verify':>8} {'verify-late':>12} {'bytes':>7}")
+    for kind in args.keys.split(","):
+        token = create_demo_token(tmp / kind, key_type=kind, token_label=f"bench-{kind}")
+        seal = open_seal(token.config)
+        ca = TestCA(key=token.ca_key, cert=token.ca_cert)
+        tsa = LoopbackTSA(ca, tmp / f"tsa-{kind}")
+        client = ltv.TsaClient(tsa.url)
+        revocation = ltv.StaticRevocationSource(crls=[ca.crl(days=30)])
+        try:
+            for fmt in args.formats.split(","):
+                try:
+                    issue = ISSUERS[fmt](seal, client, revocation)
+                    issue("B-B")  # warm-up: imports, schema compilation, the token session
+                except SystemExit as exc:
+                    print(f"{fmt:6} {kind:8} skipped: {exc}")
+                    continue
+                base = None
+                for level in LEVELS:
+                    issue_ms, data = _time(lambda: issue(level), args.n)
+                    base = issue_ms if base is None else base
+                    verify_ms, _ = _time(lambda: verify_credential(data, trust_anchors=[ca.cert]), args.n)
+                    report = verify_credential(data, trust_anchors=[ca.cert], now=later)
+                    late = "valid" if report.valid else "NOT valid"
+                    print(f"{fmt:6} {kind:8} {level:5} {issue_ms:8.1f} {issue_ms - base:+9.1f} {verify_ms:8.1f} "
+                          f"{late:>12} {len(data):7d}")
+        finally:
+            tsa.close()
+
+
+if __name__ == "__main__":
+    main()

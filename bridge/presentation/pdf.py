@@ -202,3 +202,15 @@ def _band(canvas, doc) -> None:
     canvas.setFillColor(BAND)
     canvas.rect(0, A4[1] - 6 * mm, A4[0], 6 * mm, stroke=0, fill=1)
     canvas.restoreState()
+
+
+def credential_pdf(sealed_xml: bytes, lang: str, verify_url: str) -> bytes:
+    """The PDF to attach next to the sealed XML in the learner's email.
+
+    Read from the sealed document itself (not from the model), so the paper says exactly what the
+    file says. It carries no verdict: a printed "valid" would outlive a revocation; the QR code
+    leads to the page that tells today's status.
+    """
+    from bridge.presentation.credential_view import view_from_xml
+
+    return render_pdf(view_from_xml(sealed_xml, lang), verify_url)

@@ -1,0 +1,294 @@
+"""The pages anyone may open: a credential in plain words (with its PDF), and the /verify upload page.
+
+A credential's page is shown only to who holds its unguessable link (the one in the learner's email)
+or, when the learner chose to share it, to anyone who knows its id. The token is random, stored
+with the credential (table `credential_links`), compared in constant time, and never logged by us.
+Every view re-verifies the stored sealed document and looks up revocation, so the verdict shown is
+today's, not the one of the day of issue.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import segno
+from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bridge.edc.report import VerificationReport
+from bridge.presentation import wording
+from bridge.presentation.credential_view import CredentialView, verdict_from_report, view_from_xml
+from bridge.presentation.pdf import render_pdf
+from bridge.registry import audit, documents
+from bridge.registry.models import Base, Credential, Revocation, UTCDateTime, utcnow
+from bridge.web import i18n
+
+pages = Blueprint("edc_pages", __name__, template_folder="templates", static_folder="static",
+                  static_url_path="/static/edc")
+
+
+class CredentialLink(Base):
+    """The public link of one credential (migration 0050_links): its token and the learner's sharing choice."""
+
+    __tablename__ = "credential_links"
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    shared_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- what the rest of the service calls ----------------------------------------------------------
+
+
+def link_for(session: Session, credential_id: str) -> CredentialLink:
+    """The credential's link row, made on first use (so the worker can call this when it delivers)."""
+    link = session.get(CredentialLink, credential_id)
+    if link is None:
+        link = CredentialLink(credential_id=credential_id, token=secrets.token_urlsafe(24), shared=False)
+        session.add(link)
+        session.flush()
+    return link
+
+
+def public_url(session: Session, credential_id: str, base_url: str) -> str:
+    """The unguessable page URL to put in the learner's email and on the PDF's QR code."""
+    link = link_for(session, credential_id)
+    return f"{base_url.rstrip('/')}/credentials/{quote(credential_id, safe=':')}?t={link.token}"
+
+
+def set_sharing(session: Session, credential_id: str, shared: bool, actor: str) -> None:
+    """Record the learner's choice to show the page to anyone who knows the id (and audit it)."""
+    link = link_for(session, credential_id)
+    if link.shared != shared:
+        link.shared = shared
+        link.shared_changed_at = utcnow()
+        audit.append(session, actor, "credential.sharing", credential_id, {"shared": shared})
+
+
+def stored_document(session: Session, row: Credential) -> bytes:
+    """The sealed document exactly as issued, unpacked from the registry's compressed form."""
+    return documents.read_document(session, _registry().dictionaries, row)
+
+
+# --- the service objects this blueprint needs from the app ---------------------------------------
+
+
+def _context() -> Any:
+    """The sidecar's service context (bridge.worker.Context) that the app factory keeps in extensions."""
+    ctx = current_app.extensions.get("edc")
+    if ctx is None:
+        raise RuntimeError("the app factory did not put the service context in app.extensions['edc']")
+    return ctx
+
+
+def _registry():
+    return _context().registry
+
+
+def _settings():
+    return _context().settings
+
+
+def verify_bytes(data: bytes) -> VerificationReport:
+    """Verify a credential file with the app's trust anchors and schema (loaded once per app)."""
+    from bridge.edc.verifier import verify_credential
+
+    ctx = _context()
+    anchors = getattr(ctx, "trust_anchors", None)
+    if anchors is None:  # a context without loaded anchors: load them once from the settings
+        cache = current_app.extensions.setdefault("edc_pages_anchors", {})
+        if "anchors" not in cache:
+            from bridge.edc import trust
+
+            cache["anchors"] = trust.load_anchors(ctx.settings.trust_anchors) if ctx.settings.trust_anchors else []
+        anchors = cache["anchors"]
+    return verify_credential(data, trust_anchors=anchors, schema=getattr(ctx, "schema", None))
+
+
+# --- shared template helpers ---------------------------------------------------------------------
+
+
+def _lang_url(lang: str) -> str:
+    args = request.args.to_dict()
+    args["lang"] = lang
+    return url_for(request.endpoint, **(request.view_args or {}), **args) if request.endpoint else f"?lang={lang}"
+
+
+def _template_globals() -> dict[str, Any]:
+    lang = i18n.current_language()
+    return {
+        "lang": lang, "t": i18n.t, "lang_url": _lang_url,
+        "verdict_word": lambda key: wording.verdict_text(key, lang),
+    }
+
+
+def _remember_language(response: Response) -> Response:
+    if request.args.get("lang"):
+        response.set_cookie(i18n.LANG_COOKIE, i18n.current_language(), max_age=365 * 24 * 3600,
+                            samesite="Lax", httponly=True, secure=request.is_secure)
+    return response
+
+
+pages.after_request(_remember_language)
+
+
+def qr_svg(url: str) -> str:
+    """An inline SVG QR code (no image request, works offline)."""
+    return segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
+
+
+# --- credential pages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visible:
+    row: Credential
+    link: CredentialLink
+    document: bytes
+    revocation: Revocation | None
+
+
+def full_id(credential_id: str) -> str:
+    """Links may carry the bare UUID (as the worker's email link does) or the whole URN."""
+    return credential_id if credential_id.startswith("urn:") else f"urn:credential:{credential_id}"
+
+
+def _visible_credential(session: Session, credential_id: str) -> Visible | None:
+    """The credential if this request may see it: right token, or shared by the learner."""
+    credential_id = full_id(credential_id)
+    row = session.get(Credential, credential_id)
+    if row is None:
+        return None
+    link = session.get(CredentialLink, credential_id)
+    token = request.args.get("t", "")
+    allowed = link is not None and (link.shared or (token and hmac.compare_digest(token, link.token)))
+    if not allowed:
+        return None
+    revocation = session.execute(select(Revocation).where(Revocation.credential_id == credential_id)).scalar_one_or_none()
+    return Visible(row, link, stored_document(session, row), revocation)
+
+
+def credential_view(document: bytes, lang: str, revocation: Revocation | None) -> tuple[CredentialView, VerificationReport]:
+    """The plain-words view with today's verdict (seal, trust, and the registry's revocation)."""
+    report = verify_bytes(document)
+    if revocation is not None:
+        report.revoked = True
+    verdict = verdict_from_report(
+        report, lang,
+        revoked_at=revocation.revoked_at.isoformat() if revocation is not None else None,
+        revocation_reason=revocation.reason if revocation is not None else None,
+    )
+    return view_from_xml(document, lang).with_verdict(verdict), report
+
+
+def _own_url(credential_id: str, suffix: str = "") -> str:
+    token = request.args.get("t")
+    args = {"t": token} if token else {}
+    return url_for(f"edc_pages.credential{suffix}", credential_id=credential_id, **args)
+
+
+@pages.get("/credentials/<credential_id>")
+def credential(credential_id: str):
+    lang = i18n.current_language()
+    with _registry().transaction() as session:
+        visible = _visible_credential(session, credential_id)
+        if visible is None:
+            return render_template("public/unavailable.html", message=i18n.t("public_unavailable"),
+                                   **_template_globals()), 404
+        view, _report = credential_view(visible.document, lang, visible.revocation)
+        page_url = public_url(session, visible.row.id, _settings().public_url)
+    return render_template("public/credential.html", view=view, qr_svg=qr_svg(page_url),
+                           pdf_url=_own_url(credential_id, "_pdf"), xml_url=_own_url(credential_id, "_xml"),
+                           **_template_globals())
+
+
+@pages.get("/credentials/<credential_id>/pdf")
+def credential_pdf(credential_id: str):
+    lang = i18n.current_language()
+    with _registry().transaction() as session:
+        visible = _visible_credential(session, credential_id)
+        if visible is None:
+            abort(404)
+        view, _report = credential_view(visible.document, lang, visible.revocation)
+        page_url = public_url(session, visible.row.id, _settings().public_url)
+    pdf = render_pdf(view, page_url)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{pdf_filename(credential_id)}"'})
+
+
+@pages.get("/credentials/<credential_id>/xml")
+def credential_xml(credential_id: str):
+    with _registry().transaction() as session:
+        visible = _visible_credential(session, credential_id)
+        if visible is None:
+            abort(404)
+    return Response(visible.document, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{pdf_filename(credential_id)[:-4]}.xml"'})
+
+
+def pdf_filename(credential_id: str) -> str:
+    return f"credential-{credential_id.rsplit(':', 1)[-1]}.pdf"
+
+
+# --- /verify -------------------------------------------------------------------------------------
+
+
+@pages.route("/verify", methods=["GET", "POST"])
+def verify():
+    lang = i18n.current_language()
+    context: dict[str, Any] = {"view": None, "report": None, "error": None, "qr_svg": None}
+    if request.method == "POST":
+        upload = request.files.get("file")
+        data = upload.read(_settings().max_upload_bytes + 1) if upload else b""
+        if not data:
+            context["error"] = i18n.t("verify_no_file")
+        elif len(data) > _settings().max_upload_bytes:
+            context["error"] = i18n.t("verify_too_big")
+        else:
+            report = verify_bytes(data)
+            revocation = _revocation_of(report.credential_id)
+            if revocation is not None:
+                report.revoked = True
+            verdict = verdict_from_report(
+                report, lang, revoked_at=revocation.revoked_at.isoformat() if revocation else None,
+                revocation_reason=revocation.reason if revocation else None)
+            try:
+                view = view_from_xml(data, lang) if report.format == "edc-xml" else _view_from_report(report, lang)
+            except Exception:  # a file too broken to read aloud still gets its verdict
+                view = _view_from_report(report, lang)
+            context.update(view=view.with_verdict(verdict), report=report)
+    status = 400 if context["error"] else 200
+    return render_template("public/verify.html", **context, **_template_globals()), status
+
+
+def _revocation_of(credential_id: str | None) -> Revocation | None:
+    if not credential_id:
+        return None
+    with _registry().transaction() as session:
+        return session.execute(
+            select(Revocation).where(Revocation.credential_id == credential_id)).scalar_one_or_none()
+
+
+def _view_from_report(report: VerificationReport, lang: str) -> CredentialView:
+    from bridge.presentation.credential_view import format_ects, format_eqf
+
+    return CredentialView(lang=lang, credential_id=report.credential_id, title=report.title, learner=report.learner,
+                          issuer=report.issuer, issued=report.issued, ects=format_ects(report.ects, lang),
+                          eqf_level=format_eqf(report.eqf_level, lang))
+
+
+# --- wiring --------------------------------------------------------------------------------------
+
+
+def register(app: Flask) -> None:
+    """Add the public pages and the staff pages to the sidecar (one call from the app factory)."""
+    from bridge.web import staff
+
+    app.register_blueprint(pages)
+    staff.register(app)

@@ -1,0 +1,511 @@
+"""The staff pages: the registry (search, one credential, revoke, re-issue, retry, CSV) and a dashboard.
+
+Staff log in with the staff token (EDC_STAFF_TOKEN) and get a signed session cookie (HttpOnly,
+SameSite=Strict, Secure behind https). Every form that changes something carries a per-session CSRF
+token. Every change goes through the registry in one transaction with its audit entry, so the
+audit trail says who did what even when the change came from a browser.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+import io
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any, Iterator
+from urllib.parse import urlencode, urlparse
+
+from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_template, request, session,
+                   stream_with_context, url_for)
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from bridge.presentation.charts import last_weeks, stacked_weekly_bars, week_start
+from bridge.registry import audit
+from bridge.registry.models import AuditEntry, Credential, Delivery, Issuance, Revocation, utcnow
+from bridge.web import i18n
+from bridge.web.public import (_context, _registry, _remember_language, _settings, _template_globals,
+                               credential_view, full_id, public_url, stored_document)
+
+staff = Blueprint("staff", __name__, url_prefix="/staff")
+staff.after_request(_remember_language)
+
+SESSION_HOURS = 8
+PAGE_ROWS = 200
+WEEKS_SHOWN = 12
+CREDENTIAL_STATUSES = ("issued", "revoked", "superseded")
+ACTOR = "staff"  # one shared staff token: the audit names the role, not a person
+
+
+# --- session, login, CSRF ------------------------------------------------------------------------
+
+
+def _session_secret(staff_token: str) -> bytes:
+    """The cookie-signing key, derived from the staff token: stable across restarts and replicas,
+    and rotating the token logs every session out."""
+    return hmac.new(staff_token.encode(), b"edc-staff-session-v1", hashlib.sha256).digest()
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _csrf_ok() -> bool:
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    return bool(sent and expected) and hmac.compare_digest(sent, expected)
+
+
+def _logged_in() -> bool:
+    since = session.get("staff_since")
+    if not since:
+        return False
+    started = dt.datetime.fromisoformat(since)
+    return utcnow() - started < dt.timedelta(hours=SESSION_HOURS)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to somewhere else."""
+    if target and target.startswith("/staff") and not urlparse(target).netloc and not target.startswith("//"):
+        return target
+    return url_for("staff.dashboard")
+
+
+@staff.before_request
+def _guard():
+    if request.method == "POST" and not _csrf_ok():
+        flash(i18n.t("csrf_failed"), "error")
+        return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                        else url_for("staff.login")), 303
+    if request.endpoint in ("staff.login",):
+        return None
+    if not _settings().staff_token or not _logged_in():
+        flash(i18n.t("login_needed"), "error")
+        return redirect(url_for("staff.login", next=request.full_path.rstrip("?"))), 303
+    return None
+
+
+def _render(template: str, **context: Any) -> str:
+    return render_template(template, **context, **_template_globals(), csrf_token=csrf_token,
+                           staff_logged_in=_logged_in(), status_word=_status_word)
+
+
+def _status_word(status: str) -> str:
+    key = f"status_{status}"
+    return i18n.t(key) if key in i18n.MESSAGES["en"] else status
+
+
+@staff.route("/login", methods=["GET", "POST"])
+def login():
+    configured = _settings().staff_token
+    next_url = request.args.get("next")
+    if request.method == "POST" and configured:
+        given = request.form.get("token", "")
+        if hmac.compare_digest(given.encode(), configured.encode()):
+            session.clear()
+            session.permanent = True
+            session["staff_since"] = utcnow().isoformat()
+            csrf_token()
+            with _registry().transaction() as db:
+                audit.append(db, ACTOR, "staff.login", "staff", {"from": request.remote_addr or ""})
+            return redirect(_safe_next(next_url), 303)
+        flash(i18n.t("login_failed"), "error")
+        return _render("staff/login.html", disabled=False, next_url=next_url), 401
+    return _render("staff/login.html", disabled=not configured, next_url=next_url)
+
+
+@staff.post("/logout")
+def logout():
+    session.clear()
+    flash(i18n.t("logged_out"), "ok")
+    return redirect(url_for("staff.login"), 303)
+
+
+# --- registry search -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    course: str = ""
+    status: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+    @classmethod
+    def from_request(cls) -> "Filters":
+        args = request.args
+        return cls(args.get("q", "").strip(), args.get("course", "").strip(), args.get("status", "").strip(),
+                   _iso_date(args.get("from")), _iso_date(args.get("to")))
+
+    def as_args(self) -> dict[str, str]:
+        pairs = {"q": self.q, "course": self.course, "status": self.status, "from": self.date_from, "to": self.date_to}
+        return {k: v for k, v in pairs.items() if v}
+
+
+def _iso_date(value: str | None) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat() if value else ""
+    except ValueError:
+        return ""
+
+
+def _day_start(day: str) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tzinfo=dt.timezone.utc)
+
+
+def _search(filters: Filters):
+    """The credentials matching the filters, newest first (a SQLAlchemy select, not yet run)."""
+    query = select(Credential)
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        query = query.where(or_(func.lower(Credential.learner_name).like(like),
+                                func.lower(Credential.learner_email).like(like),
+                                Credential.id == filters.q))
+    if filters.course:
+        site, _, course = filters.course.rpartition("/")
+        if course.isdigit():
+            query = query.where(Credential.course_id == int(course))
+            if site:
+                query = query.where(Credential.site_id == site)
+    if filters.status == "superseded":
+        query = query.where(Credential.superseded_by.is_not(None))
+    elif filters.status == "issued":
+        query = query.where(and_(Credential.status == "issued", Credential.superseded_by.is_(None)))
+    elif filters.status:
+        query = query.where(Credential.status == filters.status)
+    if filters.date_from:
+        query = query.where(Credential.issued_at >= _day_start(filters.date_from))
+    if filters.date_to:
+        query = query.where(Credential.issued_at < _day_start(filters.date_to) + dt.timedelta(days=1))
+    return query.order_by(Credential.issued_at.desc(), Credential.id)
+
+
+def _course_names(db: Session) -> dict[str, str]:
+    """"site/course_id" -> the course's short name (from the event that asked for its first credential)."""
+    names: dict[str, str] = {}
+    rows = db.execute(select(Issuance.site_id, Issuance.course_id, Issuance.payload)
+                      .where(Issuance.id.in_(select(func.min(Issuance.id)).group_by(Issuance.site_id, Issuance.course_id))))
+    for site_id, course_id, payload in rows:
+        try:
+            course = json.loads(payload).get("course") or {}
+        except (ValueError, AttributeError):
+            course = {}
+        names[f"{site_id}/{course_id}"] = course.get("shortname") or f"#{course_id}"
+    return names
+
+
+def _title(row: Credential, lang: str) -> str:
+    try:
+        title = json.loads(row.title)
+    except ValueError:
+        return row.title
+    if isinstance(title, dict):
+        return title.get(lang) or title.get("en") or next(iter(title.values()), "")
+    return str(title)
+
+
+def _status_of(row: Credential) -> str:
+    return "superseded" if row.superseded_by and row.status != "revoked" else row.status
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    credential_id: str
+    issued: str
+    learner: str
+    email: str
+    course: str
+    title: str
+    status: str
+
+
+def _result_rows(db: Session, rows, lang: str, names: dict[str, str]) -> Iterator[ResultRow]:
+    for row in rows:
+        yield ResultRow(row.id, row.issued_at.strftime("%Y-%m-%d %H:%M"), row.learner_name, row.learner_email,
+                        names.get(f"{row.site_id}/{row.course_id}", f"#{row.course_id}"), _title(row, lang),
+                        _status_of(row))
+
+
+@staff.get("/credentials")
+def registry():
+    filters = Filters.from_request()
+    lang = i18n.current_language()
+    with _registry().transaction() as db:
+        names = _course_names(db)
+        query = _search(filters)
+        total = db.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+        rows = list(_result_rows(db, db.execute(query.limit(PAGE_ROWS)).scalars(), lang, names))
+    csv_url = url_for("staff.registry_csv") + ("?" + urlencode(filters.as_args()) if filters.as_args() else "")
+    return _render("staff/registry.html", filters=filters, rows=rows, total=total, csv_url=csv_url,
+                   courses=sorted(names, key=lambda k: names[k]), course_label=names,
+                   statuses=CREDENTIAL_STATUSES)
+
+
+@staff.get("/credentials.csv")
+def registry_csv():
+    """Every matching credential (not only the first page), streamed so a large export stays light."""
+    filters = Filters.from_request()
+    lang = i18n.current_language()
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["credential_id", "issued_at", "learner_name", "learner_email", "course", "title",
+                         "status", "supersedes", "superseded_by", "sha256"])
+        with _registry().transaction() as db:
+            names = _course_names(db)
+            for row in db.execute(_search(filters).execution_options(yield_per=500)).scalars():
+                writer.writerow([row.id, row.issued_at.isoformat(), _csv_safe(row.learner_name),
+                                 _csv_safe(row.learner_email), names.get(f"{row.site_id}/{row.course_id}", row.course_id),
+                                 _csv_safe(_title(row, lang)), _status_of(row), row.supersedes or "",
+                                 row.superseded_by or "", row.sha256])
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return Response(stream_with_context(lines()), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="credentials-{stamp}.csv"'})
+
+
+def _csv_safe(value: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; a learner's name must not."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+# --- one credential ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    channel: str
+    kind: str
+    status: str
+    attempts: int
+    last_error: str | None
+    updated_at: str
+    retryable: bool
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: str
+    actor: str
+    action: str
+    detail: str
+
+
+def _deliveries(db: Session, credential_id: str) -> list[DeliveryRow]:
+    rows = db.execute(select(Delivery).where(Delivery.credential_id == credential_id).order_by(Delivery.id)).scalars()
+    return [DeliveryRow(d.id, d.channel, d.kind, d.state, d.attempts, d.last_error,
+                        (d.sent_at or d.next_attempt_at or d.created_at).strftime("%Y-%m-%d %H:%M"),
+                        d.state == "failed" or (d.state == "pending" and bool(d.last_error)))
+            for d in rows]
+
+
+def _audit(db: Session, row: Credential, deliveries: list[DeliveryRow]) -> list[AuditRow]:
+    subjects = [row.id, row.issuance_id] + [str(d.id) for d in deliveries]
+    entries = db.execute(select(AuditEntry).where(AuditEntry.subject.in_(subjects)).order_by(AuditEntry.seq)).scalars()
+    return [AuditRow(e.at[:19].replace("T", " "), e.actor, e.action, _short(e.details)) for e in entries]
+
+
+def _short(details: str) -> str:
+    try:
+        data = json.loads(details)
+    except ValueError:
+        return details[:200]
+    return ", ".join(f"{k}: {v}" for k, v in data.items())[:300] if isinstance(data, dict) else str(data)[:300]
+
+
+@dataclass(frozen=True)
+class Record:
+    credential_id: str
+    status: str
+
+
+@staff.get("/credentials/<credential_id>")
+def credential(credential_id: str):
+    credential_id = full_id(credential_id)
+    lang = i18n.current_language()
+    with _registry().transaction() as db:
+        row = db.get(Credential, credential_id)
+        if row is None:
+            abort(404)
+        revocation = db.execute(select(Revocation).where(Revocation.credential_id == credential_id)).scalar_one_or_none()
+        view, _report = credential_view(stored_document(db, row), lang, revocation)
+        page = public_url(db, credential_id, _settings().public_url)
+        deliveries = _deliveries(db, credential_id)
+        entries = _audit(db, row, deliveries)
+    return _render("staff/credential.html", record=Record(row.id, _status_of(row)), view=view, qr_svg=None,
+                   public_url=page, deliveries=deliveries, audit=entries)
+
+
+@staff.get("/credentials/<credential_id>/xml")
+def credential_xml(credential_id: str):
+    with _registry().transaction() as db:
+        row = db.get(Credential, credential_id)
+        if row is None:
+            abort(404)
+        document = stored_document(db, row)
+    name = f"credential-{credential_id.rsplit(':', 1)[-1]}.xml"
+    return Response(document, mimetype="application/xml", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _back_to(credential_id: str):
+    return redirect(url_for("staff.credential", credential_id=credential_id), 303)
+
+
+@staff.post("/credentials/<credential_id>/revoke")
+def revoke(credential_id: str):
+    from bridge import worker
+
+    reason = " ".join(request.form.get("reason", "").split())[:2000]
+    if not reason:
+        flash(i18n.t("revoke_reason_missing"), "error")
+        return _back_to(credential_id)
+    try:
+        worker.revoke(_context(), credential_id, reason, ACTOR)
+    except worker.NotFound:
+        abort(404)
+    except worker.Conflict as exc:
+        flash(str(exc), "error")
+        return _back_to(credential_id)
+    flash(i18n.t("revoke_done"), "ok")
+    return _back_to(credential_id)
+
+
+@staff.post("/credentials/<credential_id>/reissue")
+def reissue(credential_id: str):
+    from bridge import worker
+
+    try:
+        worker.reissue(_context(), credential_id, ACTOR, None, "re-issued from the staff pages")
+    except worker.NotFound:
+        abort(404)
+    except worker.Conflict as exc:
+        flash(str(exc), "error")
+        return _back_to(credential_id)
+    flash(i18n.t("reissue_done"), "ok")
+    return _back_to(credential_id)
+
+
+@staff.post("/deliveries/<int:delivery_id>/retry")
+def retry(delivery_id: int):
+    from bridge import worker
+
+    try:
+        row = worker.retry_delivery(_context(), delivery_id, ACTOR)
+    except worker.NotFound:
+        abort(404)
+    except worker.Conflict as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("staff.dashboard"), 303)
+    flash(i18n.t("retry_done"), "ok")
+    return _back_to(row.credential_id)
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailingDelivery:
+    credential_id: str
+    channel: str
+    attempts: int
+    last_error: str | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Queue:
+    events: int
+    deliveries: int
+
+
+@dataclass(frozen=True)
+class SealState:
+    text: str
+    css: str
+    subject: str | None = None
+
+
+def weekly_counts(db: Session, weeks: list[dt.date], names: dict[str, str]) -> dict[str, dict[dt.date, int]]:
+    """Credentials issued per course per week (counted in Python: the same on SQLite and PostgreSQL)."""
+    since = dt.datetime.combine(weeks[0], dt.time(), tzinfo=dt.timezone.utc)
+    counts: dict[str, dict[dt.date, int]] = {}
+    rows = db.execute(select(Credential.site_id, Credential.course_id, Credential.issued_at)
+                      .where(Credential.issued_at >= since))
+    for site_id, course_id, issued_at in rows:
+        course = names.get(f"{site_id}/{course_id}", f"#{course_id}")
+        week = week_start(issued_at)
+        counts.setdefault(course, {}).setdefault(week, 0)
+        counts[course][week] += 1
+    return counts
+
+
+def _seal_state() -> SealState:
+    provider = getattr(_context(), "seals", None)
+    if provider is None or not hasattr(provider, "status"):
+        return SealState(i18n.t("dash_seal_unknown"), "warn")
+    try:
+        status = provider.status()
+    except Exception as exc:  # the dashboard must render even when the token is away
+        return SealState(f"{i18n.t('dash_seal_unknown')} ({type(exc).__name__})", "bad")
+    if not status.get("not_after"):
+        return SealState(status.get("error") or i18n.t("dash_seal_unknown"), "bad")
+    not_after = dt.datetime.fromisoformat(status["not_after"])
+    days = (not_after - utcnow()).days
+    date = not_after.date().isoformat()
+    if days < 0:
+        return SealState(i18n.t("dash_seal_expired", date=date), "bad", status.get("label"))
+    css = "bad" if days < 14 else ("warn" if days < 60 else "ok")
+    return SealState(i18n.t("dash_seal_expires", date=date, days=days), css, status.get("label"))
+
+
+@staff.get("/")
+def dashboard():
+    weeks = last_weeks(utcnow().date(), WEEKS_SHOWN)
+    with _registry().transaction() as db:
+        names = _course_names(db)
+        counts = weekly_counts(db, weeks, names)
+        failing_rows = db.execute(
+            select(Delivery).where(or_(Delivery.state == "failed",
+                                       and_(Delivery.state == "pending", Delivery.last_error.is_not(None))))
+            .order_by(Delivery.id.desc()).limit(50)).scalars()
+        failing = [FailingDelivery(d.credential_id, d.channel, d.attempts, d.last_error,
+                                   (d.next_attempt_at or d.created_at).strftime("%Y-%m-%d %H:%M")) for d in failing_rows]
+        queue = Queue(
+            events=db.execute(select(func.count()).select_from(Issuance)
+                              .where(Issuance.status.in_(("queued", "sealing")))).scalar_one(),
+            deliveries=db.execute(select(func.count()).select_from(Delivery)
+                                  .where(Delivery.state == "pending")).scalar_one(),
+        )
+    chart = stacked_weekly_bars(counts, weeks, title=i18n.t("dash_issued_per_week"), empty_text=i18n.t("dash_no_data"))
+    return _render("staff/dashboard.html", chart_svg=chart, chart_weeks=weeks, chart_courses=sorted(counts),
+                   chart_counts=counts, failing=failing, queue=queue, seal=_seal_state())
+
+
+# --- wiring --------------------------------------------------------------------------------------
+
+
+def register(app: Flask) -> None:
+    """Session cookie settings and the blueprint; called by bridge.web.public.register."""
+    settings = app.extensions["edc"].settings
+    staff_token = getattr(settings, "staff_token", None)
+    if staff_token and not app.secret_key:
+        app.secret_key = _session_secret(staff_token)
+    elif not app.secret_key:
+        app.secret_key = secrets.token_bytes(32)  # no staff login possible anyway; sessions are not used
+    secure = str(getattr(settings, "public_url", "")).startswith("https://")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_SECURE=secure,
+                      SESSION_COOKIE_NAME="edc_staff", PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS))
+    app.register_blueprint(staff)

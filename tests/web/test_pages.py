@@ -1,0 +1,128 @@
+"""The staff and public pages over HTTP (Flask's test client on the real app and registry)."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from bridge.web.public import CredentialLink, public_url, set_sharing
+
+from .conftest import STAFF_TOKEN
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the form has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture()
+def staff_client(sidecar):
+    client = sidecar.app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    answer = client.post("/staff/login", data={"token": STAFF_TOKEN, "csrf_token": _csrf(page)})
+    assert answer.status_code == 303
+    return client
+
+
+def test_staff_pages_need_a_login(sidecar):
+    client = sidecar.app.test_client()
+    for path in ("/staff/", "/staff/credentials", "/staff/credentials.csv"):
+        answer = client.get(path)
+        assert answer.status_code == 303 and "/staff/login" in answer.headers["Location"], path
+
+
+def test_wrong_token_is_refused_and_session_cookie_is_strict(sidecar):
+    client = sidecar.app.test_client()
+    page = client.get("/staff/login")
+    cookie = page.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    answer = client.post("/staff/login", data={"token": "wrong", "csrf_token": _csrf(page.get_data(as_text=True))})
+    assert answer.status_code == 401
+    assert client.get("/staff/").status_code == 303
+
+
+def test_post_without_csrf_token_changes_nothing(sidecar, staff_client):
+    credential_id = sidecar.credentials["DATA101/María José García López"]
+    answer = staff_client.post(f"/staff/credentials/{credential_id}/revoke", data={"reason": "no token"})
+    assert answer.status_code == 303
+    detail = staff_client.get(f"/staff/credentials/{credential_id}").get_data(as_text=True)
+    assert 'id="status">issued<' in detail
+
+
+def test_search_by_learner_course_and_status(sidecar, staff_client):
+    page = staff_client.get("/staff/credentials?q=jonait").get_data(as_text=True)
+    assert "Ona Jonaitė" in page and "Liam" not in page
+    page = staff_client.get(f"/staff/credentials?course=test-site/31").get_data(as_text=True)
+    assert "LTLANG01" in page and "DATA101" not in page.split('id="results"')[1]
+    page = staff_client.get("/staff/credentials?status=revoked&from=2000-01-01").get_data(as_text=True)
+    assert "No credential matches." in page or "revoked" in page
+
+
+def test_csv_export_has_every_match_and_neutralises_formulas(sidecar, staff_client):
+    answer = staff_client.get("/staff/credentials.csv?course=test-site/12")
+    assert answer.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    assert len(rows) == 5 and {r["course"] for r in rows} == {"DATA101"}
+    assert all(r["credential_id"].startswith("urn:credential:") and len(r["sha256"]) == 64 for r in rows)
+
+
+def test_dashboard_draws_the_chart_and_shows_failing_deliveries(sidecar, staff_client):
+    page = staff_client.get("/staff/").get_data(as_text=True)
+    assert "<svg" in page and "DATA101" in page and "LTLANG01" in page
+    failing = re.search(r'id="tile-failing">\s*<div class="big">(\d+)</div>', page)
+    assert failing and int(failing.group(1)) >= 1  # SMTP points at a closed port
+    assert "dash_seal" not in page and "expires on" in page
+
+
+def test_lithuanian_staff_pages(sidecar, staff_client):
+    page = staff_client.get("/staff/?lang=lt").get_data(as_text=True)
+    assert "Apžvalga" in page and "Šiuo metu nepavykstantys pristatymai" in page
+    assert 'lang="lt"' in page
+
+
+def test_public_page_needs_the_link_token_or_sharing(sidecar):
+    credential_id = sidecar.credentials["LTLANG01/Jonas Petraitis"]
+    client = sidecar.app.test_client()
+    assert client.get(f"/credentials/{credential_id}").status_code == 404
+    assert client.get(f"/credentials/{credential_id}?t=guess").status_code == 404
+    with sidecar.ctx.registry.transaction() as session:
+        url = public_url(session, credential_id, sidecar.base_url)
+    page = client.get(url.removeprefix(sidecar.base_url))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Jonas Petraitis" in html and "Lithuanian for Beginners (A1)" in html
+    assert 'data-verdict="valid"' in html
+    with sidecar.ctx.registry.transaction() as session:
+        set_sharing(session, credential_id, True, "learner")
+    short = credential_id.rsplit(":", 1)[-1]
+    assert client.get(f"/credentials/{short}").status_code == 200  # shared: the id alone is enough
+    with sidecar.ctx.registry.transaction() as session:
+        set_sharing(session, credential_id, False, "learner")
+    assert client.get(f"/credentials/{short}").status_code == 404
+
+
+def test_public_pdf_is_the_same_credential(sidecar):
+    credential_id = sidecar.credentials["GREEN310/Jonas Petraitis"]
+    with sidecar.ctx.registry.transaction() as session:
+        url = public_url(session, credential_id, sidecar.base_url)
+    path, _, query = url.removeprefix(sidecar.base_url).partition("?")
+    answer = sidecar.app.test_client().get(f"{path}/pdf?{query}&lang=lt")
+    assert answer.mimetype == "application/pdf"
+    text = " ".join(PdfReader(io.BytesIO(answer.data)).pages[0].extract_text().split())
+    assert "Jonas Petraitis" in text and "Galioja" in text
+
+
+def test_verify_page_refuses_empty_upload(sidecar):
+    answer = sidecar.app.test_client().post("/verify", data={}, content_type="multipart/form-data")
+    assert answer.status_code == 400 and "Please choose a file." in answer.get_data(as_text=True)
+
+
+def test_links_table_exists_with_unique_tokens(sidecar):
+    with sidecar.ctx.registry.transaction() as session:
+        tokens = [public_url(session, cid, sidecar.base_url) for cid in sidecar.credentials.values()]
+        assert session.query(CredentialLink).count() >= len(tokens)
+    assert len(set(tokens)) == len(tokens)

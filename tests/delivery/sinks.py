@@ -10,11 +10,15 @@ import binascii
 import collections
 import email
 import email.policy
+import hashlib
 import json
+import re
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +33,16 @@ def free_port() -> int:
 
 
 # --- SMTP --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailRecord:
+    """What the reliability tests and the benchmark need of one accepted mail, without keeping it whole."""
+
+    rcpt: tuple[str, ...]
+    credential_id: str
+    attachment_sha256: str | None  # of the sealed credential attached, None for a notice
+    received_at: float  # time.time() when the server accepted it
 
 
 class _Collector:
@@ -46,8 +60,10 @@ class MailSink:
     """aiosmtpd on 127.0.0.1; `stop()`/`start()` take it down and up again on the same port."""
 
     def __init__(self, *, port: int | None = None, tls_context=None, require_starttls: bool = False,
-                 users: dict[str, str] | None = None) -> None:
+                 users: dict[str, str] | None = None, keep_messages: bool = True) -> None:
         self.port = port or free_port()
+        self.keep_messages = keep_messages
+        self.records: list[MailRecord] = []
         self.users = users
         self._smtp_kwargs = {"tls_context": tls_context, "require_starttls": require_starttls}
         if users is not None:
@@ -67,9 +83,18 @@ class MailSink:
         return AuthResult(success=False, handled=False)
 
     def _accept(self, rcpt_tos: list[str], message: EmailMessage, authenticated: bool) -> None:
+        received = time.time()
+        credential_id = str(message.get("X-EDC-Credential-Id", ""))
+        digest = None
+        for part in message.iter_attachments():
+            if part.get_content_type() in ("application/xml", "application/ld+json"):
+                digest = hashlib.sha256(part.get_content()).hexdigest()
+                break
         with self._lock:
-            self.messages.append((list(rcpt_tos), message))
-            self.by_credential[message.get("X-EDC-Credential-Id", "")] += 1
+            if self.keep_messages:
+                self.messages.append((list(rcpt_tos), message))
+            self.records.append(MailRecord(tuple(rcpt_tos), credential_id, digest, received))
+            self.by_credential[credential_id] += 1
 
     def start(self) -> "MailSink":
         self._controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port,
@@ -88,23 +113,33 @@ class MailSink:
 
     def wait_for(self, count: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
+        while len(self.records) < count and time.monotonic() < deadline:
             time.sleep(0.02)
 
 
 # --- Moodle REST -------------------------------------------------------------------------------------
 
-# Exactly what the plugin's services declare (moodle_plugin/README.md, "Web service contract").
+PLUGIN_EXTERNAL = Path(__file__).resolve().parents[2] / "moodle_plugin" / "classes" / "external"
+_PARAM = re.compile(r"'(\w+)'\s*=>\s*new external_value\((PARAM_\w+)(?P<rest>[^;]*?)\)\s*,?\s*$", re.M)
+
+
+def declared_parameters(php_file: Path) -> dict:
+    """The parameters a plugin web service declares, read from its execute_parameters() in PHP."""
+    source = php_file.read_text(encoding="utf-8")
+    start = source.index("function execute_parameters")
+    body = source[start:source.index("function execute(", start)]
+    required, optional = {}, {}
+    for match in _PARAM.finditer(body):
+        kind = int if match.group(2) == "PARAM_INT" else str
+        (optional if "VALUE_DEFAULT" in match.group("rest") else required)[match.group(1)] = kind
+    return {"required": required, "optional": optional}
+
+
+# Exactly what the plugin's services declare (moodle_plugin/classes/external/*.php), so the fake
+# refuses anything the real plugin would refuse, and follows the plugin if its contract changes.
 DECLARED = {
-    "block_edcissuer_store_credential": {
-        "required": {"userid": int, "courseid": int, "credentialid": str, "filename": str, "content": str,
-                     "verifyurl": str},
-        "optional": {"format": str},
-    },
-    "block_edcissuer_set_status": {
-        "required": {"userid": int, "courseid": int, "credentialid": str, "status": str, "timestamp": int},
-        "optional": {"message": str},
-    },
+    "block_edcissuer_store_credential": declared_parameters(PLUGIN_EXTERNAL / "store_credential.php"),
+    "block_edcissuer_set_status": declared_parameters(PLUGIN_EXTERNAL / "set_status.php"),
 }
 STATUSES = {"queued", "issued", "delivered", "failed", "revoked", "parked"}
 
@@ -130,6 +165,7 @@ class FakeMoodle:
         self.files: dict[tuple[str, str], bytes] = {}  # (credentialid, format) -> bytes
         self.stored = collections.Counter()  # credentialid -> "stored" answers (must end at 1)
         self.store_calls = collections.Counter()  # credentialid -> every store call that reached us
+        self.stored_at: dict[str, float] = {}  # credentialid -> time.time() of the "stored" answer
         self.statuses: dict[tuple[int, int], tuple[int, str, str]] = {}  # (user, course) -> (ts, status, credid)
         self.status_calls: list[dict[str, str]] = []
         self.requests: list[dict] = []  # every request: path, query, form (token redacted)
@@ -155,6 +191,11 @@ class FakeMoodle:
     def fail_next(self, count: int, status: int = 500) -> None:
         with self._lock:
             self._fail.extend([status] * count)
+
+    def heal(self) -> None:
+        """Stop failing: the outage is over."""
+        with self._lock:
+            self._fail.clear()
 
     # --- the functions -----------------------------------------------------------------------------
 
@@ -199,6 +240,7 @@ class FakeMoodle:
                 return {"result": "unchanged", "recordid": 1, "fileurl": self.url + "/pluginfile.php/x"}
             self.files[key] = content
             self.stored[key[0]] += 1
+            self.stored_at[key[0]] = time.time()
             self.statuses.setdefault((userid, courseid), (0, "issued", key[0]))
         return {"result": "stored", "recordid": len(self.files), "fileurl": self.url + "/pluginfile.php/x"}
 

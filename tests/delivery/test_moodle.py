@@ -151,3 +151,11 @@ def test_bad_configuration_is_named(url, token, words):
     with pytest.raises(ValueError) as err:
         MoodleChannel(url, token)
     assert words in str(err.value)
+
+
+def test_the_fake_checks_what_the_plugin_declares():
+    """The fake reads the plugin's PHP declarations; if they drift from what the channel sends, the tests above fail."""
+    assert set(DECLARED[STORE]["required"]) == {"userid", "courseid", "credentialid", "filename", "content",
+                                                "verifyurl"}
+    assert set(DECLARED[SET_STATUS]["required"]) == {"userid", "courseid", "credentialid", "status", "timestamp"}
+    assert DECLARED[STORE]["required"]["userid"] is int and DECLARED[SET_STATUS]["optional"] == {"message": str}

@@ -19,6 +19,7 @@ from pkcs11 import exceptions as p11x
 from pkcs11.util.ec import encode_ecdsa_signature, encode_named_curve_parameters
 
 from hsm import objects
+from hsm.objects import name_text
 from hsm.errors import HsmError
 
 KEY_TYPES = ("rsa3072", "ecp256")
@@ -143,7 +144,7 @@ def import_certificate(session: pkcs11.Session, label: str, cert: x509.Certifica
     cert_spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                                serialization.PublicFormat.SubjectPublicKeyInfo)
     if cert_spki != spki:
-        raise HsmError(f"refused: the certificate ({cert.subject.rfc4514_string()}) is for a different key than "
+        raise HsmError(f"refused: the certificate ({name_text(cert.subject)}) is for a different key than "
                        f"'{label}' on the token")
     if cert.not_valid_after_utc <= now:
         raise HsmError(f"refused: the certificate expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
@@ -160,8 +161,8 @@ def check_chain(cert: x509.Certificate, chain: list[x509.Certificate]) -> None:
         try:
             current.verify_directly_issued_by(issuer)
         except (ValueError, TypeError, Exception) as exc:  # InvalidSignature has no message
-            raise HsmError(f"refused: the chain is broken — '{current.subject.rfc4514_string()}' was not issued by "
-                           f"'{issuer.subject.rfc4514_string()}' ({type(exc).__name__})") from None
+            raise HsmError(f"refused: the chain is broken — '{name_text(current.subject)}' was not issued by "
+                           f"'{name_text(issuer.subject)}' ({type(exc).__name__})") from None
         current = issuer
 
 

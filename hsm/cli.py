@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from hsm.config import TokenConfig, demo_directory
 from hsm.errors import HsmError
+from hsm.objects import name_text
 
 log = logging.getLogger("edc.hsm")
 
@@ -73,7 +74,7 @@ def cmd_csr(args: argparse.Namespace) -> int:
     pem = csr.public_bytes(serialization.Encoding.PEM)
     if args.out:
         args.out.write_bytes(pem)
-        print(f"wrote the certificate request for '{args.label}' ({subject.rfc4514_string()}) to {args.out}")
+        print(f"wrote the certificate request for '{args.label}' ({name_text(subject)}) to {args.out}")
     else:
         sys.stdout.write(pem.decode())
     return 0
@@ -102,7 +103,7 @@ def cmd_import_cert(args: argparse.Namespace) -> int:
     with handle.lock:
         ceremony.import_certificate(session, args.label, cert, chain)
     log.info("imported the certificate of '%s' (serial %x)", args.label, cert.serial_number)
-    print(f"imported the certificate of '{args.label}': {cert.subject.rfc4514_string()}, valid until "
+    print(f"imported the certificate of '{args.label}': {name_text(cert.subject)}, valid until "
           f"{cert.not_valid_after_utc:%Y-%m-%d}, with {len(chain)} chain certificate(s)")
     if not chain:
         print("note: no chain was given; verifiers will need the issuing CA certificate from elsewhere")
@@ -120,7 +121,7 @@ def cmd_activate(args: argparse.Namespace) -> int:
     else:
         log.info("active seal changed from %s to '%s'", repr(previous) if previous else "none", args.label)
         print(f"'{args.label}' is now the active seal" + (f" (was '{previous}', kept for audit)" if previous else ""))
-        print("running sidecars switch within their re-check interval (default 5 s) or at once on SIGHUP")
+        print("running sidecars switch to it within their re-check interval (default 5 s)")
     return 0
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from hsm.objects import name_text
+
 log = logging.getLogger("edc.hsm.expiry")
 
 THRESHOLDS_DAYS = (60, 30, 7)
@@ -38,7 +40,7 @@ def expiry_warnings(cert: x509.Certificate, now: dt.datetime) -> list[ExpiryWarn
     not_after = cert.not_valid_after_utc
     left = not_after - now
     days_left = left.days  # whole days, rounded down
-    subject = cert.subject.rfc4514_string()
+    subject = name_text(cert.subject)
     if left <= dt.timedelta(0):
         return [ExpiryWarning(0, days_left, not_after, cert.serial_number, subject,
                               f"the seal certificate {subject} EXPIRED on {not_after:%Y-%m-%d %H:%M} UTC: "

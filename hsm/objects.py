@@ -29,6 +29,13 @@ APPLICATION = "edc-issuer"
 ACTIVE_MARKER_LABEL = "edc-active-seal"
 
 
+def name_text(name: x509.Name) -> str:
+    """A distinguished name as operators write it (organizationIdentifier by name, not as 2.5.4.97)."""
+    from cryptography.x509.oid import NameOID
+
+    return name.rfc4514_string({NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"})
+
+
 def public_key_der(key: pkcs11.PublicKey) -> bytes:
     """SubjectPublicKeyInfo DER of a public key object on the token."""
     if key.key_type == KeyType.RSA:

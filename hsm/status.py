@@ -8,6 +8,7 @@ from pkcs11 import Attribute, ObjectClass, TokenFlag
 from pkcs11 import exceptions as p11x
 
 from hsm import objects
+from hsm.objects import name_text
 from hsm.config import TokenConfig
 from hsm.errors import HsmError
 from hsm.token import describe, load_module, token_handle
@@ -68,7 +69,7 @@ def _describe_objects(session, report: dict, now: dt.datetime) -> None:
         cert = x509.load_der_x509_certificate(bytes(obj[Attribute.VALUE]))
         report["certificates"].append({
             "label": obj[Attribute.LABEL], "id": bytes(obj[Attribute.ID]).hex(),
-            "subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
+            "subject": name_text(cert.subject), "issuer": name_text(cert.issuer),
             "not_before": cert.not_valid_before_utc.isoformat(), "not_after": cert.not_valid_after_utc.isoformat(),
         })
 

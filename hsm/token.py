@@ -87,9 +87,14 @@ def _initialise(path: str, softhsm_conf: str | None) -> pkcs11.lib:
 
 
 def _private_copy(module: str, softhsm_conf: str | None) -> str:
-    tag = hashlib.sha256(f"{module}\0{softhsm_conf}".encode()).hexdigest()[:16]
+    """A copy of the module file for one more configuration, in a directory only this user can write."""
+    source = Path(module).stat()
+    tag = hashlib.sha256(f"{module}\0{softhsm_conf}\0{source.st_size}\0{source.st_mtime_ns}".encode()).hexdigest()[:16]
     directory = Path(tempfile.gettempdir()) / f"edc-hsm-modules-{os.getuid()}"
     directory.mkdir(mode=0o700, exist_ok=True)
+    info = directory.lstat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not directory.is_dir() or directory.is_symlink():
+        raise HsmError(f"{directory} is not a private directory of this user; refusing to load a module from it")
     target = directory / f"{tag}-{Path(module).name}"
     if not target.exists():
         partial = target.with_suffix(f".{os.getpid()}.part")

@@ -130,7 +130,14 @@ def assess_certificate(
         )
         return result
     except (PathValidationError, InvalidCertificateError) as exc:
-        result.problems.append(f"the seal certificate's chain is not valid: {exc}")
+        if "signature" in str(exc) and "could not be verified" in str(exc):
+            result.problems.append(
+                "the seal certificate was not issued by any of the trusted certificate authorities "
+                f"(a trusted authority named {cert.issuer.rfc4514_string()} exists, but it did not sign this "
+                "certificate: a look-alike)"
+            )
+        else:
+            result.problems.append(f"the seal certificate's chain is not valid: {exc}")
         return result
     usage = _key_usage_problem(cert)
     if usage:

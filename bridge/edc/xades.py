@@ -137,7 +137,8 @@ def seal_xml(root: etree._Element, seal: "SealKey", *, signing_time: dt.datetime
         c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
         data_object_format=XAdESDataObjectFormat(Description="European Digital Credential", MimeType="text/xml"),
     )
-    return signer.sign(root, key=seal.private_key, cert=[seal.certificate, *seal.chain])
+    # No KeyValue, as EDCI did: a verifier must take the key from the certificate, never a bare key.
+    return signer.sign(root, key=seal.private_key, cert=[seal.certificate, *seal.chain], always_add_key_value=False)
 
 
 def serialize(root: etree._Element) -> bytes:

@@ -33,6 +33,8 @@ LEVELS = ("B-B", "B-T", "B-LT")
 POLICIES = ("wait", "seal-then-stamp")
 # XAdES: without a CanonicalizationMethod in the time-stamp, inclusive c14n is meant.
 DEFAULT_TS_C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+# How far the sealer's clock may run ahead of the TSA's before a claimed signing time is a lie.
+CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def _ds(tag: str) -> str:
@@ -457,3 +459,8 @@ def check_signature_timestamp(signature: etree._Element, check: XadesCheck,
             check.timestamp_time = result.time
             check.notes.append(f"the seal was time-stamped at {result.time.isoformat()} by "
                                f"{trust.describe(result.tsa_cert)}")
+    claimed = check.signing_time
+    if claimed and check.timestamp_time and claimed > check.timestamp_time + CLOCK_SKEW:
+        # The TSA saw the signature value at that time; a seal cannot have been made after it.
+        check.problems.append(f"the seal claims to have been made at {claimed.isoformat()}, after its own "
+                              f"time-stamp ({check.timestamp_time.isoformat()})")

@@ -84,6 +84,14 @@ def test_tampered_time_stamp_token_is_caught(credential, ca, tsa):
     assert any(p.startswith("time-stamp: ") for p in report.problems), report.problems
 
 
+def test_claimed_signing_time_after_the_time_stamp_is_refused(credential, ca, tsa):
+    future = NOW + dt.timedelta(days=2)
+    data = issue_edc_xml(credential, ca.issue_seal(), signing_time=future, tsa=ltv.TsaClient(tsa.url), level="B-T")
+    report = _verify(data, ca)
+    assert not report.valid
+    assert any("after its own time-stamp" in p for p in report.problems)
+
+
 def test_time_stamp_from_an_untrusted_tsa_is_refused(credential, ca, monkeypatch, tmp_path):
     stranger = TestCA.create("TEST CA of an unknown TSA")
     rogue = LoopbackTSA(stranger)

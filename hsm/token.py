@@ -15,6 +15,7 @@ own private copy of the module file: the dynamic loader then gives it separate s
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -86,20 +87,18 @@ def _initialise(path: str, softhsm_conf: str | None) -> pkcs11.lib:
                 os.environ["SOFTHSM2_CONF"] = previous
 
 
+_copies_dir: Path | None = None
+
+
 def _private_copy(module: str, softhsm_conf: str | None) -> str:
-    """A copy of the module file for one more configuration, in a directory only this user can write."""
-    source = Path(module).stat()
-    tag = hashlib.sha256(f"{module}\0{softhsm_conf}\0{source.st_size}\0{source.st_mtime_ns}".encode()).hexdigest()[:16]
-    directory = Path(tempfile.gettempdir()) / f"edc-hsm-modules-{os.getuid()}"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    info = directory.lstat()
-    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not directory.is_dir() or directory.is_symlink():
-        raise HsmError(f"{directory} is not a private directory of this user; refusing to load a module from it")
-    target = directory / f"{tag}-{Path(module).name}"
-    if not target.exists():
-        partial = target.with_suffix(f".{os.getpid()}.part")
-        shutil.copyfile(module, partial)
-        os.replace(partial, target)
+    """A copy of the module file for one more configuration, in a private directory removed at exit."""
+    global _copies_dir
+    if _copies_dir is None:
+        _copies_dir = Path(tempfile.mkdtemp(prefix="edc-hsm-modules-"))  # mode 0700, ours
+        atexit.register(shutil.rmtree, _copies_dir, True)
+    tag = hashlib.sha256(f"{module}\0{softhsm_conf}".encode()).hexdigest()[:16]
+    target = _copies_dir / f"{tag}-{Path(module).name}"
+    shutil.copyfile(module, target)
     return str(target)
 
 

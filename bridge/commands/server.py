@@ -1,0 +1,278 @@
+"""`edc-bridge serve`, `edc-bridge audit verify` and `edc-bridge send-demo-event`.
+
+`serve --demo` is what `make run` starts: the embedded defaults (SQLite registry under var/, the SoftHSM
+demo token, a local SMTP sink writing .eml files to var/mail/, the pilot courses loaded for site "demo"
+as courses 1..5, a demo intake key and a demo staff token). Only demo secrets are ever printed; real
+ones come from the environment and never appear in output or logs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VAR = REPO_ROOT / "var"
+PILOT = REPO_ROOT / "examples" / "pilot"
+DEMO_SITE = "demo"
+DEMO_KEY_ID = "demo"
+DEMO_KEY_FILE = VAR / "demo-intake-key"
+DEMO_STAFF_FILE = VAR / "demo-staff-token"
+DEMO_SMTP_PORT = 8025
+MAIL_DIR = VAR / "mail"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="run the sidecar (HTTP API, worker threads, scheduler)",
+                           description="Run the sidecar with a production WSGI server (waitress). Configured by the "
+                           "EDC_* environment names; --demo fills in the embedded defaults.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--threads", type=int, default=8, help="HTTP request threads (default 8)")
+    serve.add_argument("--demo", action="store_true",
+                       help="embedded defaults: SQLite registry, SoftHSM demo token, local SMTP sink, pilot courses")
+    serve.set_defaults(func=cmd_serve)
+
+    audit = sub.add_parser("audit", help="audit trail tools", description="Audit trail tools.")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_sub.add_parser("verify", help="check the hash chain; names the first broken entry",
+                                  description="Walk the audit trail and check every entry's hash and link. "
+                                  "Exit 0 when intact, 1 naming the first broken entry.")
+    verify.add_argument("--database-url", help="registry URL (default EDC_DATABASE_URL, else the SQLite default)")
+    verify.set_defaults(func=cmd_audit_verify)
+
+    demo = sub.add_parser("send-demo-event", help="sign and send one pilot completion event to a running sidecar",
+                          description="Sign (HMAC, schemas/intake-auth.md) and POST a course_completed event for a "
+                          "pilot learner, so a person can watch the whole flow. Uses the demo intake key by default.")
+    demo.add_argument("--url", default="http://127.0.0.1:8080", help="the sidecar's base URL")
+    demo.add_argument("--course", type=int, default=1, choices=range(1, 6), metavar="{1..5}",
+                      help="demo course id (pilot course in alphabetical order; default 1)")
+    demo.add_argument("--learner", default="ona-jonaite",
+                      help="pilot learner file name without .json (default ona-jonaite)")
+    demo.add_argument("--key-id", default=DEMO_KEY_ID, help="intake key id (default: the demo key)")
+    demo.add_argument("--key-file", type=Path, default=DEMO_KEY_FILE,
+                      help=f"file holding the intake secret (default {DEMO_KEY_FILE.relative_to(REPO_ROOT)})")
+    demo.add_argument("--completed-at", help="completion time, ISO 8601 (default now: a new completion each time)")
+    demo.set_defaults(func=cmd_send_demo_event)
+
+
+# --- serve ---------------------------------------------------------------------------------------
+
+
+def _secret_file(path: Path) -> str:
+    """A demo secret, made once and kept (0600) so restarts keep working with the same key."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(value + "\n")
+    return value
+
+
+def _demo_environment(env: dict[str, str]) -> dict[str, str]:
+    """Fill the demo defaults into a copy of the environment (anything set explicitly wins)."""
+    env = dict(env)
+    from hsm.config import DEMO_INFO_FILE, demo_directory
+
+    demo_dir = demo_directory(env)
+    if not (demo_dir / DEMO_INFO_FILE).exists() and not env.get("EDC_PKCS11_MODULE"):
+        from hsm.demo_token import create_demo_token
+
+        print(f"creating the SoftHSM demo token in {demo_dir} (as `edc-hsm demo-token` would)")
+        create_demo_token(demo_dir)
+    if not env.get("EDC_INTAKE_KEYS") and not env.get("EDC_INTAKE_KEYS_FILE"):
+        env["EDC_INTAKE_KEYS"] = f"{DEMO_KEY_ID}={_secret_file(DEMO_KEY_FILE)}"
+    env.setdefault("EDC_STAFF_TOKEN", _secret_file(DEMO_STAFF_FILE))
+    env.setdefault("EDC_SMTP_URL", f"smtp://127.0.0.1:{DEMO_SMTP_PORT}")
+    env.setdefault("EDC_MAIL_FROM", "credentials@demo.invalid")
+    shared_xsd = REPO_ROOT.parent / "shared" / "reference" / "edc" / "v1_xsd"
+    if shared_xsd.exists():
+        env.setdefault("EDC_SCHEMA_DIR", str(shared_xsd))
+    return env
+
+
+def start_mail_sink(directory: Path, port: int = DEMO_SMTP_PORT) -> Any:
+    """A local SMTP server that accepts everything and writes each message to an .eml file."""
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        print("note: aiosmtpd is not installed, so there is no local mail sink; email deliveries will retry")
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+
+    class WriteEml:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}.eml"
+            (directory / name).write_bytes(envelope.original_content or envelope.content)
+            return "250 OK stored in the demo mail folder"
+
+    controller = Controller(WriteEml(), hostname="127.0.0.1", port=port, data_size_limit=20 * 1024 * 1024)
+    try:
+        controller.start()
+    except (OSError, RuntimeError) as exc:
+        print(f"note: could not start the mail sink on 127.0.0.1:{port} ({exc}); is another one running?")
+        return None
+    return controller
+
+
+def load_pilot_courses(registry) -> list[str]:
+    """Pilot course descriptions as specifications of site "demo", course ids 1..5 (alphabetical)."""
+    from bridge.intake.specifications import store_specification
+
+    loaded = []
+    for course_id, path in enumerate(sorted((PILOT / "courses").glob("*.json")), start=1):
+        result = store_specification(registry, DEMO_SITE, course_id, json.loads(path.read_text(encoding="utf-8")),
+                                     None, actor="demo")
+        loaded.append(f"{course_id}={path.stem}" + ("" if result.valid else " (INVALID)"))
+    return loaded
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bridge.app import create_app, stop_app
+    from bridge.settings import Settings, SettingsError
+
+    env = _demo_environment(dict(os.environ)) if args.demo else dict(os.environ)
+    try:
+        settings = Settings.from_env(env, demo=args.demo)
+    except SettingsError as exc:
+        print(f"edc-bridge serve: {exc}", file=sys.stderr)
+        return 2
+    sink = start_mail_sink(MAIL_DIR) if args.demo and settings.smtp_url == f"smtp://127.0.0.1:{DEMO_SMTP_PORT}" else None
+    app = create_app(settings)
+    ctx = app.extensions["edc"]
+    base = f"http://{args.host}:{args.port}"
+    print(f"edc-bridge listening on {base}  (registry: {ctx.registry!r}, workers: {settings.workers}, "
+          f"channels: {', '.join(settings.channels) or 'none'})")
+    if not settings.intake_keys:
+        print("warning: no intake keys (EDC_INTAKE_KEYS / EDC_INTAKE_KEYS_FILE): every Moodle request will be refused")
+    if args.demo:
+        courses = load_pilot_courses(ctx.registry)
+        print("DEMO MODE — test token and test CA: nothing issued here is trusted anywhere else.")
+        print(f"  pilot courses loaded for site '{DEMO_SITE}': {', '.join(courses)}")
+        print(f"  demo intake key: id '{DEMO_KEY_ID}', secret {dict(settings.intake_keys).get(DEMO_KEY_ID, '(from your env)')}"
+              f"  (kept in {DEMO_KEY_FILE})")
+        print(f"  demo staff token: {settings.staff_token}  (kept in {DEMO_STAFF_FILE}; log in at {base}/staff/)")
+        if sink is not None:
+            print(f"  mail sink: smtp://127.0.0.1:{DEMO_SMTP_PORT} -> {MAIL_DIR}/*.eml")
+        print("  send a completion:   .venv/bin/edc-bridge send-demo-event --course 1")
+        print(f"  then look at:        {base}/api/v1/credentials (Authorization: Bearer <staff token>), "
+              f"{MAIL_DIR}/, {base}/verify, {base}/metrics, {base}/readyz")
+    sys.stdout.flush()
+    stopping = {"done": False}
+
+    def _stop(*_):
+        if not stopping["done"]:
+            stopping["done"] = True
+            stop_app(app)
+            if sink is not None:
+                sink.stop()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    import waitress
+
+    try:
+        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="edc-bridge",
+                       clear_untrusted_proxy_headers=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if not stopping["done"]:
+            stopping["done"] = True
+            stop_app(app)
+            if sink is not None:
+                sink.stop()
+    return 0
+
+
+# --- audit verify --------------------------------------------------------------------------------
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from bridge.registry import Registry
+    from bridge.registry.audit import verify_chain
+    from bridge.registry.models import AuditEntry
+    from bridge.settings import Settings
+
+    url = args.database_url or Settings.from_env().database_url
+    registry = Registry(url)
+    with registry.sessions() as session:
+        rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)).scalars()
+        verdict = verify_chain(rows)
+    registry.dispose()
+    if verdict.ok:
+        print(f"audit trail intact: {verdict.entries} entries")
+        return 0
+    print(f"audit trail BROKEN at entry {verdict.first_broken}: {verdict.problem}")
+    return 1
+
+
+# --- send-demo-event -----------------------------------------------------------------------------
+
+
+def demo_event(course: int, learner: dict, completed_at: str) -> dict:
+    courses = sorted((PILOT / "courses").glob("*.json"))
+    spec = json.loads(courses[course - 1].read_text(encoding="utf-8"))
+    title = spec.get("title", {})
+    moment = int(time.time())
+    return {
+        "event_id": f"{DEMO_SITE}:course_completed:{course}:{learner['id']}:{moment}",
+        "type": "course_completed",
+        "site": {"id": DEMO_SITE, "url": "https://moodle.demo.invalid"},
+        "course": {"id": course, "shortname": spec.get("code") or courses[course - 1].stem.upper(),
+                   "fullname": title.get("en") or next(iter(title.values()), "")},
+        "learner": learner,
+        "completed_at": completed_at,
+        "requested_by": None,
+    }
+
+
+def cmd_send_demo_event(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    import requests
+
+    from bridge.intake.auth import signed_headers
+
+    learner_file = PILOT / "learners" / f"{args.learner}.json"
+    if not learner_file.exists():
+        names = ", ".join(p.stem for p in sorted((PILOT / "learners").glob("*.json")))
+        print(f"edc-bridge: no pilot learner {args.learner!r}; choose one of: {names}", file=sys.stderr)
+        return 2
+    try:
+        secret = args.key_file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        print(f"edc-bridge: cannot read the intake key file {args.key_file}: {exc.strerror} "
+              "(start the demo with `make run` first)", file=sys.stderr)
+        return 2
+    completed = args.completed_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace(
+        "+00:00", "Z")
+    event = demo_event(args.course, json.loads(learner_file.read_text(encoding="utf-8")), completed)
+    body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    path = "/api/v1/events"
+    headers = signed_headers(args.key_id, secret, "POST", path, body)
+    headers["Content-Type"] = "application/json"
+    try:
+        answer = requests.post(args.url.rstrip("/") + path, data=body, headers=headers, timeout=30)
+    except requests.RequestException as exc:
+        print(f"edc-bridge: the sidecar at {args.url} did not answer: {exc}", file=sys.stderr)
+        return 1
+    print(f"HTTP {answer.status_code}: {answer.text.strip()}")
+    if answer.status_code == 202:
+        print(f"sent course {args.course} completion for {event['learner']['given_names']} "
+              f"{event['learner']['family_name']}; the credential is sealed and mailed within seconds "
+              f"(see var/mail/ in demo mode)")
+        return 0
+    return 1

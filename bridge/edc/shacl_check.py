@@ -154,20 +154,20 @@ class ElmShapes:
         contexts = list(context) if isinstance(context, list) else ([context] if context is not None else [])
         probe["@context"] = contexts + [{"@vocab": UNDEFINED_TERM}]
         try:
-            nquads = jsonld.to_rdf(probe, {"format": "application/n-quads", "documentLoader": self.document_loader})
+            dataset = jsonld.to_rdf(probe, {"documentLoader": self.document_loader})
         except jsonld.JsonLdError as exc:
             raise OfflineLoaderError(_jsonld_error_words(exc)) from None
         graph = rdflib.Graph()
         undefined: set[str] = set()
-        for line in rdflib.Dataset().parse(data=nquads, format="nquads").quads():
-            s, p, o, _ = line
-            if str(p).startswith(UNDEFINED_TERM):
-                undefined.add(str(p)[len(UNDEFINED_TERM):])
-                continue
-            if p == RDF.type and str(o).startswith(UNDEFINED_TERM):
-                undefined.add(str(o)[len(UNDEFINED_TERM):])
-                continue
-            graph.add((s, p, o))
+        for triples in dataset.values():  # named graphs are checked together with the default graph
+            for triple in triples:
+                s, p, o = (_term(triple[k]) for k in ("subject", "predicate", "object"))
+                if str(p).startswith(UNDEFINED_TERM):
+                    undefined.add(str(p)[len(UNDEFINED_TERM):])
+                elif p == RDF.type and str(o).startswith(UNDEFINED_TERM):
+                    undefined.add(str(o)[len(UNDEFINED_TERM):])
+                else:
+                    graph.add((s, p, o))
         return graph, sorted(undefined)
 
     # --- the check ----------------------------------------------------------------------------
@@ -189,6 +189,17 @@ class ElmShapes:
         if not conforms:
             found.extend(_describe_results(results, self.shapes_graph()))
         return found
+
+
+def _term(node: Mapping[str, Any]) -> rdflib.term.Node:
+    """One pyld RDF term as rdflib's."""
+    if node["type"] == "IRI":
+        return rdflib.URIRef(node["value"])
+    if node["type"] == "blank node":
+        return rdflib.BNode(node["value"].removeprefix("_:"))
+    if node.get("language"):
+        return rdflib.Literal(node["value"], lang=node["language"])
+    return rdflib.Literal(node["value"], datatype=rdflib.URIRef(node["datatype"]) if node.get("datatype") else None)
 
 
 # pyshacl keeps per-run state on the shapes graph's wrapper; one validation at a time per process.

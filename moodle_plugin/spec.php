@@ -65,16 +65,20 @@ if ($data = $form->get_data()) {
     }
     try {
         [$code, $answer] = sidecar_client::from_config()->put_specification(sidecar_client::site_id(), (int)$course->id, $spec);
-        if ($code === 200 || $code === 201 || $code === 204) {
+        try {
+            $problems = spec_mapper::problems_from_answer($code, $answer);
+        } catch (UnexpectedValueException $e) {
+            $problems = false;
+            $notices[] = [get_string('specnotsent', 'block_edcissuer', 'HTTP ' . $code . sidecar_client::detail($answer)),
+                'warning'];
+        }
+        if ($problems === null) {
             $DB->update_record('block_edcissuer_spec', (object)['id' => $row->id, 'errors' => null, 'timesent' => time()]);
             redirect($url, get_string('specaccepted', 'block_edcissuer'), null, \core\output\notification::NOTIFY_SUCCESS);
-        } else if ($code === 422 || $code === 400) {
-            $errors = is_array($answer['errors'] ?? null) ? $answer['errors'] : [['pointer' => '', 'message' => 'HTTP ' . $code]];
-            $DB->update_record('block_edcissuer_spec', (object)['id' => $row->id, 'errors' => json_encode($errors)]);
-            $generalerrors = $form->set_sidecar_errors($errors, $submitted);
-            $notices[] = [get_string('specrefused', 'block_edcissuer', count($errors)), 'error'];
-        } else {
-            $notices[] = [get_string('specnotsent', 'block_edcissuer', 'HTTP ' . $code . sidecar_client::detail($answer)), 'warning'];
+        } else if ($problems !== false) {
+            $DB->update_record('block_edcissuer_spec', (object)['id' => $row->id, 'errors' => json_encode($problems)]);
+            $generalerrors = $form->set_sidecar_errors($problems, $submitted);
+            $notices[] = [get_string('specrefused', 'block_edcissuer', count($problems)), 'error'];
         }
     } catch (moodle_exception $e) {
         $notices[] = [get_string('specnotsent', 'block_edcissuer', $e->getMessage()), 'warning'];

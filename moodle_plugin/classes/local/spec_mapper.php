@@ -273,6 +273,33 @@ final class spec_mapper {
     }
 
     /**
+     * Reads the sidecar's answer to a description PUT: accepted, or the problems it found.
+     *
+     * Two shapes are understood: 422/400 with {"errors": [...]} (the documented contract) and 200/201 with
+     * {"valid": false, "problems": [...]} (the sidecar stores drafts and says whether they are complete).
+     *
+     * @param int $code HTTP status
+     * @param array $answer decoded JSON body
+     * @return array|null null when accepted; else the problems, each ['pointer' => ..., 'message' => ...]
+     * @throws \UnexpectedValueException for any other answer (the description did not get through)
+     */
+    public static function problems_from_answer(int $code, array $answer): ?array {
+        $problems = $answer['errors'] ?? $answer['problems'] ?? [];
+        $problems = is_array($problems) ? array_values(array_filter($problems, 'is_array')) : [];
+        if ($code >= 200 && $code < 300) {
+            $valid = array_key_exists('valid', $answer) ? (bool)$answer['valid'] : !$problems;
+            if ($valid) {
+                return null;
+            }
+            return $problems ?: [['pointer' => '', 'message' => 'the sidecar reports the description as incomplete']];
+        }
+        if ($code === 422 || $code === 400) {
+            return $problems ?: [['pointer' => '', 'message' => 'HTTP ' . $code]];
+        }
+        throw new \UnexpectedValueException('HTTP ' . $code);
+    }
+
+    /**
      * @param array $data form data
      * @param string $prefix organisation field prefix
      * @return array the organisation, empty if nothing was filled in

@@ -49,6 +49,7 @@ final class status {
         'accepted' => self::QUEUED,
         'pending' => self::QUEUED,
         'received' => self::QUEUED,
+        'sealing' => self::QUEUED,
         'sealed' => self::ISSUED,
         'sent' => self::DELIVERED,
         'error' => self::FAILED,

@@ -141,4 +141,16 @@ final class spec_mapper_test extends TestCase {
             'learning_outcomes_esco_skill' => [0 => '', 1 => 'x', 2 => '', 3 => '']];
         $this->assertSame($field, spec_mapper::field_for_pointer($pointer, $data));
     }
+
+    public function test_sidecar_answers(): void {
+        $problem = ['pointer' => '/eqf_level', 'message' => 'missing mandatory element'];
+        $this->assertNull(spec_mapper::problems_from_answer(200, ['valid' => true, 'problems' => []]));
+        $this->assertNull(spec_mapper::problems_from_answer(201, []));
+        $this->assertSame([$problem], spec_mapper::problems_from_answer(200, ['valid' => false, 'problems' => [$problem]]));
+        $this->assertSame([$problem], spec_mapper::problems_from_answer(422, ['errors' => [$problem]]));
+        $this->assertSame('HTTP 400', spec_mapper::problems_from_answer(400, [])[0]['message']);
+        $this->assertCount(1, spec_mapper::problems_from_answer(200, ['valid' => false]));
+        $this->expectException(UnexpectedValueException::class);
+        spec_mapper::problems_from_answer(503, ['error' => 'down']);
+    }
 }

@@ -1,0 +1,43 @@
+<?php
+// Reads and resets block_edcissuer state in a throwaway local Moodle, for the end-to-end test.
+//   php moodle_probe.php state <courseid> <userid>     JSON of the learner's completion, status, credentials, queued tasks
+//   php moodle_probe.php reset <courseid> <userid>...  forget those learners' completion and credential data
+//   php moodle_probe.php config <name> <value>         set a block_edcissuer setting (value "-" reads it from stdin)
+// Needs EDC_E2E_MOODLE_DIR.
+
+define('CLI_SCRIPT', true);
+require(getenv('EDC_E2E_MOODLE_DIR') . '/config.php');
+
+[$script, $command] = array_slice($argv, 0, 2) + [null, null];
+if ($command === 'state') {
+    [$courseid, $userid] = [(int)$argv[2], (int)$argv[3]];
+    $tasks = $DB->get_records('task_adhoc', ['classname' => '\\block_edcissuer\\task\\send_event']);
+    echo json_encode([
+        'timecompleted' => (int)$DB->get_field('course_completions', 'timecompleted', ['course' => $courseid, 'userid' => $userid]),
+        'status' => $DB->get_record('block_edcissuer_status', ['courseid' => $courseid, 'userid' => $userid]) ?: null,
+        'credentials' => array_values($DB->get_records('block_edcissuer_cred', ['courseid' => $courseid, 'userid' => $userid])),
+        'files' => $DB->count_records_select('files', "component = 'block_edcissuer' AND filename <> '.' AND contextid = ?",
+            [context_user::instance($userid)->id]),
+        'tasks' => array_values(array_map(fn($t) => ['faildelay' => (int)$t->faildelay,
+            'customdata' => json_decode($t->customdata)], $tasks)),
+    ]) . "\n";
+} else if ($command === 'reset') {
+    $courseid = (int)$argv[2];
+    foreach (array_slice($argv, 3) as $userid) {
+        $userid = (int)$userid;
+        (new \block_edcissuer\issuance_store())->delete_for_user($userid, [$courseid]);
+        $DB->delete_records('course_completions', ['course' => $courseid, 'userid' => $userid]);
+        $DB->delete_records('course_completion_crit_compl', ['course' => $courseid, 'userid' => $userid]);
+    }
+    $DB->delete_records('task_adhoc', ['classname' => '\\block_edcissuer\\task\\send_event']);
+    cache::make('core', 'completion')->purge();
+    cache::make('core', 'coursecompletion')->purge();
+    echo "ok\n";
+} else if ($command === 'config') {
+    $value = $argv[3] === '-' ? trim(stream_get_contents(STDIN)) : $argv[3];
+    set_config($argv[2], $value, 'block_edcissuer');
+    echo "ok\n";
+} else {
+    fwrite(STDERR, "usage: state|reset|config\n");
+    exit(2);
+}

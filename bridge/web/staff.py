@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlparse
 
 from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_template, request, session,
                    stream_with_context, url_for)
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bridge.presentation.charts import last_weeks, stacked_weekly_bars, week_start
@@ -164,9 +164,9 @@ def _search(filters: Filters):
     """The credentials matching the filters, newest first (a SQLAlchemy select, not yet run)."""
     query = select(Credential)
     if filters.q:
-        like = f"%{filters.q.lower()}%"
-        query = query.where(or_(func.lower(Credential.learner_name).like(like),
-                                func.lower(Credential.learner_email).like(like),
+        like = f"%{filters.q.casefold()}%"
+        query = query.where(or_(func.edc_casefold(Credential.learner_name).like(like),
+                                func.edc_casefold(Credential.learner_email).like(like),
                                 Credential.id == filters.q))
     if filters.course:
         site, _, course = filters.course.rpartition("/")
@@ -419,10 +419,12 @@ def retry(delivery_id: int):
 @dataclass(frozen=True)
 class FailingDelivery:
     credential_id: str
+    learner: str
+    course: str
     channel: str
     attempts: int
     last_error: str | None
-    updated_at: str
+    next_attempt: str
 
 
 @dataclass(frozen=True)
@@ -478,11 +480,14 @@ def dashboard():
         names = _course_names(db)
         counts = weekly_counts(db, weeks, names)
         failing_rows = db.execute(
-            select(Delivery).where(or_(Delivery.state == "failed",
-                                       and_(Delivery.state == "pending", Delivery.last_error.is_not(None))))
-            .order_by(Delivery.id.desc()).limit(50)).scalars()
-        failing = [FailingDelivery(d.credential_id, d.channel, d.attempts, d.last_error,
-                                   (d.next_attempt_at or d.created_at).strftime("%Y-%m-%d %H:%M")) for d in failing_rows]
+            select(Delivery, Credential).join(Credential, Credential.id == Delivery.credential_id)
+            .where(or_(Delivery.state == "failed", and_(Delivery.state == "pending", Delivery.last_error.is_not(None))))
+            .order_by(Delivery.id.desc()).limit(50)).all()
+        failing = [FailingDelivery(d.credential_id, c.learner_name, names.get(f"{c.site_id}/{c.course_id}", ""),
+                                   f"{d.channel} ({d.kind})", d.attempts, d.last_error,
+                                   "—" if d.state == "failed" or d.next_attempt_at is None
+                                   else d.next_attempt_at.strftime("%Y-%m-%d %H:%M"))
+                   for d, c in failing_rows]
         queue = Queue(
             events=db.execute(select(func.count()).select_from(Issuance)
                               .where(Issuance.status.in_(("queued", "sealing")))).scalar_one(),
@@ -497,8 +502,38 @@ def dashboard():
 # --- wiring --------------------------------------------------------------------------------------
 
 
+def _casefold_in_sqlite(engine) -> None:
+    """SQLite's lower() only knows ASCII, so "Žemaitienė" would not match "žemaitienė"; give it Python's
+    casefold as edc_casefold(). PostgreSQL gets the same name as a plain lower() (Unicode-aware there)."""
+    from sqlalchemy import event
+    from sqlalchemy.ext.compiler import compiles
+    from sqlalchemy.sql.functions import GenericFunction
+
+    if "edc_casefold" not in _registered_functions:
+        class edc_casefold(GenericFunction):  # noqa: N801 - the SQL function's name
+            type = String()
+            inherit_cache = True
+
+        @compiles(edc_casefold, "postgresql")
+        def _pg(element, compiler, **kw):  # noqa: ANN001
+            return f"lower({compiler.process(element.clauses, **kw)})"
+
+        _registered_functions.add("edc_casefold")
+    if engine.dialect.name == "sqlite" and not getattr(engine, "_edc_casefold", False):
+        @event.listens_for(engine, "checkout")
+        def _add_function(dbapi_connection, _record, _proxy):  # noqa: ANN001
+            dbapi_connection.create_function("edc_casefold", 1, lambda v: v.casefold() if isinstance(v, str) else v,
+                                             deterministic=True)
+
+        engine._edc_casefold = True
+
+
+_registered_functions: set[str] = set()
+
+
 def register(app: Flask) -> None:
     """Session cookie settings and the blueprint; called by bridge.web.public.register."""
+    _casefold_in_sqlite(app.extensions["edc"].registry.engine)
     settings = app.extensions["edc"].settings
     staff_token = getattr(settings, "staff_token", None)
     if staff_token and not app.secret_key:

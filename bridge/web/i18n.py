@@ -105,6 +105,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "public_unavailable": "This credential is not shared publicly. Use the link from the learner's email.",
         "public_footer": "The sealed XML file is the credential; this page and the PDF show what it says.",
         "revoked_banner": "REVOKED",
+        "sharing_shared": "Anyone who knows this credential's identifier can open this page.",
+        "sharing_private": "Only people who have this link can open this page.",
+        "sharing_share": "Let anyone with the credential's identifier see it",
+        "sharing_unshare": "Show it only to people with this link",
+        "sharing_saved": "Your choice is saved.",
     },
     "lt": {
         "site_name": "Skaitmeniniai kredencialai",
@@ -198,6 +203,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "public_unavailable": "Šis kredencialas viešai nerodomas. Naudokite nuorodą iš besimokančiojo laiško.",
         "public_footer": "Kredencialas yra užantspauduotas XML failas; šis puslapis ir PDF parodo, ką jis teigia.",
         "revoked_banner": "ATŠAUKTAS",
+        "sharing_shared": "Šį puslapį gali atverti kiekvienas, žinantis kredencialo identifikatorių.",
+        "sharing_private": "Šį puslapį gali atverti tik turintieji šią nuorodą.",
+        "sharing_share": "Leisti matyti visiems, žinantiems kredencialo identifikatorių",
+        "sharing_unshare": "Rodyti tik turintiems šią nuorodą",
+        "sharing_saved": "Jūsų pasirinkimas išsaugotas.",
     },
 }
 

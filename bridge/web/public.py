@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import segno
-from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -152,6 +152,7 @@ class Visible:
     link: CredentialLink
     document: bytes
     revocation: Revocation | None
+    holds_link: bool  # came with the secret token (the learner, or whoever they gave the link to)
 
 
 def full_id(credential_id: str) -> str:
@@ -166,12 +167,15 @@ def _visible_credential(session: Session, credential_id: str) -> Visible | None:
     if row is None:
         return None
     link = session.get(CredentialLink, credential_id)
-    token = request.args.get("t", "")
-    allowed = link is not None and (link.shared or (token and hmac.compare_digest(token, link.token)))
-    if not allowed:
+    holds_link = _holds_link(link, request.args.get("t", ""))
+    if link is None or not (link.shared or holds_link):
         return None
     revocation = session.execute(select(Revocation).where(Revocation.credential_id == credential_id)).scalar_one_or_none()
-    return Visible(row, link, stored_document(session, row), revocation)
+    return Visible(row, link, stored_document(session, row), revocation, holds_link)
+
+
+def _holds_link(link: CredentialLink | None, token: str) -> bool:
+    return bool(link is not None and token and hmac.compare_digest(token.encode(), link.token.encode()))
 
 
 def credential_view(document: bytes, lang: str, revocation: Revocation | None) -> tuple[CredentialView, VerificationReport]:
@@ -205,7 +209,24 @@ def credential(credential_id: str):
         page_url = public_url(session, visible.row.id, _settings().public_url)
     return render_template("public/credential.html", view=view, qr_svg=qr_svg(page_url),
                            pdf_url=_own_url(credential_id, "_pdf"), xml_url=_own_url(credential_id, "_xml"),
+                           sharing=visible.link.shared if visible.holds_link else None,
+                           link_token=visible.link.token if visible.holds_link else None,
                            **_template_globals())
+
+
+@pages.post("/credentials/<credential_id>/sharing")
+def credential_sharing(credential_id: str):
+    """The link holder's choice to show the page to anyone with the id; the secret token is the proof
+    (a forged cross-site form cannot know it), so no other CSRF token is needed here."""
+    credential_id = full_id(credential_id)
+    token = request.form.get("t", "")
+    with _registry().transaction() as session:
+        link = session.get(CredentialLink, credential_id)
+        if not _holds_link(link, token):
+            abort(404)
+        set_sharing(session, credential_id, request.form.get("shared") == "1", "learner-link")
+    flash(i18n.t("sharing_saved"), "ok")
+    return redirect(url_for("edc_pages.credential", credential_id=credential_id, t=token), 303)
 
 
 @pages.get("/credentials/<credential_id>/pdf")

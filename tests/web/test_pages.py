@@ -128,3 +128,21 @@ def test_links_table_exists_with_unique_tokens(sidecar):
         tokens = [public_url(session, cid, sidecar.base_url) for cid in sidecar.credentials.values()]
         assert session.query(CredentialLink).count() >= len(tokens)
     assert len(set(tokens)) == len(tokens)
+
+
+def test_link_holder_can_share_and_unshare_the_page(sidecar):
+    credential_id = sidecar.credentials["DATA101/Liam O'Brien"]
+    client = sidecar.app.test_client()
+    with sidecar.ctx.registry.transaction() as session:
+        url = public_url(session, credential_id, sidecar.base_url)
+    token = url.rsplit("t=", 1)[1]
+    page = client.get(url.removeprefix(sidecar.base_url)).get_data(as_text=True)
+    assert 'id="sharing"' in page and "Only people who have this link" in page
+    assert client.post(f"/credentials/{credential_id}/sharing", data={"t": "forged", "shared": "1"}).status_code == 404
+    assert client.get(f"/credentials/{credential_id}").status_code == 404
+    answer = client.post(f"/credentials/{credential_id}/sharing", data={"t": token, "shared": "1"})
+    assert answer.status_code == 303
+    anyone = sidecar.app.test_client().get(f"/credentials/{credential_id}").get_data(as_text=True)
+    assert "Liam O&#39;Brien" in anyone and 'id="sharing"' not in anyone  # a visitor cannot change it
+    client.post(f"/credentials/{credential_id}/sharing", data={"t": token, "shared": "0"})
+    assert sidecar.app.test_client().get(f"/credentials/{credential_id}").status_code == 404

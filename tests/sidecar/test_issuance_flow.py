@@ -1,0 +1,190 @@
+"""From event to delivered credential: idempotency (also under concurrency), parking, sealing, storing."""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+
+from sqlalchemy import func, select
+
+from bridge import worker
+from bridge.app import create_app, stop_app
+from bridge.edc.verifier import verify_credential
+from bridge.registry.models import Credential, Delivery, Issuance
+from tests.sidecar.conftest import STAFF_HEADERS, make_event, pilot_learner, pilot_spec, post_event, put_spec
+
+
+def _count(ctx, table, *where) -> int:
+    with ctx.registry.sessions() as s:
+        return s.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def test_same_event_twice_gives_one_issuance_and_one_credential(client, ctx, channels):
+    assert put_spec(client, 1, pilot_spec()).json["valid"] is True
+    first = post_event(client, make_event())
+    again = post_event(client, make_event())
+    assert first.status_code == again.status_code == 202
+    assert first.json["issuance_id"] == again.json["issuance_id"]
+    assert again.json["duplicate"] is True
+    assert worker.drain(ctx) == 1
+    third = post_event(client, make_event())  # after issuing too
+    assert third.json["issuance_id"] == first.json["issuance_id"] and third.json["status"] == "delivered"
+    assert worker.drain(ctx) == 0
+    assert _count(ctx, Credential) == 1
+    assert [len(c.jobs) for c in channels.values()] == [1, 1]
+
+
+def test_two_concurrent_copies_give_one_issuance(app, ctx):
+    put_spec(app.test_client(), 1, pilot_spec())
+    results, barrier = [], threading.Barrier(8)
+
+    def send():
+        client = app.test_client()
+        barrier.wait()
+        results.append(post_event(client, make_event()))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [202] * 8, [r.get_data(as_text=True) for r in results]
+    assert len({r.json["issuance_id"] for r in results}) == 1
+    assert sum(not r.json["duplicate"] for r in results) == 1
+    assert _count(ctx, Issuance) == 1
+    assert worker.drain(ctx) == 1
+    assert _count(ctx, Credential) == 1
+
+
+def test_issued_credential_is_stored_compactly_byte_exact_and_verifies(client, ctx, ec_token):
+    put_spec(client, 3, pilot_spec("cyber201"))
+    learners = ["ona-jonaite", "jonas-petraitis", "maria-garcia", "liam-obrien", "ruta-zemaitiene"]
+    for name in learners:
+        assert post_event(client, make_event(3, pilot_learner(name))).status_code == 202
+    assert worker.drain(ctx) == len(learners)
+    listing = client.get("/api/v1/credentials?course=3", headers=STAFF_HEADERS).json
+    assert listing["total"] == len(learners)
+    for item in listing["items"]:
+        xml = client.get(f"/api/v1/credentials/{item['id']}.xml", headers=STAFF_HEADERS)
+        assert xml.status_code == 200
+        assert hashlib.sha256(xml.data).hexdigest() == item["sha256"] == xml.headers["X-Content-SHA256"]
+        report = verify_credential(xml.data, trust_anchors=[ec_token.ca_cert])
+        assert report.valid, report.problems
+        assert report.credential_id == item["id"]
+    # after the first (which becomes the course's dictionary) each credential costs a small fraction of its size
+    later = [i for i in listing["items"] if i["stored_size"] > 64]
+    assert later, "the credentials after the first are packed against the course dictionary"
+    assert all(i["stored_size"] < i["size"] / 4 for i in later), [(i["size"], i["stored_size"]) for i in later]
+
+
+def test_missing_then_incomplete_then_complete_description(client, ctx, channels):
+    issuance = post_event(client, make_event(2)).json["issuance_id"]
+    worker.drain(ctx)
+    row = client.get(f"/api/v1/issuances/{issuance}", headers=STAFF_HEADERS).json
+    assert row["status"] == "parked" and "no credential description" in row["parked_reason"][0]["message"]
+
+    incomplete = pilot_spec()
+    del incomplete["eqf_level"], incomplete["learning_outcomes"]
+    answer = put_spec(client, 2, incomplete).json
+    assert answer["valid"] is False and answer["resumed"] == 0
+    assert {"/eqf_level", "/learning_outcomes"} <= {p["pointer"] for p in answer["problems"]}
+    worker.drain(ctx)
+    row = client.get(f"/api/v1/issuances/{issuance}", headers=STAFF_HEADERS).json
+    assert row["status"] == "parked"
+
+    answer = put_spec(client, 2, pilot_spec()).json
+    assert answer == {"site": "demo", "course": 2, "valid": True, "problems": [], "resumed": 1}
+    assert worker.drain(ctx) == 1
+    row = client.get(f"/api/v1/issuances/{issuance}", headers=STAFF_HEADERS).json
+    assert row["status"] == "delivered" and row["credential_id"]
+
+
+def test_moodle_status_poll(client, ctx):
+    from tests.sidecar.conftest import signed
+
+    put_spec(client, 1, pilot_spec())
+    post_event(client, make_event(1, pilot_learner("ona-jonaite")))
+    post_event(client, make_event(1, pilot_learner("liam-obrien")))
+    worker.drain(ctx)
+    post_event(client, make_event(1, pilot_learner("maria-garcia")))
+    r = client.get("/api/v1/issuances?site=demo&course=1", headers=signed("GET", "/api/v1/issuances"))
+    assert r.status_code == 200, r.json
+    by_user = {i["userid"]: i["status"] for i in r.json["issuances"]}
+    assert sorted(by_user.values()) == ["delivered", "delivered", "queued"]
+    assert client.get("/api/v1/issuances?site=demo&course=1").status_code == 401
+    bad = client.get("/api/v1/issuances?site=demo", headers=signed("GET", "/api/v1/issuances"))
+    assert bad.status_code == 400 and bad.json["problems"][0]["pointer"] == "?course"
+
+
+def test_delivery_retries_then_parks_as_failed_then_retry_by_api(client, ctx, channels):
+    from bridge.delivery import DeliveryError
+
+    put_spec(client, 1, pilot_spec())
+    post_event(client, make_event())
+    channels["moodle"].fail = DeliveryError("Moodle answered 500", retryable=True)
+    assert worker.drain(ctx) == 1
+    import time
+
+    for _ in range(50):  # backoff 0.01 s, 0.02 s: three attempts, then parked
+        time.sleep(0.03)
+        worker.deliver_due(ctx)
+    failed = client.get("/api/v1/deliveries?state=failed", headers=STAFF_HEADERS).json
+    assert failed["total"] == 1
+    item = failed["items"][0]
+    assert item["channel"] == "moodle" and item["attempts"] == 3 and "500" in item["last_error"]
+    status = client.get(f"/api/v1/credentials/{item['credential_id']}", headers=STAFF_HEADERS).json
+    assert {d["channel"]: d["state"] for d in status["deliveries"]} == {"email": "sent", "moodle": "failed"}
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'edc_deliveries{channel="moodle",state="failed"} 1.0' in metrics
+
+    channels["moodle"].fail = None
+    assert client.post(f"/api/v1/deliveries/{item['id']}/retry", headers=STAFF_HEADERS).status_code == 202
+    worker.deliver_due(ctx)
+    status = client.get(f"/api/v1/credentials/{item['credential_id']}", headers=STAFF_HEADERS).json
+    assert {d["channel"]: d["state"] for d in status["deliveries"]} == {"email": "sent", "moodle": "sent"}
+    issuance = client.get(f"/api/v1/issuances/{status['issuance_id']}", headers=STAFF_HEADERS).json
+    assert issuance["status"] == "delivered"
+
+
+def test_expired_lease_is_requeued_and_a_late_worker_stores_nothing(client, ctx):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    put_spec(client, 1, pilot_spec())
+    post_event(client, make_event())
+    claimed = worker.claim_issuance(ctx, "crashed-worker")
+    with ctx.registry.transaction() as s:  # the crashed worker's lease runs out
+        s.execute(update(Issuance).values(claimed_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+    assert worker.requeue_expired_leases(ctx) == 1
+    assert worker.claim_issuance(ctx, "live-worker") == claimed
+    assert worker.process_issuance(ctx, claimed, "crashed-worker") is None  # woke up late: not its row any more
+    assert worker.process_issuance(ctx, claimed, "live-worker")
+    assert _count(ctx, Credential) == 1
+
+
+def test_worker_threads_issue_and_deliver_by_themselves(settings, channels):
+    import dataclasses
+    import time
+
+    app = create_app(dataclasses.replace(settings, start_background=True, workers=2), channels=channels)
+    try:
+        client = app.test_client()
+        put_spec(client, 1, pilot_spec())
+        ids = {post_event(client, make_event(1, pilot_learner(n))).json["issuance_id"]
+               for n in ("ona-jonaite", "liam-obrien", "maria-garcia")}
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            statuses = {client.get(f"/api/v1/issuances/{i}", headers=STAFF_HEADERS).json["status"] for i in ids}
+            if statuses == {"delivered"}:
+                break
+            time.sleep(0.1)
+        assert statuses == {"delivered"}
+        assert len(channels["email"].jobs) == 3
+        job = channels["email"].jobs[0]
+        assert job.filename.startswith("credential-") and job.filename.endswith(".xml")
+        assert job.verify_url == "https://edc.example.test/verify" and job.document.startswith(b"<")
+        assert job.title["lt"] and job.issuer_name
+    finally:
+        stop_app(app)
+        app.extensions["edc"].registry.dispose()

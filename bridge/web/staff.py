@@ -27,11 +27,12 @@ from bridge.presentation.charts import last_weeks, stacked_weekly_bars, week_sta
 from bridge.registry import audit
 from bridge.registry.models import AuditEntry, Credential, Delivery, Issuance, Revocation, utcnow
 from bridge.web import i18n
-from bridge.web.public import (_context, _registry, _remember_language, _settings, _template_globals,
+from bridge.web.public import (security_headers, _context, _registry, _remember_language, _settings, _template_globals,
                                credential_view, full_id, public_url, stored_document)
 
 staff = Blueprint("staff", __name__, url_prefix="/staff")
 staff.after_request(_remember_language)
+staff.after_request(security_headers)
 
 SESSION_HOURS = 8
 PAGE_ROWS = 200

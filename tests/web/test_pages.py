@@ -146,3 +146,17 @@ def test_link_holder_can_share_and_unshare_the_page(sidecar):
     assert "Liam O&#39;Brien" in anyone and 'id="sharing"' not in anyone  # a visitor cannot change it
     client.post(f"/credentials/{credential_id}/sharing", data={"t": token, "shared": "0"})
     assert sidecar.app.test_client().get(f"/credentials/{credential_id}").status_code == 404
+
+
+def test_pages_send_no_referrer_and_a_strict_content_security_policy(sidecar):
+    credential_id = sidecar.credentials["DATA101/Jonas Petraitis"]
+    with sidecar.ctx.registry.transaction() as session:
+        url = public_url(session, credential_id, sidecar.base_url)
+    client = sidecar.app.test_client()
+    for path in (url.removeprefix(sidecar.base_url), "/verify", "/staff/login"):
+        headers = client.get(path).headers
+        assert headers["Referrer-Policy"] == "no-referrer", path  # the link token must not leak
+        assert "script-src" not in headers["Content-Security-Policy"] and "default-src 'none'" in headers[
+            "Content-Security-Policy"], path
+        assert headers["X-Frame-Options"] == "DENY"
+    assert client.get(url.removeprefix(sidecar.base_url)).headers["Cache-Control"] == "no-store"

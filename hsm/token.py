@@ -33,6 +33,18 @@ from hsm.errors import HsmError, TokenUnavailableError, WrongPinError
 _registry_lock = threading.Lock()
 _modules: dict[tuple[str, str | None], "LoadedModule"] = {}
 _handles: dict[tuple[str, str | None, str], "TokenHandle"] = {}
+_paths_before_fork: dict[tuple[str, str | None], str] = {}  # a forked child reuses the parent's module files
+
+def _forget_after_fork() -> None:
+    """PKCS#11 state does not survive fork(): a child process loads and logs in afresh."""
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    _paths_before_fork.update({key: loaded.path for key, loaded in _modules.items()})
+    _modules.clear()
+    _handles.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 # Errors after which the session (or the whole module) must be reopened.
 SESSION_LOST = (p11x.SessionHandleInvalid, p11x.SessionClosed, p11x.DeviceRemoved, p11x.TokenNotPresent,
@@ -63,8 +75,8 @@ def load_module(config: TokenConfig) -> LoadedModule:
             return loaded
         if not Path(config.module).exists():
             raise HsmError(f"the PKCS#11 module {config.module} does not exist (check EDC_PKCS11_MODULE / --module)")
-        path = config.module
-        if any(m == config.module for m, _ in _modules):
+        path = _paths_before_fork.get(key, config.module)
+        if key not in _paths_before_fork and any(loaded.path == config.module for loaded in _modules.values()):
             path = _private_copy(config.module, config.softhsm_conf)
         loaded = LoadedModule(_initialise(path, config.softhsm_conf), path)
         _modules[key] = loaded

@@ -38,3 +38,30 @@ def test_rsa_seals_from_4_workers_all_verify(rsa_token):
     public = seal.certificate.public_key()
     for document, signature in zip(documents, signatures):
         public.verify(signature, document, padding.PKCS1v15(), hashes.SHA256())
+
+
+def _child_signs(config, queue) -> None:
+    seal = open_seal(config)
+    queue.put([seal.sign(f"child {i}".encode()) for i in range(50)])
+
+
+def test_forked_worker_processes_log_in_afresh_and_sign(ec_token):
+    """Like a pre-forking server: the parent has a session open before the workers fork."""
+    import multiprocessing as mp
+
+    seal = open_seal(ec_token.config)
+    seal.sign(b"parent")
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    workers = [ctx.Process(target=_child_signs, args=(ec_token.config, queue)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    results = [queue.get(timeout=60) for _ in workers]
+    for w in workers:
+        w.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    public = seal.certificate.public_key()
+    for signatures in results:
+        for i, signature in enumerate(signatures):
+            public.verify(signature, f"child {i}".encode(), ec.ECDSA(hashes.SHA256()))
+    seal.certificate.public_key().verify(seal.sign(b"after"), b"after", ec.ECDSA(hashes.SHA256()))

@@ -18,8 +18,9 @@ def test_not_configured_means_no_check():
 
 
 def test_contexts_are_found_beside_the_eu_reference_layout(shapes):
-    assert shapes.context_files["http://data.europa.eu/snb/model/context/edc-ap"] == JSONLD_DIR / "edc-ap-context.jsonld"
-    assert shapes.context_files["https://www.w3.org/2018/credentials/v1"] == REFERENCE / "w3c" / "credentials-v1.jsonld"
+    found = {url: path.resolve() for url, path in shapes.context_files.items()}
+    assert found["http://data.europa.eu/snb/model/context/edc-ap"] == (JSONLD_DIR / "edc-ap-context.jsonld").resolve()
+    assert found["https://www.w3.org/2018/credentials/v1"] == (REFERENCE / "w3c" / "credentials-v1.jsonld").resolve()
     assert [p.name for p in shapes.shapes_files] == ["EDC-generic-no-cv.ttl", "EDC-generic-full.ttl"]
 
 
@@ -31,7 +32,7 @@ def test_a_deployment_can_point_at_its_own_copies(tmp_path):
     shutil.copy(REFERENCE / "w3c" / "credentials-v1.jsonld", contexts)
     env = {"EDC_SHACL_DIR": str(shapes_dir), "EDC_JSONLD_CONTEXT_DIR": str(contexts)}
     own = ElmShapes.from_env(env)
-    assert own.context_files["http://data.europa.eu/snb/model/context/edc-ap"].parent == contexts
+    assert own.context_files["http://data.europa.eu/snb/model/context/edc-ap"].parent.resolve() == contexts.resolve()
     assert own.problems(build_elm3(pilot_credential(COURSES[2]))) == []
 
 

@@ -163,8 +163,10 @@ def cmd_demo_token(args: argparse.Namespace) -> int:
     from hsm.config import find_softhsm_module
     from hsm.demo_token import create_demo_token, load_demo_token
 
+    import os
+
     directory = args.dir or demo_directory()
-    module = args.module or find_softhsm_module()
+    module = args.module or os.environ.get("EDC_PKCS11_MODULE") or find_softhsm_module()
     if "softhsm" not in Path(module).name.lower():
         raise HsmError(f"refused: demo tokens are for SoftHSM only, and {module} is not SoftHSM")
     if (directory / "token.json").exists():
@@ -172,7 +174,7 @@ def cmd_demo_token(args: argparse.Namespace) -> int:
         print(f"the demo token already exists in {directory} (token '{token.config.token_label}', "
               f"seal '{token.seal_label}'); nothing was changed")
         return 0
-    token = create_demo_token(directory, key_type=args.key_type)
+    token = create_demo_token(directory, key_type=args.key_type, token_label=args.token or "edc-demo", module=module)
     print(f"created a SoftHSM demo token in {directory}: token '{token.config.token_label}', "
           f"active TEST seal '{token.seal_label}' ({args.key_type}), valid until "
           f"{token.seal_certificate.not_valid_after_utc:%Y-%m-%d}")

@@ -138,14 +138,15 @@ def _write_secret(path: Path, value: str) -> None:
 
 def create_demo_token(directory: Path, *, key_type: str = "rsa3072", token_label: str = "edc-demo",
                       pin: str | None = None, seal_label: str = "seal-demo",
-                      cert_not_before: dt.datetime | None = None, cert_not_after: dt.datetime | None = None) -> DemoToken:
+                      cert_not_before: dt.datetime | None = None, cert_not_after: dt.datetime | None = None,
+                      module: str | None = None) -> DemoToken:
     """A new SoftHSM token in ``directory`` with an active TEST seal. Refuses a directory already holding one."""
     directory = Path(directory)
     if (directory / DEMO_INFO_FILE).exists():
         raise HsmError(f"{directory} already holds a demo token; use it as it is or remove the directory")
     directory.mkdir(parents=True, exist_ok=True)
     pin = pin or secrets.token_hex(8)
-    config = init_softhsm_token(directory, token_label, pin)
+    config = init_softhsm_token(directory, token_label, pin, module)
     now = dt.datetime.now(dt.timezone.utc)
     ca_key, ca_cert = make_test_ca(now)
     handle = token_handle(config)

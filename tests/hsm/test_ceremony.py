@@ -152,8 +152,11 @@ def test_demo_token_refuses_other_modules_and_is_idempotent(fresh_token, tmp_pat
     proc = fresh_token.run("demo-token", "--dir", str(tmp_path / "d"), "--module",
                            "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so", ok=False)
     assert proc.returncode == 1 and "SoftHSM only" in proc.stderr
-    first = fresh_token.run("demo-token", "--dir", str(tmp_path / "d"), "--key-type", "ecp256")
-    assert "TEST seal" in first.stdout
+    refused = fresh_token.run("demo-token", "--dir", str(tmp_path / "d"), ok=False,
+                              extra_env={"EDC_PKCS11_MODULE": "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"})
+    assert refused.returncode == 1 and "SoftHSM only" in refused.stderr
+    first = fresh_token.run("demo-token", "--dir", str(tmp_path / "d"), "--key-type", "ecp256", "--token", "demo2")
+    assert "TEST seal" in first.stdout and "token 'demo2'" in first.stdout
     again = fresh_token.run("demo-token", "--dir", str(tmp_path / "d"))
     assert "already exists" in again.stdout
     env = {"EDC_PKCS11_MODULE": "", "EDC_TOKEN_LABEL": "", "EDC_PIN_FILE": "", "EDC_DEMO_DIR": str(tmp_path / "d")}

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from bridge.edc import trust
+from bridge.edc import ltv, trust
 from bridge.edc.report import VerificationReport, iso
 
 if TYPE_CHECKING:
@@ -252,8 +252,14 @@ def protected_header(seal: "SealKey", signing_time: dt.datetime) -> dict[str, An
     }
 
 
-def seal_jades(payload: bytes, seal: "SealKey", *, signing_time: dt.datetime | None = None) -> bytes:
-    """The JAdES B-B document sealing `payload` (the bytes of `serialize_elm3`) with the token's key."""
+def seal_jades(payload: bytes, seal: "SealKey", *, signing_time: dt.datetime | None = None,
+               tsa: "ltv.TsaClient | None" = None, level: str = "B-B", tsa_policy: str = "wait",
+               revocation_source: "ltv.RevocationSource | None" = None) -> bytes:
+    """The JAdES document sealing `payload` (the bytes of `serialize_elm3`) with the token's key.
+
+    B-B unless `level` asks for B-T/B-LT, which bridge/edc/ltv.py adds (and where the TSA-down
+    policy `tsa_policy` is explained).
+    """
     try:
         payload.decode("utf-8")
     except UnicodeDecodeError:
@@ -264,7 +270,13 @@ def seal_jades(payload: bytes, seal: "SealKey", *, signing_time: dt.datetime | N
     alg, signature = _jws_signature(seal, signing_input(protected_b64, payload))
     if alg != header["alg"]:  # cannot happen unless the token's key and certificate disagree
         raise JadesError("the seal key does not match its certificate")
-    return JadesDocument(payload, protected_b64, signature).render()
+    document = JadesDocument(payload, protected_b64, signature)
+    # Long-term levels (sigTst, xVals, rVals in etsiU): bridge/edc/ltv.py.
+    pending = ltv.raise_jades_to_level(document, ltv.SealLevelSettings(level, tsa, tsa_policy), revocation_source,
+                                       seal.chain)
+    if pending:
+        raise ltv.TimestampPending(document.render(), pending, level)
+    return document.render()
 
 
 # --- checking -----------------------------------------------------------------------------------
@@ -280,6 +292,8 @@ class SealCheck:
     chain: list[x509.Certificate] = field(default_factory=list)
     signing_time: dt.datetime | None = None
     timestamp_time: dt.datetime | None = None  # set once a signature time-stamp is verified (B-T work)
+    crls: list[bytes] = field(default_factory=list)  # rVals, for B-LT (filled by ltv.check_jades_timestamp)
+    ocsps: list[bytes] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -345,8 +359,6 @@ def level_of(document: JadesDocument) -> tuple[str, list[str]]:
             level = "B-LT"
     if "arcTst" in names:
         notes.append("the seal also carries an archive time-stamp (arcTst, level B-LTA), which is not checked")
-    if "sigTst" in names:
-        notes.append("the seal carries a signature time-stamp (sigTst), which this verifier does not check yet")
     return level, notes
 
 
@@ -466,8 +478,11 @@ def _judge_trust(report: VerificationReport, check: SealCheck, anchors: Sequence
         claimed = check.signing_time
         if claimed and not (cert.not_valid_before_utc <= claimed <= cert.not_valid_after_utc):
             report.problem("the seal's claimed signing time lies outside its certificate's validity period")
-    verdict = trust.assess_certificate(cert, check.chain, anchors, judged_at, now=now)
+    verdict = trust.assess_certificate(cert, check.chain, anchors, judged_at, crls=check.crls, ocsps=check.ocsps,
+                                       now=now)
     report.trusted = verdict.trusted
+    if verdict.trusted and check.timestamp_time is not None:
+        report.notes.append("valid at the time of sealing (as proven by the time-stamp)")
     report.problems.extend(verdict.problems)
     expired_unproven = verdict.expired_now and check.timestamp_time is None
     if expired_unproven and not any("expired" in p for p in report.problems):
@@ -516,6 +531,8 @@ def verify_jades(
     elif doc is not None:
         report.problem("the sealed content is not a JSON object")
     check = check_seal(document)
+    if check.certificate is not None:  # B-T and above: verify sigTst, read xVals/rVals (bridge/edc/ltv.py)
+        ltv.check_jades_timestamp(document, check, ltv.tsa_trust_anchors(trust_anchors), now)
     report.signature_intact = check.intact
     report.level = check.level
     report.problems.extend(check.problems)

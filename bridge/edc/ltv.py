@@ -307,9 +307,44 @@ def _path(cert: x509.Certificate, pool: Sequence[x509.Certificate]) -> list[x509
     return path
 
 
-def _seal_and_tsa_paths(signature: etree._Element, anchors: Sequence[x509.Certificate]):
+def validation_material(seal_cert: x509.Certificate, carried: Sequence[x509.Certificate], token: bytes,
+                        stamped: bytes, revocation_source: RevocationSource,
+                        anchors: Sequence[x509.Certificate] = ()) -> tuple[list[x509.Certificate], RevocationData]:
+    """The certificates and revocation data a B-LT seal embeds, whatever its format.
+
+    That is the seal certificate's and the TSA certificate's chains (as far as the seal, the token
+    and `anchors` reach) and, for every certificate with an issuer in them, what `revocation_source`
+    says about it. Raises RevocationUnavailableError when nothing could be had.
+    """
+    # Parsed here only to find the TSA certificate; trust is the verifier's business.
+    parsed = timestamps.verify_timestamp(token, stamped, [], extra_certs=[*carried, *anchors])
+    if parsed.tsa_cert is None:
+        raise ValueError("the signature time-stamp's TSA certificate cannot be found: " + "; ".join(parsed.problems))
+    pool = [*carried, *parsed.certificates, *anchors]
+    paths = (_path(seal_cert, pool), _path(parsed.tsa_cert, pool))
+    chain: list[x509.Certificate] = []
+    revocation = RevocationData()
+    for path in paths:
+        chain += [c for c in path if c not in chain]
+        for cert, issuer in zip(path, path[1:]):
+            data = revocation_source.collect(cert, issuer)
+            revocation.crls += [c for c in data.crls if c not in revocation.crls]
+            revocation.ocsps += [o for o in data.ocsps if o not in revocation.ocsps]
+    if not (revocation.crls or revocation.ocsps):
+        raise RevocationUnavailableError("no revocation data was obtained for the seal's certificate chain")
+    return chain, revocation
+
+
+def extend_to_lt(root: etree._Element, revocation_source: RevocationSource,
+                 anchors: Sequence[x509.Certificate] = ()) -> None:
+    """Embed the seal's and the TSA's certificate chains and their revocation data (B-T -> B-LT).
+
+    `anchors` completes chains the seal does not carry in full. A source that cannot deliver raises
+    RevocationUnavailableError and the document is left unchanged.
+    """
     from bridge.edc import xades
 
+    signature = _signature(root)
     check = XadesCheck()
     certs = xades._certificates(signature)
     xades._signing_certificate(signature, certs, check)
@@ -319,38 +354,8 @@ def _seal_and_tsa_paths(signature: etree._Element, anchors: Sequence[x509.Certif
     token = _existing_timestamp(props)
     if token is None:
         raise ValueError("B-LT needs the signature time-stamp first (extend_to_t)")
-    # Only to find the TSA certificate and what the token carries; trust is the verifier's business.
-    parsed = timestamps.verify_timestamp(token, timestamped_octets(signature, EXC_C14N), [],
-                                         extra_certs=[*certs, *anchors])
-    if parsed.tsa_cert is None:
-        raise ValueError("the signature time-stamp's TSA certificate cannot be found: " + "; ".join(parsed.problems))
-    pool = [*certs, *parsed.certificates, *anchors]
-    return _path(check.certificate, pool), _path(parsed.tsa_cert, pool)
-
-
-def extend_to_lt(root: etree._Element, revocation_source: RevocationSource,
-                 anchors: Sequence[x509.Certificate] = ()) -> None:
-    """Embed the seal's and the TSA's certificate chains and their revocation data (B-T -> B-LT).
-
-    `anchors` completes chains the seal does not carry in full. Revocation data is asked for every
-    certificate that has an issuer in the chain; a source that cannot deliver raises
-    RevocationUnavailableError and the document is left unchanged.
-    """
-    signature = _signature(root)
-    seal_path, tsa_path = _seal_and_tsa_paths(signature, anchors)
-    chain: list[x509.Certificate] = []
-    for cert in [*seal_path, *tsa_path]:
-        if cert not in chain:
-            chain.append(cert)
-    revocation = RevocationData()
-    for path in (seal_path, tsa_path):
-        for cert, issuer in zip(path, path[1:]):
-            data = revocation_source.collect(cert, issuer)
-            revocation.crls += [c for c in data.crls if c not in revocation.crls]
-            revocation.ocsps += [o for o in data.ocsps if o not in revocation.ocsps]
-    if not (revocation.crls or revocation.ocsps):
-        raise RevocationUnavailableError("no revocation data was obtained for the seal's certificate chain")
-    props = _unsigned_signature_properties(signature)
+    chain, revocation = validation_material(check.certificate, certs, token,
+                                            timestamped_octets(signature, EXC_C14N), revocation_source, anchors)
     for old in (props.find(_xades("CertificateValues")), props.find(_xades("RevocationValues"))):
         if old is not None:
             props.remove(old)
@@ -368,6 +373,23 @@ def extend_to_lt(root: etree._Element, revocation_source: RevocationSource,
             etree.SubElement(ocsps, _xades("EncapsulatedOCSPValue")).text = _b64(ocsp)
 
 
+def _raise(extend_t, extend_lt, settings: SealLevelSettings,
+           revocation_source: RevocationSource | None) -> str | None:
+    """The level policy, the same for both formats: see raise_to_level."""
+    settings.validate()
+    if settings.level == "B-B":
+        return None
+    try:
+        extend_t(settings.tsa)
+    except timestamps.TsaUnavailableError as exc:
+        if settings.policy == "wait":
+            raise
+        return str(exc)
+    if settings.level == "B-LT":
+        extend_lt(revocation_source or CrlDistributionPointSource(timeout=settings.tsa.timeout))
+    return None
+
+
 def raise_to_level(root: etree._Element, settings: SealLevelSettings,
                    revocation_source: RevocationSource | None = None,
                    anchors: Sequence[x509.Certificate] = ()) -> str | None:
@@ -377,33 +399,34 @@ def raise_to_level(root: etree._Element, settings: SealLevelSettings,
     issuance queued and retries; nothing sealed is kept). Policy `seal-then-stamp`: the B-B seal
     stands and the reason is returned, for the caller to record and complete later.
     """
-    settings.validate()
-    if settings.level == "B-B":
-        return None
-    try:
-        extend_to_t(root, settings.tsa)
-    except timestamps.TsaUnavailableError as exc:
-        if settings.policy == "wait":
-            raise
-        return str(exc)
-    if settings.level == "B-LT":
-        extend_to_lt(root, revocation_source or CrlDistributionPointSource(timeout=settings.tsa.timeout), anchors)
-    return None
+    return _raise(lambda tsa: extend_to_t(root, tsa),
+                  lambda source: extend_to_lt(root, source, anchors), settings, revocation_source)
+
+
+def _is_json(data: bytes) -> bool:
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
 def complete_pending(data: bytes, settings: SealLevelSettings,
                      revocation_source: RevocationSource | None = None,
                      anchors: Sequence[x509.Certificate] = ()) -> bytes:
-    """Add the missing time-stamp (and B-LT values) to a stored B-B credential; returns the new bytes.
+    """Add the missing time-stamp (and B-LT values) to a stored B-B credential, XAdES or JAdES.
 
     The time-stamp proves the seal existed when it was *added*, not when the seal was made: a
-    verifier's `sealed_at` for such a credential is the later time.
+    verifier's `sealed_at` for such a credential is the later time. A TSA still down raises
+    TsaUnavailableError; the stored credential stays as it was.
     """
+    wanted = replace_policy(settings, "wait")
+    if _is_json(data):
+        from bridge.edc.jades import JadesDocument
+
+        document = JadesDocument.parse(data)
+        raise_jades_to_level(document, wanted, revocation_source, anchors)
+        return document.render()
     from bridge.edc import xades
     from bridge.edc.schema_check import safe_parse
 
     root = safe_parse(data).getroot()
-    wanted = replace_policy(settings, "wait")
     raise_to_level(root, wanted, revocation_source, anchors)
     return xades.serialize(root)
 
@@ -413,23 +436,58 @@ def replace_policy(settings: SealLevelSettings, policy: str) -> SealLevelSetting
 
 
 def needs_timestamp(data: bytes) -> bool:
-    """Whether a stored sealed credential still lacks its signature time-stamp."""
+    """Whether a stored sealed credential (XAdES or JAdES) still lacks its signature time-stamp."""
+    if _is_json(data):
+        from bridge.edc.jades import JadesDocument
+
+        return _jades_token(JadesDocument.parse(data)) is None
     from bridge.edc.schema_check import safe_parse
 
     signature = _signature(safe_parse(data).getroot())
     return signature.find(f".//{_xades('SignatureTimeStamp')}") is None
 
 
-# --- verifying ----------------------------------------------------------------------------------
+# --- verifying (both formats) ---------------------------------------------------------------------
+
+
+def _accept_token(token: bytes, stamped: bytes, check, anchors: Sequence[x509.Certificate],
+                  certs: Sequence[x509.Certificate], now: dt.datetime | None) -> None:
+    """Verify one signature time-stamp token; keep the earliest verified time on `check`.
+
+    `check` is a xades.XadesCheck or a jades.SealCheck: both have problems, notes, timestamp_time
+    and the revocation data the seal carries (crls, ocsps).
+    """
+    result = timestamps.verify_timestamp(token, stamped, anchors, extra_certs=certs,
+                                         crls=check.crls, ocsps=check.ocsps, now=now)
+    if result.problems:
+        check.problems.extend(f"time-stamp: {p}" for p in result.problems)
+        return
+    if result.untrusted:
+        # Intact but from a TSA we do not believe: as if there were none (the seal is judged now).
+        check.notes.append("the seal's time-stamp was not used: " + "; ".join(result.untrusted))
+        return
+    if check.timestamp_time is None or result.time < check.timestamp_time:
+        check.timestamp_time = result.time
+        check.notes.append(f"the seal was time-stamped at {result.time.isoformat()} by "
+                           f"{trust.describe(result.tsa_cert)}")
+
+
+def _claimed_time_before_stamp(check) -> None:
+    claimed = check.signing_time
+    if claimed and check.timestamp_time and claimed > check.timestamp_time + CLOCK_SKEW:
+        # The TSA saw the signature value at that time; a seal cannot have been made after it.
+        check.problems.append(f"the seal claims to have been made at {claimed.isoformat()}, after its own "
+                              f"time-stamp ({check.timestamp_time.isoformat()})")
 
 
 def check_signature_timestamp(signature: etree._Element, check: XadesCheck,
                               tsa_anchors: Sequence[x509.Certificate] | None = None,
                               now: dt.datetime | None = None) -> None:
-    """Verify the seal's signature time-stamp(s); on success set `check.timestamp_time`.
+    """Verify the XAdES seal's signature time-stamp(s); on success set `check.timestamp_time`.
 
-    Called by xades.check_seal. A time-stamp that fails any check is a problem (a seal claiming
-    B-T must prove it); with several, the earliest verified one counts.
+    Called by xades.check_seal. A broken time-stamp, or one for other data, is a problem; one from
+    a TSA we do not trust is set aside with a note (the seal is then judged as of now, as a B-B
+    one). With several, the earliest verified one counts.
     """
     stamps = signature.xpath(".//xades:UnsignedSignatureProperties/xades:SignatureTimeStamp", namespaces=NS)
     if not stamps:
@@ -448,19 +506,127 @@ def check_signature_timestamp(signature: etree._Element, check: XadesCheck,
         except ValueError:
             check.problems.append("the seal's time-stamp is not valid base64")
             continue
-        result = timestamps.verify_timestamp(
-            token, timestamped_octets(signature, c14n_alg), anchors,
-            extra_certs=certs, crls=check.crls, ocsps=check.ocsps, now=now,
-        )
-        if not result.ok:
-            check.problems.extend(f"time-stamp: {p}" for p in result.problems)
-            continue
-        if check.timestamp_time is None or result.time < check.timestamp_time:
-            check.timestamp_time = result.time
-            check.notes.append(f"the seal was time-stamped at {result.time.isoformat()} by "
-                               f"{trust.describe(result.tsa_cert)}")
-    claimed = check.signing_time
-    if claimed and check.timestamp_time and claimed > check.timestamp_time + CLOCK_SKEW:
-        # The TSA saw the signature value at that time; a seal cannot have been made after it.
-        check.problems.append(f"the seal claims to have been made at {claimed.isoformat()}, after its own "
-                              f"time-stamp ({check.timestamp_time.isoformat()})")
+        _accept_token(token, timestamped_octets(signature, c14n_alg), check, anchors, certs, now)
+    _claimed_time_before_stamp(check)
+
+
+# --- JAdES (ELM v3): etsiU sigTst, xVals, rVals ------------------------------------------------------
+# TS 119 182-1: sigTst = {"tstTokens": [{"val": base64 DER}]} time-stamping the ASCII of the JWS
+# signature value as base64url; xVals = [{"x509Cert": {"val": ...}}]; rVals = {"crlVals": [{"val":
+# ...}], "ocspVals": [...]}. Components are added through jades.JadesDocument.add_unsigned, which
+# writes them base64url-encoded as the EU sample does; both encodings are read.
+
+
+def jades_timestamped_octets(document) -> bytes:
+    """What a JAdES signature time-stamp covers: the base64url JWS signature value, as ASCII."""
+    from bridge.edc.jades import b64url
+
+    return b64url(document.signature).encode("ascii")
+
+
+def _vals(items, what: str) -> list[bytes]:
+    """The DER of each {"val": base64} entry (a bare base64 string is read too)."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        text = item.get("val") if isinstance(item, dict) else item
+        try:
+            out.append(base64.b64decode(text, validate=True))
+        except (TypeError, ValueError):
+            raise ValueError(f"an entry of {what} is not base64") from None
+    return out
+
+
+def _jades_tokens(document) -> list[bytes]:
+    tokens = []
+    for component in document.etsi_unsigned():
+        if "sigTst" in component:
+            container = component["sigTst"] if isinstance(component["sigTst"], dict) else {}
+            tokens += _vals(container.get("tstTokens"), "sigTst")
+    return tokens
+
+
+def _jades_token(document) -> bytes | None:
+    tokens = _jades_tokens(document)
+    return tokens[0] if tokens else None
+
+
+def _jades_carried(document) -> tuple[list[x509.Certificate], RevocationData]:
+    """Certificates in xVals and revocation data in rVals."""
+    certs, revocation = [], RevocationData()
+    for component in document.etsi_unsigned():
+        for entry in component.get("xVals", []) if isinstance(component.get("xVals"), list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("x509Cert"), dict):
+                for der in _vals([entry["x509Cert"]], "xVals"):
+                    certs.append(x509.load_der_x509_certificate(der))
+        r_vals = component.get("rVals")
+        if isinstance(r_vals, dict):
+            revocation.crls += _vals(r_vals.get("crlVals"), "rVals crlVals")
+            revocation.ocsps += _vals(r_vals.get("ocspVals"), "rVals ocspVals")
+    return certs, revocation
+
+
+def jades_extend_to_t(document, tsa: TsaClient) -> dt.datetime:
+    """Add a sigTst to a JAdES seal (B-T); returns the time-stamp's time. An existing one is kept."""
+    existing = _jades_token(document)
+    if existing is not None:
+        return timestamps.token_time(existing)
+    token = tsa.stamp(jades_timestamped_octets(document))
+    document.add_unsigned({"sigTst": {"tstTokens": [{"val": _b64(token)}]}})
+    return timestamps.token_time(token)
+
+
+def jades_extend_to_lt(document, revocation_source: RevocationSource,
+                       anchors: Sequence[x509.Certificate] = ()) -> None:
+    """Add xVals and rVals (B-T -> B-LT): the seal's and the TSA's chains and their revocation data."""
+    from bridge.edc.jades import _certificates
+
+    token = _jades_token(document)
+    if token is None:
+        raise ValueError("B-LT needs the signature time-stamp first (jades_extend_to_t)")
+    carried = _certificates(document.protected)  # x5c: the seal certificate first
+    chain, revocation = validation_material(carried[0], carried, token, jades_timestamped_octets(document),
+                                            revocation_source, anchors)
+    entries = document.unprotected.get("etsiU", [])
+    kept = [entry for entry, decoded in zip(entries, document.etsi_unsigned())
+            if "xVals" not in decoded and "rVals" not in decoded]
+    document.unprotected["etsiU"] = kept
+    document.add_unsigned({"xVals": [{"x509Cert": {"val": _b64(_der(c))}} for c in chain]})
+    r_vals = {}
+    if revocation.crls:
+        r_vals["crlVals"] = [{"val": _b64(c)} for c in revocation.crls]
+    if revocation.ocsps:
+        r_vals["ocspVals"] = [{"val": _b64(o)} for o in revocation.ocsps]
+    document.add_unsigned({"rVals": r_vals})
+
+
+def raise_jades_to_level(document, settings: SealLevelSettings,
+                         revocation_source: RevocationSource | None = None,
+                         anchors: Sequence[x509.Certificate] = ()) -> str | None:
+    """raise_to_level for a JAdES document (jades.JadesDocument), before it is rendered."""
+    return _raise(lambda tsa: jades_extend_to_t(document, tsa),
+                  lambda source: jades_extend_to_lt(document, source, anchors), settings, revocation_source)
+
+
+def check_jades_timestamp(document, check, tsa_anchors: Sequence[x509.Certificate] | None = None,
+                          now: dt.datetime | None = None) -> None:
+    """Verify a JAdES seal's sigTst; fill `check` (jades.SealCheck) with the time, xVals and rVals.
+
+    Called by jades.verify_jades after the signature check; the embedded revocation data then also
+    serves the seal certificate's trust judgement.
+    """
+    try:
+        certs, revocation = _jades_carried(document)
+        tokens = _jades_tokens(document)
+    except ValueError as exc:
+        check.problems.append(f"the seal's unsigned properties are malformed: {exc}")
+        return
+    check.chain.extend(c for c in certs if c != check.certificate and c not in check.chain)
+    check.crls, check.ocsps = revocation.crls, revocation.ocsps
+    if not tokens:
+        return
+    anchors = tsa_trust_anchors() if tsa_anchors is None else list(tsa_anchors)
+    pool = [check.certificate, *check.chain] if check.certificate else list(check.chain)
+    stamped = jades_timestamped_octets(document)
+    for token in tokens:
+        _accept_token(token, stamped, check, anchors, pool, now)
+    _claimed_time_before_stamp(check)

@@ -134,17 +134,23 @@ def request_timestamp(tsa_url: str, digest: bytes, hash_alg: str = "sha256", *, 
 
 @dataclass
 class TimestampResult:
-    """What a time-stamp proves; `time` is None unless every check passed."""
+    """What a time-stamp proves; `time` is None unless every check passed.
+
+    `problems` means the token is broken or is not for this data (tampering, or a mix-up);
+    `untrusted` means it is intact but its TSA is not one we believe (unknown CA, revoked, not a
+    TSA certificate). A verifier may ignore an untrusted time-stamp, never a broken one.
+    """
 
     time: dt.datetime | None = None
     tsa_cert: x509.Certificate | None = None
     certificates: list[x509.Certificate] = field(default_factory=list)  # those the token carries
     problems: list[str] = field(default_factory=list)
+    untrusted: list[str] = field(default_factory=list)
     gen_time: dt.datetime | None = None  # what the token says, verified or not
 
     @property
     def ok(self) -> bool:
-        return self.time is not None and not self.problems
+        return self.time is not None and not self.problems and not self.untrusted
 
 
 def _crypto_cert(cert) -> x509.Certificate:
@@ -314,11 +320,11 @@ def verify_timestamp(
     _check_signature(signer_info, signer, result.problems)
     if result.problems:
         return result
-    result.problems += _tsa_certificate_problems(signer)
-    if not result.problems:
+    result.untrusted += _tsa_certificate_problems(signer)
+    if not result.untrusted:
         others = [c for c in candidates if c != signer]
-        result.problems += _judge_tsa(signer, others, trust_anchors, result.gen_time, crls, ocsps, now)
-    if not result.problems:
+        result.untrusted += _judge_tsa(signer, others, trust_anchors, result.gen_time, crls, ocsps, now)
+    if not result.untrusted:
         result.time = result.gen_time
     return result
 

@@ -377,8 +377,9 @@ def check_seal(root: etree._Element, *, tsa_anchors=None) -> XadesCheck:
     _signing_certificate(signature, certs, check)
     if check.certificate is not None:
         _check_signature_value(signature, check)
+    check.intact = not check.problems
+    if check.certificate is not None:
         from bridge.edc import ltv  # B-T and above: verify the time-stamp, fill check.timestamp_time
 
         ltv.check_signature_timestamp(signature, check, tsa_anchors)
-    check.intact = not check.problems
     return check

@@ -45,6 +45,11 @@ class SoftSeal:
     certificate: x509.Certificate
     private_key: object
     chain: tuple = ()
+    algorithm: str = "ecdsa-p256"
+
+    def sign(self, data: bytes) -> bytes:
+        """ECDSA with SHA-256, DER-encoded, as hsm.signer.SealKey.sign gives it."""
+        return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
 
 
 @dataclass

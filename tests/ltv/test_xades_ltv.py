@@ -92,19 +92,22 @@ def test_claimed_signing_time_after_the_time_stamp_is_refused(credential, ca, ts
     assert any("after its own time-stamp" in p for p in report.problems)
 
 
-def test_time_stamp_from_an_untrusted_tsa_is_refused(credential, ca, monkeypatch, tmp_path):
+def test_time_stamp_from_an_untrusted_tsa_is_set_aside(credential, ca, monkeypatch, tmp_path):
     stranger = TestCA.create("TEST CA of an unknown TSA")
     rogue = LoopbackTSA(stranger)
     try:
-        data = _issue(credential, ca.issue_seal(), rogue, "B-T")
+        data = _issue(credential, ca.issue_seal(days=30), rogue, "B-T")
     finally:
         rogue.close()
-    report = _verify(data, ca)
-    assert not report.valid
-    assert any("TSA certificate was not issued by any of the trusted" in p for p in report.problems)
+    # Intact but unbelieved: the seal is judged as of now, as if it had no time-stamp ...
+    today = _verify(data, ca)
+    assert today.valid and today.sealed_at == CLAIMED.isoformat().replace("+00:00", "Z")
+    assert any("time-stamp was not used" in n and "not issued by any of the trusted" in n for n in today.notes)
+    late = _verify(data, ca, now=LATER)
+    assert not late.valid and any("expired" in p for p in late.problems)
     # ... unless TSAs are trusted through their own anchors (EDC_TSA_TRUST_ANCHORS).
     monkeypatch.setenv("EDC_TSA_TRUST_ANCHORS", str(stranger.write_pem(tmp_path / "tsa-anchors.pem")))
-    assert _verify(data, ca).valid
+    assert _verify(data, ca, now=LATER).valid
 
 
 # --- B-LT -----------------------------------------------------------------------------------------

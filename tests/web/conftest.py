@@ -6,6 +6,8 @@ Email delivery points at a closed loopback port, so the dashboard has real faili
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import socket
 import threading
 from dataclasses import dataclass
@@ -81,15 +83,40 @@ def issue_pilot_credentials(ctx) -> dict[str, str]:
     return found
 
 
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """Each page test runs on both registries: SQLite (embedded) and PostgreSQL (production).
+
+    The PostgreSQL variant gets a throw-away database beside EDC_TEST_DATABASE_URL's, so the registry
+    tests' own database is never touched; without that variable it is skipped, and says so.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('web-registry') / 'registry.sqlite3'}"
+        return
+    base = os.environ.get("EDC_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("no PostgreSQL for the web tests: set EDC_TEST_DATABASE_URL (scripts/start-test-postgres.sh)")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    name = f"edc_web_{secrets.token_hex(4)}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
-def sidecar(rsa_token, tmp_path_factory) -> Sidecar:
+def sidecar(rsa_token, database_url) -> Sidecar:
     from hsm.signer import SealProvider
 
-    folder = tmp_path_factory.mktemp("web-sidecar")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
-        database_url=f"sqlite:///{folder / 'registry.sqlite3'}",
+        database_url=database_url,
         staff_token=STAFF_TOKEN,
         public_url=base_url,
         schema_dir=str(SCHEMA_DIR),
@@ -108,3 +135,4 @@ def sidecar(rsa_token, tmp_path_factory) -> Sidecar:
     server.shutdown()
     thread.join(5)
     stop_app(app)
+    app.extensions["edc"].registry.dispose()

@@ -46,6 +46,17 @@ class Context:
     metrics: Any = None  # bridge.metrics.Metrics
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     wake: threading.Event = field(default_factory=threading.Event)
+    _specs: dict = field(default_factory=dict, repr=False)  # parsed descriptions by their stored text
+
+    def course_spec(self, document: str) -> model.CourseSpec:
+        """Validating a description costs ~10 ms; it changes rarely, so keep the parsed one per text."""
+        spec = self._specs.get(document)
+        if spec is None:
+            spec = model.load_course_spec(json.loads(document))
+            if len(self._specs) > 256:
+                self._specs.clear()
+            self._specs[document] = spec
+        return spec
 
 
 def backoff(attempts: int, base: float, ceiling: float = MAX_BACKOFF_SECONDS) -> dt.timedelta:
@@ -137,7 +148,7 @@ def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | No
             return None
         event = json.loads(row.payload)
         spec_row = session.get(CourseSpecification, (row.site_id, row.course_id))
-        spec_doc = json.loads(spec_row.document) if spec_row is not None and spec_row.valid else None
+        spec_doc = spec_row.document if spec_row is not None and spec_row.valid else None
         problems = _spec_problems(spec_row, row.site_id, row.course_id)
         supersedes = row.supersedes
     if problems is not None:
@@ -145,7 +156,7 @@ def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | No
                  error="the course's credential description is missing or incomplete")
         return None
     try:
-        spec = model.load_course_spec(spec_doc)
+        spec = ctx.course_spec(spec_doc)
         learner = model.load_learner(event["learner"])
     except model.ModelError as exc:
         _release(ctx, issuance_id, worker_id, status="parked", parked_reason=exc.as_json(), error=str(exc))

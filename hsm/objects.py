@@ -7,8 +7,9 @@ token label and the PIN:
   ``CKA_LABEL`` (the seal label) and ``CKA_ID`` (the SHA-1 of the public key, as X.509 key ids are);
 * its certificate and the issuing CA certificates, as certificate objects with that same ``CKA_ID``;
   the leaf is the one whose public key matches, the rest is the chain;
-* the "active seal" marker: one data object (application ``edc-issuer``, label ``edc-active-seal``)
-  whose value is the label of the key that seals new credentials.
+* the "active seal" marker: one private data object (application ``edc-issuer``, label
+  ``edc-active-seal``) whose value is the label of the key that seals new credentials; private, so
+  that nobody without the PIN can point the sidecar at another key.
 """
 from __future__ import annotations
 
@@ -180,7 +181,7 @@ def set_active_label(session: pkcs11.Session, label: str) -> None:
     session.create_object({
         Attribute.CLASS: ObjectClass.DATA,
         Attribute.TOKEN: True,
-        Attribute.PRIVATE: False,
+        Attribute.PRIVATE: True,  # only a logged-in user may read or move it
         Attribute.MODIFIABLE: True,
         Attribute.APPLICATION: APPLICATION,
         Attribute.LABEL: ACTIVE_MARKER_LABEL,

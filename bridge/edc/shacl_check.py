@@ -61,6 +61,14 @@ class ShapesConfigError(RuntimeError):
     """The shapes or the JSON-LD context files are not where the configuration says."""
 
 
+class ShapesViolation(ValueError):
+    """The credential we built does not follow the EDC shapes: a bug, or a description we mapped wrongly."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("the credential does not follow the EU's EDC shapes: " + "; ".join(problems[:5]))
+
+
 class OfflineLoaderError(RuntimeError):
     """A JSON-LD document asked for a URL we do not serve from local files (nothing is fetched)."""
 
@@ -189,6 +197,12 @@ class ElmShapes:
         if not conforms:
             found.extend(_describe_results(results, self.shapes_graph()))
         return found
+
+    def require(self, doc: Mapping[str, Any]) -> None:
+        """Raise ShapesViolation (carrying every problem) unless the credential conforms."""
+        problems = self.problems(doc)
+        if problems:
+            raise ShapesViolation(problems)
 
 
 def _term(node: Mapping[str, Any]) -> rdflib.term.Node:

@@ -5,6 +5,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
 from bridge.edc import model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,3 +32,23 @@ def pilot_credential(course: Path, n: int = 0, *, grade: str | None = None) -> m
         credential_id=f"urn:credential:6f1c3a52-0000-4000-8000-{n:012d}",
     )
     return model.Credential(spec, learner, issuance)
+
+
+class SoftSeal:
+    """A software key with a self-signed certificate, shaped like hsm.signer.SealKey, for odd headers."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "soft test seal")])
+        now = dt.datetime.now(dt.timezone.utc)
+        self.certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                            .public_key(self.key.public_key()).serial_number(7)
+                            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+                            .sign(self.key, hashes.SHA256()))
+        self.chain = ()
+        self.algorithm = "ecp256"
+        self.signed = 0  # how often sign() ran: lets a test prove nothing reached the key
+
+    def sign(self, data: bytes) -> bytes:
+        self.signed += 1
+        return self.key.sign(data, ec.ECDSA(hashes.SHA256()))

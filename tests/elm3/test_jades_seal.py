@@ -15,9 +15,7 @@ import json
 import pytest
 from asn1crypto import cms as asn1_cms
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 from jwcrypto.jws import JWSEHeaderParameter
@@ -26,7 +24,7 @@ from bridge.edc.elm3_builder import build_elm3, serialize_elm3
 from bridge.edc.jades import JadesDocument, b64url, level_of, seal_jades, signing_input, verify_jades
 from hsm.signer import open_seal
 
-from .helpers import COURSES, EU_SIGNED, pilot_credential
+from .helpers import COURSES, EU_SIGNED, SoftSeal, pilot_credential
 
 # jwcrypto refuses critical headers it has not been told about; these are JAdES's, which it need not check.
 JADES_HEADERS = {
@@ -155,24 +153,6 @@ def test_unsigned_properties_set_the_level_and_survive_a_round_trip(seals):
 
 
 # --- hand-made seals: what our sealer never writes, but a file from elsewhere might ---------------
-
-
-class SoftSeal:
-    """A software key with a self-signed certificate, shaped like hsm.signer.SealKey, for odd headers."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "soft test seal")])
-        now = dt.datetime.now(dt.timezone.utc)
-        self.certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                            .public_key(self.key.public_key()).serial_number(7)
-                            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-                            .sign(self.key, hashes.SHA256()))
-        self.chain = ()
-        self.algorithm = "ecp256"
-
-    def sign(self, data: bytes) -> bytes:
-        return self.key.sign(data, ec.ECDSA(hashes.SHA256()))
 
 
 def _hand_made(header_changes: dict, drop: tuple[str, ...] = ()) -> bytes:

@@ -277,3 +277,17 @@ class SealProvider:
                 "not_after": not_after.isoformat(),
                 "error": f"the seal certificate of '{seal.label}' is not valid now (valid "
                          f"{seal.certificate.not_valid_before_utc:%Y-%m-%d} to {not_after:%Y-%m-%d})" if expired else None}
+
+
+def refresh_on_sighup(provider: SealProvider) -> None:
+    """Let `kill -HUP <sidecar>` make the provider re-read the active seal at once (main thread only)."""
+    import signal
+
+    previous = signal.getsignal(signal.SIGHUP)
+
+    def handler(signum, frame) -> None:
+        provider.refresh()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGHUP, handler)

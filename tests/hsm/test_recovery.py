@@ -91,3 +91,21 @@ def test_missing_module_is_named(tmp_path):
     config = TokenConfig(module=str(tmp_path / "nope.so"), token_label="x", pin="123456")
     with pytest.raises(HsmError, match="nope.so does not exist"):
         open_seal(config)
+
+
+def test_sighup_makes_the_provider_recheck_at_once(ec_token):
+    import os
+    import signal
+
+    from hsm.signer import refresh_on_sighup
+
+    provider = SealProvider(ec_token.config, recheck_seconds=3600)
+    provider.current()
+    assert provider._state.checked_at > 0
+    old = signal.getsignal(signal.SIGHUP)
+    try:
+        refresh_on_sighup(provider)
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert provider._state.checked_at == 0.0
+    finally:
+        signal.signal(signal.SIGHUP, old)

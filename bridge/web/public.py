@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import segno
+from lxml import etree
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -207,7 +208,17 @@ def credential_view(document: bytes, lang: str, revocation: Revocation | None) -
         revoked_at=revocation.revoked_at.isoformat() if revocation is not None else None,
         revocation_reason=revocation.reason if revocation is not None else None,
     )
-    return view_from_xml(document, lang).with_verdict(verdict), report
+    return _readable_view(document, report, lang).with_verdict(verdict), report
+
+
+def _readable_view(document: bytes, report: VerificationReport, lang: str) -> CredentialView:
+    """The full view for EDC XML; for another format (ELM JSON-LD) or a broken file, what the verifier read."""
+    if report.format == "edc-xml":
+        try:
+            return view_from_xml(document, lang)
+        except (ValueError, etree.XMLSyntaxError):
+            pass
+    return _view_from_report(report, lang)
 
 
 def _own_url(credential_id: str, suffix: str = "") -> str:
@@ -298,10 +309,7 @@ def verify():
             verdict = verdict_from_report(
                 report, lang, revoked_at=revocation.revoked_at.isoformat() if revocation else None,
                 revocation_reason=revocation.reason if revocation else None)
-            try:
-                view = view_from_xml(data, lang) if report.format == "edc-xml" else _view_from_report(report, lang)
-            except Exception:  # a file too broken to read aloud still gets its verdict
-                view = _view_from_report(report, lang)
+            view = _readable_view(data, report, lang)
             context.update(view=view.with_verdict(verdict), report=report)
     status = 400 if context["error"] else 200
     return render_template("public/verify.html", **context, **_template_globals()), status

@@ -160,3 +160,13 @@ def test_pages_send_no_referrer_and_a_strict_content_security_policy(sidecar):
             "Content-Security-Policy"], path
         assert headers["X-Frame-Options"] == "DENY"
     assert client.get(url.removeprefix(sidecar.base_url)).headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("upload", [b"not a credential at all", b"<europassCredential xmlns='http://data.europa.eu/snb'>",
+                                    b'{"@context": [], "type": ["VerifiableCredential"]}'],
+                         ids=["text", "broken-xml", "json"])
+def test_verify_page_gives_a_verdict_for_files_it_cannot_read(sidecar, upload):
+    answer = sidecar.app.test_client().post("/verify", data={"file": (io.BytesIO(upload), "x.xml")},
+                                            content_type="multipart/form-data")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and 'data-verdict="not_valid"' in html

@@ -25,7 +25,6 @@ from hsm import objects  # noqa: E402
 from hsm.config import TokenConfig  # noqa: E402
 from hsm.demo_token import create_demo_token  # noqa: E402
 from hsm.signer import open_seal  # noqa: E402
-from hsm.token import token_handle  # noqa: E402
 
 P11KIT_PROXY = "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"
 TO_SIGN = {"rsa3072": bytes.fromhex("3031300d060960864801650304020105000420") + b"\x01" * 32,

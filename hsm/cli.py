@@ -7,7 +7,6 @@ option to pass a PIN on the command line, and no output or log line contains one
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import getpass
 import json
 import logging

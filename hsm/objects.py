@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
 from pkcs11 import exceptions as p11x
-from pkcs11.util.ec import decode_ec_public_key, encode_ec_public_key
+from pkcs11.util.ec import encode_ec_public_key
 from pkcs11.util.rsa import encode_rsa_public_key
 
 from hsm.errors import HsmError

@@ -63,6 +63,10 @@ class _TokenKeyMixin:
         return self
 
 
+# cryptography's keyword is `padding`, which hides the module inside sign(): keep the class at hand.
+_PKCS1v15 = padding.PKCS1v15
+
+
 class TokenRSAPrivateKey(_TokenKeyMixin, rsa.RSAPrivateKey):
     def sign(self, data: bytes, padding: padding.AsymmetricPadding, algorithm) -> bytes:  # noqa: A002
         if not isinstance(padding, _PKCS1v15):
@@ -79,8 +83,6 @@ class TokenRSAPrivateKey(_TokenKeyMixin, rsa.RSAPrivateKey):
     def private_numbers(self):
         raise HsmError("the seal key stays on the token: its numbers cannot be read")
 
-
-_PKCS1v15 = padding.PKCS1v15
 
 
 class TokenECPrivateKey(_TokenKeyMixin, ec.EllipticCurvePrivateKey):
@@ -131,7 +133,8 @@ class SealKey:
         return f"<SealKey {self.label!r} {self.algorithm} until {self.certificate.not_valid_after_utc:%Y-%m-%d}>"
 
     def sign(self, data: bytes) -> bytes:
-        """RSA PKCS#1 v1.5 with SHA-256, or ECDSA with SHA-256 (DER-encoded, as X.509 and XML-DSig expect)."""
+        """RSA PKCS#1 v1.5 with SHA-256, or ECDSA with SHA-256 DER-encoded as cryptography returns it
+        (signxml turns that into XML-DSig's r||s itself; JWS users must do the same)."""
         if self._is_rsa:
             return self.private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
         return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))

@@ -11,7 +11,7 @@ from hsm import objects
 from hsm.objects import name_text
 from hsm.config import TokenConfig
 from hsm.errors import HsmError
-from hsm.token import describe, load_module, token_handle
+from hsm.token import load_module, token_handle
 
 
 def token_status(config: TokenConfig, *, now: dt.datetime | None = None) -> dict:

@@ -181,6 +181,8 @@ class JadesDocument:
             outer = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise JadesError(f"the file is not JSON: {exc}") from None
+        except RecursionError:
+            raise JadesError("the file is nested too deeply to be a credential") from None
         if not isinstance(outer, dict):
             raise JadesError("the file is not a JSON object")
         if "signatures" in outer:
@@ -521,7 +523,7 @@ def verify_jades(
         return report
     try:
         doc = json.loads(document.payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         doc = None
         report.problem("the sealed content is not a JSON credential")
     if isinstance(doc, dict):

@@ -188,6 +188,8 @@ class ElmShapes:
             data, undefined = self.to_rdf(doc)
         except OfflineLoaderError as exc:
             return [str(exc)]
+        except RecursionError:
+            return ["the credential is nested too deeply to be checked"]
         found = [f"the term '{t}' is not defined by the credential's JSON-LD contexts, so it carries no meaning "
                  "(a misspelt property?)" for t in undefined]
         with _VALIDATE_LOCK:

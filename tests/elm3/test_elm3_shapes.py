@@ -94,3 +94,12 @@ def test_not_an_object_is_a_problem_not_a_crash(shapes):
     doc = copy.deepcopy(build_elm3(pilot_credential(COURSES[0])))
     doc["@context"] = 42
     assert shapes.problems(doc)[0].startswith("the credential is not valid JSON-LD")
+
+
+def test_a_hostile_deeply_nested_document_is_a_problem_not_a_crash(shapes):
+    doc = build_elm3(pilot_credential(COURSES[0]))
+    node = doc["credentialSubject"]["hasClaim"]["specifiedBy"]
+    for n in range(900):
+        node["additionalNote"] = {"id": f"urn:epass:note:deep-{n}", "type": "Note"}
+        node = node["additionalNote"]
+    assert shapes.problems(doc) == ["the credential is nested too deeply to be checked"]

@@ -219,3 +219,8 @@ def test_the_eu_sample_with_one_changed_character_is_refused(rsa_token):
         jose_verify(tampered)
     report = verify_jades(tampered, trust_anchors=[rsa_token.ca_cert], shapes=None)
     assert not report.signature_intact and "changed after sealing" in report.problems[0]
+
+
+def test_a_deeply_nested_file_is_refused_in_plain_words():
+    report = verify_jades(b"[" * 100_000, trust_anchors=[])
+    assert report.problems == ["the file is nested too deeply to be a credential"] and not report.valid

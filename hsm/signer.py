@@ -272,12 +272,17 @@ class SealProvider:
         try:
             seal = self.current()
         except HsmError as exc:
-            return {"ready": False, "logged_in": False, "label": None, "not_after": None, "error": str(exc)}
+            return {"ready": False, "logged_in": False, "label": None, "not_after": None, "expiry_warning": None,
+                    "error": str(exc)}
         now = dt.datetime.now(dt.timezone.utc)
         not_after = seal.certificate.not_valid_after_utc
         expired = not_after <= now or seal.certificate.not_valid_before_utc > now
+        from hsm.expiry import expiry_warnings
+
+        warnings = expiry_warnings(seal.certificate, now)
         return {"ready": not expired, "logged_in": True, "label": seal.label, "algorithm": seal.algorithm,
                 "not_after": not_after.isoformat(),
+                "expiry_warning": warnings[0].message if warnings else None,
                 "error": f"the seal certificate of '{seal.label}' is not valid now (valid "
                          f"{seal.certificate.not_valid_before_utc:%Y-%m-%d} to {not_after:%Y-%m-%d})" if expired else None}
 

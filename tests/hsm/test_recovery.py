@@ -58,7 +58,7 @@ def test_removed_token_makes_readiness_fail_until_it_is_back(own_token):
     _verifies(seal, provider.sign(b"y"), b"y")
     assert provider.status() | {"not_after": None} == {
         "ready": True, "logged_in": True, "label": own_token.seal_label, "algorithm": "ecp256",
-        "not_after": None, "error": None}
+        "not_after": None, "expiry_warning": None, "error": None}
 
 
 def test_wrong_pin_is_named_not_retried_and_recovers_once_corrected(own_token, tmp_path):
@@ -85,6 +85,7 @@ def test_expired_seal_is_not_ready(tmp_path):
                               cert_not_before=now - dt.timedelta(days=400), cert_not_after=now - dt.timedelta(days=1))
     status = SealProvider(token.config).status()
     assert status["logged_in"] and not status["ready"] and "not valid now" in status["error"]
+    assert "EXPIRED" in status["expiry_warning"]
 
 
 def test_missing_module_is_named(tmp_path):

@@ -69,5 +69,5 @@ def render_png(lang: str, *, title: str, learner: str, issuer: str, issued: str,
         y += 14
     draw.rectangle((0, HEIGHT - 8, WIDTH - 1, HEIGHT - 1), fill=0)
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=9)
     return out.getvalue()

@@ -18,7 +18,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 UTC = dt.timezone.utc
 
@@ -61,6 +62,7 @@ class TestCA:
     key: ec.EllipticCurvePrivateKey
     cert: x509.Certificate
     crl_url: str | None = None
+    ocsp_url: str | None = None  # named in certificates (AIA); responses come from `ocsp()`, not a server
     revoked: list[tuple[int, dt.datetime]] = field(default_factory=list)
 
     @classmethod
@@ -94,6 +96,9 @@ class TestCA:
         )
         if tsa:
             builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        if self.ocsp_url:
+            builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(self.ocsp_url))]), critical=False)
         if self.crl_url:
             builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
                 full_name=[x509.UniformResourceIdentifier(self.crl_url)], relative_name=None, reasons=None,
@@ -129,6 +134,18 @@ class TestCA:
         for serial, when in self.revoked:
             builder = builder.add_revoked_certificate(
                 x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build())
+        return builder.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    def ocsp(self, cert: x509.Certificate, *, produced: dt.datetime | None = None) -> bytes:
+        """A DER OCSP response for `cert`, signed by the CA itself: good, or revoked as `revoke` recorded."""
+        at = produced or dt.datetime.now(UTC)
+        revoked = [when for serial, when in self.revoked if serial == cert.serial_number]
+        builder = ocsp.OCSPResponseBuilder().add_response(
+            cert=cert, issuer=self.cert, algorithm=hashes.SHA256(),
+            cert_status=ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD,
+            this_update=at, next_update=at + dt.timedelta(days=7),
+            revocation_time=revoked[0] if revoked else None, revocation_reason=None,
+        ).responder_id(ocsp.OCSPResponderEncoding.HASH, self.cert)
         return builder.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def write_pem(self, path: Path) -> Path:

@@ -152,6 +152,29 @@ def test_b_lt_revoked_before_the_time_stamp_is_not_trusted(credential, ca, tsa):
     assert any("had been revoked" in p for p in report.problems)
 
 
+@pytest.mark.parametrize("revoked_before", [False, True], ids=["good", "revoked-before-sealing"])
+def test_b_lt_with_ocsp_responses_instead_of_a_crl(credential, revoked_before):
+    ocsp_ca = TestCA.create("TEST OCSP-only CA", crl_url=None)
+    ocsp_ca.ocsp_url = "http://127.0.0.1:9/ocsp"  # named in its certificates; responses are made directly
+    own_tsa = LoopbackTSA(ocsp_ca)
+    seal = ocsp_ca.issue_seal(days=30)
+    if revoked_before:
+        ocsp_ca.revoke(seal.certificate, NOW - dt.timedelta(hours=1))
+    try:
+        source = ltv.StaticRevocationSource(ocsps=[ocsp_ca.ocsp(seal.certificate), ocsp_ca.ocsp(own_tsa.cert)])
+        data = _issue(credential, seal, own_tsa, "B-LT", revocation_source=source)
+    finally:
+        own_tsa.close()
+    root = safe_parse(data).getroot()
+    assert len(root.xpath("//xades:OCSPValues/xades:EncapsulatedOCSPValue", namespaces=xades.NS)) == 2
+    assert not root.xpath("//xades:CRLValues", namespaces=xades.NS)
+    report = _verify(data, ocsp_ca, now=LATER)
+    assert report.level == "B-LT"
+    assert report.valid is (not revoked_before), report.problems
+    if revoked_before:
+        assert any("had been revoked" in p for p in report.problems)
+
+
 def test_b_lt_without_reachable_crl_is_not_produced(credential, ca, tsa):
     seal = ca.issue_seal()
     empty = ltv.StaticRevocationSource(crls=[TestCA.create("TEST unrelated CA").crl()])

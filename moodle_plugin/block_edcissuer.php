@@ -65,7 +65,7 @@ class block_edcissuer extends block_base {
             return $this->content;
         }
         $courseid = (int)$this->page->course->id;
-        $incourse = $courseid !== SITEID;
+        $incourse = $courseid !== (int)SITEID; // SITEID comes from the database as a string.
         $context = $incourse ? context_course::instance($courseid) : context_system::instance();
         $text = '';
         if ($incourse) {

@@ -42,7 +42,8 @@ $PAGE->set_pagelayout('incourse');
 $PAGE->set_title(get_string('issuepage', 'block_edcissuer'));
 $PAGE->set_heading(format_string($course->fullname, true, ['context' => $context]));
 
-$learners = get_enrolled_users($context, 'block/edcissuer:viewown', 0, 'u.*', 'u.lastname, u.firstname', 0, 0, true);
+// Learners as Moodle's completion reports count them (students), not everyone who may view own credentials.
+$learners = get_enrolled_users($context, 'moodle/course:isincompletionreports', 0, 'u.*', 'u.lastname, u.firstname', 0, 0, true);
 $completions = $DB->get_records_select_menu('course_completions', 'course = :course AND timecompleted > 0',
     ['course' => $course->id], '', 'userid, timecompleted');
 

@@ -72,6 +72,34 @@ class issuance_store {
     }
 
     /**
+     * Updates the detail text of a learner's status without changing the status (e.g. why a send will be retried).
+     *
+     * @param int $courseid
+     * @param int $userid
+     * @param string $status only if the recorded status is still this one
+     * @param string $message
+     */
+    public function note(int $courseid, int $userid, string $status, string $message): void {
+        global $DB;
+        $DB->set_field('block_edcissuer_status', 'message', $message,
+            ['courseid' => $courseid, 'userid' => $userid, 'status' => $status]);
+    }
+
+    /**
+     * Records the sidecar's id for a learner's request.
+     *
+     * @param int $courseid
+     * @param int $userid
+     * @param string|null $issuanceid
+     */
+    public function set_issuance_id(int $courseid, int $userid, ?string $issuanceid): void {
+        global $DB;
+        if ($issuanceid !== null && $issuanceid !== '') {
+            $DB->set_field('block_edcissuer_status', 'issuanceid', $issuanceid, ['courseid' => $courseid, 'userid' => $userid]);
+        }
+    }
+
+    /**
      * Statuses of a course, keyed by user id.
      *
      * @param int $courseid

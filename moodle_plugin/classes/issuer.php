@@ -116,13 +116,17 @@ class issuer {
             } catch (\InvalidArgumentException $e) {
                 $state = status::QUEUED;
             }
-            $this->store->set_status($courseid, $userid, $state, '', time(),
-                ['issuanceid' => isset($answer['issuance_id']) ? (string)$answer['issuance_id'] : null]);
+            $issuanceid = isset($answer['issuance_id']) ? (string)$answer['issuance_id'] : null;
+            if (!$this->store->set_status($courseid, $userid, $state, '', time(), ['issuanceid' => $issuanceid])) {
+                // Same status in the same second: keep it, but record the sidecar's id and drop the retry note.
+                $this->store->note($courseid, $userid, $state, '');
+                $this->store->set_issuance_id($courseid, $userid, $issuanceid);
+            }
             return 'event ' . $event['event_id'] . ' accepted: HTTP ' . $code . ', status ' . $state;
         }
         $reason = 'HTTP ' . $code . sidecar_client::detail($answer);
         if ($code === 401 || $code === 408 || $code === 429 || $code >= 500) {
-            $this->store->set_status($courseid, $userid, status::QUEUED, $reason . ' (will retry)', time());
+            $this->store->note($courseid, $userid, status::QUEUED, $reason . ' (will retry)');
             throw new sidecar_exception($reason);
         }
         // Other 4xx: the event itself is refused (e.g. no valid course description); a retry would not help.

@@ -18,7 +18,7 @@ if ($command === 'state') {
         'credentials' => array_values($DB->get_records('block_edcissuer_cred', ['courseid' => $courseid, 'userid' => $userid])),
         'files' => $DB->count_records_select('files', "component = 'block_edcissuer' AND filename <> '.' AND contextid = ?",
             [context_user::instance($userid)->id]),
-        'tasks' => array_values(array_map(fn($t) => ['faildelay' => (int)$t->faildelay,
+        'tasks' => array_values(array_map(fn($t) => ['id' => (int)$t->id, 'faildelay' => (int)$t->faildelay,
             'customdata' => json_decode($t->customdata)], $tasks)),
     ]) . "\n";
 } else if ($command === 'reset') {

@@ -73,10 +73,8 @@ if ($port) {
  */
 function e2e_user(string $username, string $first, string $last, string $email, string $lang, string $password): stdClass {
     global $DB, $CFG;
-    if ($user = $DB->get_record('user', ['username' => $username, 'mnethostid' => $CFG->mnet_localhost_id])) {
-        return $user;
-    }
-    $id = user_create_user((object)['username' => $username, 'password' => $password, 'firstname' => $first,
+    $user = $DB->get_record('user', ['username' => $username, 'mnethostid' => $CFG->mnet_localhost_id]);
+    $id = $user ? $user->id : user_create_user((object)['username' => $username, 'password' => $password, 'firstname' => $first,
         'lastname' => $last, 'email' => $email, 'auth' => 'manual', 'confirmed' => 1,
         'mnethostid' => $CFG->mnet_localhost_id], true, false);
     // Without the language pack installed Moodle cleans 'lt' away; keep it, so the event carries the learner's language.
@@ -152,11 +150,10 @@ chmod($tokenfile, 0600);
 
 // The pilot course description, as if a teacher had saved it (the form is checked separately).
 $spec = file_get_contents($repo . '/examples/pilot/courses/data101.json');
-if (!$DB->record_exists('block_edcissuer_spec', ['courseid' => $course->id])) {
-    $DB->insert_record('block_edcissuer_spec', (object)['courseid' => $course->id,
-        'spec' => json_encode(json_decode($spec, true), JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES),
-        'timemodified' => time(), 'timesent' => 0]);
-}
+$DB->delete_records('block_edcissuer_spec', ['courseid' => $course->id]);
+$DB->insert_record('block_edcissuer_spec', (object)['courseid' => $course->id,
+    'spec' => json_encode(json_decode($spec, true), JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES),
+    'timemodified' => time(), 'timesent' => 0]);
 purge_caches();
 
 echo json_encode(['courseid' => (int)$course->id, 'teacher' => (int)$teacher->id, 'learner' => (int)$learner->id,

@@ -1,0 +1,268 @@
+"""block_edcissuer in a real Moodle: completion → observer → adhoc task → signed POST → web service → My credentials.
+
+Skipped unless EDC_E2E_MOODLE_DIR points at a throwaway local Moodle (4.3+) with the plugin installed and
+its web server running at the wwwroot in its config.php. Environment:
+
+  EDC_E2E_MOODLE_DIR    Moodle code directory (required)
+  EDC_E2E_SIDECAR_URL   where Moodle sends events (default http://127.0.0.1:8765); the fake sidecar listens there
+  EDC_E2E_SECRET_FILE   shared intake secret (default: a fresh random one for this run)
+  EDC_E2E_KEY_ID        intake key id (default moodle-e2e)
+  EDC_E2E_MOODLE_TOKEN  the sidecar's web service token (default: the one moodle_setup.php writes)
+  EDC_E2E_SCREENSHOTS   directory for screenshots of the teacher page and My credentials (optional)
+
+tests/e2e/moodle_setup.php prepares the site (idempotent); this module runs it first.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e import moodle as m
+from tests.e2e.fake_sidecar import FakeSidecar
+
+MOODLE_DIR = os.environ.get("EDC_E2E_MOODLE_DIR", "")
+PASSWORD = os.environ.get("EDC_E2E_PASSWORD", "E2e-pass-1")
+
+pytestmark = pytest.mark.skipif(not MOODLE_DIR or not Path(MOODLE_DIR, "config.php").is_file(),
+                                reason="EDC_E2E_MOODLE_DIR not set to a local Moodle")
+
+XML = ('<?xml version="1.0" encoding="UTF-8"?><europassCredential xmlns="http://data.europa.eu/snb" '
+       'id="urn:credential:e2e-{n}"><title>Duomenų raštingumas</title></europassCredential>')
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    sidecar_url = os.environ.get("EDC_E2E_SIDECAR_URL", "http://127.0.0.1:8765")
+    key_id = os.environ.get("EDC_E2E_KEY_ID", "moodle-e2e")
+    secret_file = os.environ.get("EDC_E2E_SECRET_FILE")
+    if not secret_file:
+        secret_file = str(tmp / "secret")
+        Path(secret_file).write_text(secrets.token_hex(32))
+    token_file = str(tmp / "token")
+    env = {"EDC_E2E_MOODLE_DIR": MOODLE_DIR, "EDC_E2E_SIDECAR_URL": sidecar_url, "EDC_E2E_KEY_ID": key_id,
+           "EDC_E2E_SECRET_FILE": secret_file, "EDC_E2E_TOKEN_FILE": token_file}
+    out = m.php(MOODLE_DIR, str(m.HERE / "moodle_setup.php"), env=env)
+    info = __import__("json").loads(out.strip().splitlines()[-1])
+    info["token"] = os.environ.get("EDC_E2E_MOODLE_TOKEN") or Path(token_file).read_text().strip()
+    info["secret"] = Path(secret_file).read_text().strip()
+    info["secret_file"] = secret_file
+    try:
+        m.requests.get(info["wwwroot"] + "/login/index.php", timeout=10)
+    except m.requests.RequestException:
+        pytest.skip(f"Moodle web server not reachable at {info['wwwroot']}")
+    url = urlsplit(sidecar_url)
+    fake = FakeSidecar(url.hostname, url.port or 80, {key_id: info["secret"]}).start()
+    m.probe(MOODLE_DIR, "reset", str(info["courseid"]), str(info["learner"]), str(info["other"]))
+    info["fake"] = fake
+    yield info
+    fake.stop()
+
+
+def state(site, who="learner"):
+    return m.probe(MOODLE_DIR, "state", str(site["courseid"]), str(site[who]))
+
+
+def screenshot(browser: m.Browser, path: str, name: str) -> None:
+    """Saves the page as HTML with a <base> and lets headless Chromium render it (when a directory is given)."""
+    folder = os.environ.get("EDC_E2E_SCREENSHOTS")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not folder or not chromium:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    page = browser.get(path).text.replace("<head>", f'<head><base href="{browser.wwwroot}/">', 1)
+    html_file = Path(folder, name + ".html")
+    html_file.write_text(page, encoding="utf-8")
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--hide-scrollbars", "--window-size=1280,1100", f"--screenshot={Path(folder, name + '.png')}",
+                    html_file.as_uri()], capture_output=True, timeout=120)
+
+
+def field_error(page: str, name: str) -> str:
+    """The error text Moodle shows next to a form field (found through the field's aria-describedby)."""
+    assert f'name="{name}"' in page, f"no field {name}"
+    field = re.search(r'name="' + re.escape(name) + r'"[^>]*aria-describedby="([^"]+)"', page)
+    if not field:
+        return ""
+    error = re.search(r'id="' + re.escape(field.group(1)) + r'"[^>]*>([^<]*)<', page)
+    return error.group(1).strip() if error else ""
+
+
+def test_completion_queues_a_task_and_does_not_call_the_sidecar(site):
+    learner = m.Browser(site["wwwroot"], "e2e_ona", PASSWORD)
+    answer = learner.post("/course/togglecompletion.php", {"course": site["courseid"], "confirm": 1,
+                                                            "sesskey": learner.sesskey})
+    assert answer.status_code == 200
+    time.sleep(1.1)  # the task only aggregates rows marked before the second it starts in
+    m.run_completion_task(MOODLE_DIR)  # self completion is aggregated here; course_completed fires
+    now = state(site)
+    assert now["timecompleted"] > 0
+    assert now["status"]["status"] == "queued"
+    assert len(now["tasks"]) == 1 and now["tasks"][0]["customdata"]["type"] == "course_completed"
+    assert site["fake"].events == []
+
+
+def test_the_task_posts_the_signed_event(site):
+    before = state(site)
+    m.run_adhoc_tasks(MOODLE_DIR)
+    fake = site["fake"]
+    assert fake.rejected == []
+    assert len(fake.events) == 1
+    event = fake.events[0]
+    assert event["type"] == "course_completed"
+    assert event["site"] == {"id": "moodle-e2e", "url": site["wwwroot"]}
+    assert event["course"] == {"id": site["courseid"], "shortname": "DATA101", "fullname": "Data literacy"}
+    assert event["learner"] == {"id": site["learner"], "email": "ona@e2e.example", "given_names": "Ona",
+                                "family_name": "Jonaitė", "lang": "lt"}
+    completed = dt.datetime.fromtimestamp(before["timecompleted"], dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert event["completed_at"] == completed and event["requested_by"] is None
+    assert event["event_id"] == f"moodle-e2e:course_completed:{site['courseid']}:{site['learner']}:{before['timecompleted']}"
+    after = state(site)
+    assert after["tasks"] == []
+    assert after["status"]["status"] == "queued" and after["status"]["issuanceid"].startswith("iss-")
+
+
+def test_a_refused_signature_is_retried_by_moodle(site):
+    fake = site["fake"]
+    teacher = m.Browser(site["wwwroot"], "e2e_teacher", PASSWORD)
+    m.probe(MOODLE_DIR, "config", "secret", "-", stdin="not-the-secret")
+    try:
+        answer = teacher.post(f"/blocks/edcissuer/issue.php?courseid={site['courseid']}",
+                              {"sesskey": teacher.sesskey, "action": "selected", "userids[]": [site["other"]]})
+        assert "Credentials requested for 1 learner" in answer.text
+        log = m.run_adhoc_tasks(MOODLE_DIR)  # the task throws; Moodle logs it and schedules a retry
+        assert "HTTP 401" in log
+    finally:
+        m.probe(MOODLE_DIR, "config", "secret", "-", stdin=site["secret"])
+    assert fake.rejected and fake.rejected[-1][1] == "signature mismatch"
+    waiting = state(site, "other")
+    assert len(waiting["tasks"]) == 1 and waiting["tasks"][0]["faildelay"] > 0
+    assert "HTTP 401" in waiting["status"]["message"]
+    m.php(MOODLE_DIR, "admin/cli/adhoc_task.php", f"--id={waiting['tasks'][0]['id']}")
+    sent = fake.events[-1]
+    assert sent["type"] == "issue_requested" and sent["learner"]["id"] == site["other"]
+    assert sent["requested_by"] == site["teacher"] and sent["completed_at"] is None
+    assert state(site, "other")["tasks"] == []
+
+
+def test_store_credential_is_idempotent_and_refuses_conflicts(site):
+    xml = XML.format(n=site["learner"]).encode()
+    params = {"userid": site["learner"], "courseid": site["courseid"], "credentialid": "urn:credential:e2e-1",
+              "filename": "DATA101-credential.xml", "content": base64.b64encode(xml).decode(),
+              "verifyurl": "https://edc.example.edu/verify/urn:credential:e2e-1", "format": "edc-xml-v1"}
+    first = m.web_service(site["wwwroot"], site["token"], "block_edcissuer_store_credential", params)
+    assert first["result"] == "stored", first
+    again = m.web_service(site["wwwroot"], site["token"], "block_edcissuer_store_credential", params)
+    assert again["result"] == "unchanged" and again["recordid"] == first["recordid"]
+    other_bytes = {**params, "content": base64.b64encode(xml + b" ").decode()}
+    conflict = m.web_service(site["wwwroot"], site["token"], "block_edcissuer_store_credential", other_bytes)
+    assert conflict.get("errorcode") == "credentialconflict", conflict
+    now = state(site)
+    assert len(now["credentials"]) == 1 and now["files"] == 1
+    assert now["status"]["status"] == "issued" and now["status"]["credentialid"] == "urn:credential:e2e-1"
+    bad = m.web_service(site["wwwroot"], site["token"], "block_edcissuer_store_credential",
+                        {**params, "credentialid": "urn:credential:e2e-2", "content": "%%%not base64"})
+    assert bad.get("errorcode") == "invalidcontent", bad
+    site["xml"] = xml
+    site["fileurl"] = first["fileurl"]
+
+
+def test_set_status_keeps_the_newest(site):
+    call = lambda status, ts, **kw: m.web_service(site["wwwroot"], site["token"], "block_edcissuer_set_status", {
+        "userid": site["learner"], "courseid": site["courseid"], "credentialid": "urn:credential:e2e-1",
+        "status": status, "timestamp": ts, **kw})
+    now = int(time.time()) + 5
+    assert call("delivered", now, message="emailed and stored") == {"applied": True}
+    assert call("queued", now - 100) == {"applied": False}
+    assert call("delivered", now) == {"applied": False}
+    assert call("archived", now + 1).get("errorcode") == "invalidstatus"
+    assert state(site)["status"]["status"] == "delivered"
+    outsider = m.web_service(site["wwwroot"], site["token"], "block_edcissuer_set_status", {
+        "userid": 999999, "courseid": site["courseid"], "credentialid": "", "status": "failed", "timestamp": now})
+    assert outsider.get("errorcode") == "invaliduser"
+    wrong_token = m.web_service(site["wwwroot"], "0" * 32, "block_edcissuer_set_status", {
+        "userid": site["learner"], "courseid": site["courseid"], "credentialid": "", "status": "failed", "timestamp": now})
+    assert wrong_token.get("errorcode") == "invalidtoken"
+
+
+def test_my_credentials_lists_the_credential_with_download_and_verification(site):
+    learner = m.Browser(site["wwwroot"], "e2e_ona", PASSWORD)
+    dashboard = learner.get("/my/").text
+    assert "My credentials" in dashboard
+    assert "Data Literacy for Everyone" in dashboard  # the English title of the pilot description
+    assert "https://edc.example.edu/verify/urn:credential:e2e-1" in dashboard
+    assert "Delivered" in dashboard
+    link = re.search(r'href="([^"]*pluginfile\.php[^"]*block_edcissuer/credential[^"]*)"', dashboard)
+    assert link, "no download link"
+    download = learner.get(link.group(1).replace("&amp;", "&"))
+    assert download.status_code == 200 and download.content == site["xml"]
+    assert "attachment" in download.headers.get("Content-Disposition", "")
+    course_page = learner.get(f"/course/view.php?id={site['courseid']}").text
+    assert "block_edcissuer-credential" in course_page and "Issue credentials" not in course_page
+    screenshot(learner, "/my/", "my-credentials")
+    # Another learner and an outsider get nothing; the teacher of the course may download it.
+    for username in ("e2e_jonas", "e2e_liam"):
+        stranger = m.Browser(site["wwwroot"], username, PASSWORD)
+        denied = stranger.get(link.group(1).replace("&amp;", "&"))
+        assert denied.content != site["xml"]
+    teacher = m.Browser(site["wwwroot"], "e2e_teacher", PASSWORD)
+    assert teacher.get(link.group(1).replace("&amp;", "&")).content == site["xml"]
+
+
+def test_teacher_page_shows_statuses_and_pulls_the_sidecars_view(site):
+    fake = site["fake"]
+    fake.issuances[("moodle-e2e", site["courseid"])] = [{
+        "issuance_id": "iss-x", "userid": site["other"], "status": "parked",
+        "updated_at": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=10)).isoformat().replace("+00:00", "Z"),
+        "credential_id": None, "message": "/eqf_level: missing mandatory element"}]
+    teacher = m.Browser(site["wwwroot"], "e2e_teacher", PASSWORD)
+    page = teacher.get(f"/blocks/edcissuer/issue.php?courseid={site['courseid']}").text
+    rows = dict(re.findall(r'<tr data-userid="(\d+)" data-status="(\w+)"', page))
+    assert rows[str(site["learner"])] == "delivered"
+    assert rows[str(site["other"])] == "parked"
+    assert "missing mandatory element" in page and "[[" not in page
+    assert "Issue to all who completed" in page
+    screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={site['courseid']}", "teacher-page")
+    learner = m.Browser(site["wwwroot"], "e2e_ona", PASSWORD)
+    refused = learner.get(f"/blocks/edcissuer/issue.php?courseid={site['courseid']}")
+    assert "nopermissions" in refused.text and "Issue to all who completed" not in refused.text
+    no_sesskey = teacher.post(f"/blocks/edcissuer/issue.php?courseid={site['courseid']}",
+                              {"action": "allcompleted", "sesskey": "wrong"})
+    assert "Credentials requested" not in no_sesskey.text
+    assert state(site)["tasks"] == []
+
+
+def test_description_form_shows_sidecar_errors_next_to_fields_then_sends(site):
+    teacher = m.Browser(site["wwwroot"], "e2e_teacher", PASSWORD)
+    path = f"/blocks/edcissuer/spec.php?courseid={site['courseid']}"
+    page = teacher.get(path).text
+    assert "[[" not in page
+    fields = m.form_fields(page)
+    names = {name for name, _ in fields}
+    for expected in ("title_en", "title_lt", "issuer_legal_identifier", "awarding_body_country", "workload_ects",
+                     "eqf_level", "assessment_type", "participation_mode", "quality_assurance_type_lt",
+                     "supervision_and_identity_verification", "stackability_kind", "further_information_lt",
+                     "learning_outcomes_text_lt[0]", "valid_for"):
+        assert expected in names, expected
+    values = dict(fields)
+    assert values["title_lt"] == "Duomenų raštingumas" or values["title_lt"]
+    broken = [(n, "" if n == "eqf_level" else ("Lithuania" if n == "issuer_country" else v)) for n, v in fields]
+    answer = teacher.post("/blocks/edcissuer/spec.php", broken + [("submitbutton", "Save")])
+    assert "the sidecar found" in answer.text
+    assert "missing mandatory element" in field_error(answer.text, "eqf_level")
+    assert "LITHUANIA" in field_error(answer.text, "issuer_country")
+    assert field_error(answer.text, "title_en") == ""
+    fixed = teacher.post("/blocks/edcissuer/spec.php", fields + [("submitbutton", "Save")])
+    assert "the sidecar accepted it" in fixed.text
+    sent = site["fake"].specs[("moodle-e2e", site["courseid"])]
+    assert sent["title"]["lt"] == values["title_lt"] and sent["eqf_level"] == int(values["eqf_level"])

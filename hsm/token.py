@@ -16,6 +16,7 @@ own private copy of the module file: the dynamic loader then gives it separate s
 from __future__ import annotations
 
 import atexit
+import ctypes
 import hashlib
 import os
 import shutil
@@ -78,17 +79,25 @@ def load_module(config: TokenConfig) -> LoadedModule:
         path = _paths_before_fork.get(key, config.module)
         if key not in _paths_before_fork and any(loaded.path == config.module for loaded in _modules.values()):
             path = _private_copy(config.module, config.softhsm_conf)
-        loaded = LoadedModule(_initialise(path, config.softhsm_conf), path)
+        loaded = LoadedModule(_initialise(path, config.softhsm_conf, after_fork=key in _paths_before_fork), path)
         _modules[key] = loaded
         return loaded
 
 
-def _initialise(path: str, softhsm_conf: str | None) -> pkcs11.lib:
+def _initialise(path: str, softhsm_conf: str | None, *, after_fork: bool = False) -> pkcs11.lib:
     previous = os.environ.get("SOFTHSM2_CONF")
     if softhsm_conf:
         os.environ["SOFTHSM2_CONF"] = str(softhsm_conf)
     try:
-        return pkcs11.lib(path)
+        try:
+            return pkcs11.lib(path)
+        except p11x.PKCS11Error as exc:
+            if not after_fork or "already initialized" not in str(exc):
+                raise
+            # A forked child inherits the parent's initialised module; modules that do not notice the
+            # fork refuse C_Initialize until C_Finalize is called (PKCS#11 leaves fork handling to the module).
+            ctypes.CDLL(path).C_Finalize(None)
+            return pkcs11.lib(path)
     except p11x.PKCS11Error as exc:
         raise HsmError(f"the PKCS#11 module {path} failed to initialise: {describe(exc)}") from None
     finally:

@@ -1,4 +1,4 @@
-"""Long-term XAdES seals: B-T (a signature time-stamp) and B-LT (certificate and revocation values).
+"""Long-term seals, XAdES and JAdES: B-T (a signature time-stamp) and B-LT (certificate and revocation values).
 
 A B-B seal is only as good as its certificate today: once the certificate expires or is revoked,
 nothing proves the seal was made while it was still good. B-T adds a TSA's time-stamp over the
@@ -10,6 +10,8 @@ Where things go follows the EU's own B-LT sample (DSS): in xades:UnsignedSignatu
 SignatureTimeStamp (ds:CanonicalizationMethod + EncapsulatedTimeStamp), then CertificateValues and
 RevocationValues (CRLValues, OCSPValues). Unsigned properties are outside the signed data, so adding
 them later does not disturb the seal; that is what makes "seal now, time-stamp later" possible.
+The JAdES counterparts (etsiU sigTst, xVals, rVals) are at the end; the policy, the configuration,
+the revocation sources and the time-stamp check are shared.
 """
 from __future__ import annotations
 
@@ -117,7 +119,7 @@ class SealLevelSettings:
         return settings
 
     def issue_kwargs(self) -> dict:
-        """Keyword arguments for issuer.issue_edc_xml, so a caller wires configuration in one line."""
+        """Keyword arguments for issuer.issue_edc_xml and jades.seal_jades: configuration in one line."""
         return {"tsa": self.tsa, "level": self.level, "tsa_policy": self.policy}
 
     def validate(self) -> None:
@@ -133,7 +135,11 @@ def tsa_trust_anchors(default: Sequence[x509.Certificate] = ()) -> list[x509.Cer
     """The CAs whose TSAs we believe (EDC_TSA_TRUST_ANCHORS); by default the seal's own anchors."""
     path = os.environ.get("EDC_TSA_TRUST_ANCHORS", "").strip()
     if path:
-        return trust.load_anchors(path)
+        try:
+            return trust.load_anchors(path)
+        except (OSError, ValueError) as exc:
+            raise LtvConfigError(f"EDC_TSA_TRUST_ANCHORS names {path}, which is not a readable PEM file "
+                                 f"({type(exc).__name__})") from None
     if default:
         return list(default)
     return trust.load_anchors(os.environ.get("EDC_TRUST_ANCHORS", "").strip() or None)
@@ -216,6 +222,10 @@ class CrlDistributionPointSource:
             return RevocationData(crls=[reply.content])
         raise RevocationUnavailableError(
             f"no CRL could be fetched for {trust.describe(cert)} ({'; '.join(problems) or 'no HTTP URL'})")
+
+
+# One fetcher for the process, so its CRL cache serves every credential sealed at B-LT.
+_DEFAULT_SOURCE = CrlDistributionPointSource()
 
 
 # --- building B-T and B-LT ----------------------------------------------------------------------
@@ -386,7 +396,7 @@ def _raise(extend_t, extend_lt, settings: SealLevelSettings,
             raise
         return str(exc)
     if settings.level == "B-LT":
-        extend_lt(revocation_source or CrlDistributionPointSource(timeout=settings.tsa.timeout))
+        extend_lt(revocation_source or _DEFAULT_SOURCE)
     return None
 
 

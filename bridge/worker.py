@@ -341,15 +341,31 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
                 view_url = web_link(session, cred.id, public)
         except Exception:  # noqa: BLE001 - a plain link is better than no delivery
             log.warning("no page link for %s; using the plain credential URL", cred.id)
+    document = documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b""
+    attachments = _printable(document, cred, view_url, short) if delivery.channel == "email" and document else ()
     return DeliveryJob(
         credential_id=cred.id, kind=delivery.kind, learner_email=cred.learner_email, learner_name=cred.learner_name,
         learner_lang=cred.learner_lang, learner_moodle_id=int(cred.learner_id) if cred.learner_id.isdigit() else None,
         site_id=cred.site_id, course_id=cred.course_id, title=title,
         issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
-        document=documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b"",
-        filename=f"credential-{short}.{extension}",
+        document=document, attachments=attachments, filename=f"credential-{short}.{extension}",
         media_type="application/ld+json" if extension == "json" else "application/xml",
         verify_url=f"{public}/verify", view_url=view_url, reason=reason)
+
+
+def _printable(document: bytes, cred: Credential, view_url: str, short: str) -> tuple:
+    """The PDF for the email (EDC XML only); a PDF problem must not hold back the credential itself."""
+    if cred.format != "edc-xml":
+        return ()
+    try:
+        from bridge.delivery.messages import Attachment
+        from bridge.presentation.pdf import credential_pdf
+
+        return (Attachment(f"credential-{short}.pdf", "application/pdf",
+                           credential_pdf(document, cred.learner_lang, view_url)),)
+    except Exception:  # noqa: BLE001
+        log.exception("could not render the PDF of %s; sending the credential without it", cred.id)
+        return ()
 
 
 def deliver_due(ctx: Context, *, limit: int = 20, credential_id: str | None = None) -> int:

@@ -179,6 +179,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _stop)
+    try:
+        from hsm.signer import refresh_on_sighup
+
+        refresh_on_sighup(ctx.seals)  # `kill -HUP` after `edc-hsm activate` switches seals at once
+    except ImportError:
+        pass
     import waitress
 
     try:

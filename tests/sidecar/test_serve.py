@@ -1,0 +1,98 @@
+"""`edc-bridge serve` as an operator runs it: a real WSGI server in its own process, a real SMTP server
+on loopback, `send-demo-event` signing a pilot event; the learner's mail carries a credential that
+verifies. Then SIGTERM stops it cleanly and `audit verify` finds the trail intact."""
+from __future__ import annotations
+
+import email
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from email import policy
+from pathlib import Path
+
+import pytest
+import requests
+
+from bridge.cli import main as edc_bridge
+from bridge.edc.verifier import verify_credential
+from tests.sidecar.conftest import pilot_spec, token_env
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink():
+    from aiosmtpd.controller import Controller
+
+    received, arrived = [], threading.Event()
+
+    class Keep:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            received.append(envelope)
+            arrived.set()
+            return "250 OK"
+
+    controller = Controller(Keep(), hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller, received, arrived
+    controller.stop()
+
+
+def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, capsys):
+    controller, received, arrived = smtp_sink
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    secret = "serve-test-secret-0123456789"
+    key_file = tmp_path / "intake-key"
+    key_file.write_text(secret + "\n")
+    database = f"sqlite:///{tmp_path}/registry.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDC_")}
+    env.update(token_env(ec_token), EDC_DATABASE_URL=database, EDC_INTAKE_KEYS=f"demo={secret}",
+               EDC_SMTP_URL=f"smtp://127.0.0.1:{controller.port}", EDC_MAIL_FROM="credentials@uni.example",
+               EDC_STAFF_TOKEN="serve-staff", EDC_PUBLIC_URL="https://edc.uni.example",
+               EDC_TRUST_ANCHORS=str(ec_token.ca_cert_path))
+    server = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--port", str(port)], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert requests.get(base + "/readyz", timeout=5).json()["ready"] is True
+        r = requests.put(base + "/api/v1/courses/demo/1/specification", json=pilot_spec("data101"),
+                         headers={"Authorization": "Bearer serve-staff"}, timeout=10)
+        assert r.status_code == 200 and r.json()["valid"] is True
+        assert edc_bridge(["send-demo-event", "--url", base, "--course", "1", "--key-file", str(key_file)]) == 0
+        assert "HTTP 202" in capsys.readouterr().out
+        assert arrived.wait(30), "no mail arrived"
+        message = email.message_from_bytes(received[0].content, policy=policy.default)
+        assert received[0].rcpt_tos == ["ona.jonaite@student.nemunas-tech.example"]
+        files = {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
+        xml = next(data for name, data in files.items() if name.endswith(".xml"))
+        assert any(name.endswith(".pdf") for name in files), list(files)
+        report = verify_credential(xml, trust_anchors=[ec_token.ca_cert])
+        assert report.valid, report.problems
+        assert "Jonait" in (report.learner or "")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            output, _ = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output, _ = server.communicate()
+    assert server.returncode == 0, output[-3000:]
+    assert secret not in output and "serve-staff" not in output, "a secret was printed"
+    assert edc_bridge(["audit", "verify", "--database-url", database]) == 0

@@ -371,7 +371,7 @@ def check_seal(document: JadesDocument) -> SealCheck:
         header = document.protected
         _check_crit(header, check)
         alg = header.get("alg")
-        if alg not in ALGORITHMS:
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise JadesError(f"the seal's algorithm {alg!r} is not one a seal may use (RS256, ES256, ...)")
         certs = _certificates(header)
         check.certificate, check.chain = certs[0], certs[1:]

@@ -13,6 +13,8 @@ import hashlib
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from asn1crypto import cms as asn1_cms
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -224,3 +226,37 @@ def test_the_eu_sample_with_one_changed_character_is_refused(rsa_token):
 def test_a_deeply_nested_file_is_refused_in_plain_words():
     report = verify_jades(b"[" * 100_000, trust_anchors=[])
     assert report.problems == ["the file is nested too deeply to be a credential"] and not report.valid
+
+
+def test_the_format_dispatch_sends_the_eu_sample_here(rsa_token):
+    from bridge.edc.verifier import verify_credential
+
+    report = verify_credential(EU_SIGNED.read_bytes(), trust_anchors=[rsa_token.ca_cert])
+    assert report.format == "elm3-jsonld" and report.signature_intact and not report.trusted
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["payload", "signatures", "protected", "header", "signature", "etsiU", "x5c", "alg"]),
+        inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.one_of(st.binary(max_size=200), _json.map(lambda v: json.dumps(v).encode())))
+def test_whatever_the_file_holds_the_answer_is_a_report_not_a_crash(data):
+    report = verify_jades(data, trust_anchors=[])
+    assert report.format == "elm3-jsonld" and not report.valid and report.problems
+
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.sampled_from(["alg", "b64", "crit", "x5c", "x5t#S256", "sigT", "kid", "typ"]), value=_json)
+def test_any_odd_protected_header_value_gives_a_report_not_a_crash(name, value):
+    """Properly signed over a header holding something odd: parsing after the signature must hold up too."""
+    report = verify_jades(_hand_made({name: value}), trust_anchors=[])
+    assert report.format == "elm3-jsonld"
+    if name not in ("kid", "typ"):  # those two are informational; any value is tolerated
+        assert report.problems

@@ -89,7 +89,8 @@ class EmailChannel:
         self.mail_from = mail_from
         self.timeout = timeout
         self.ssl_context = ssl_context or ssl.create_default_context()
-        self.local_hostname = local_hostname
+        # smtplib would look up our FQDN on every connection (a DNS round trip each time); once is enough.
+        self.local_hostname = local_hostname or socket.getfqdn()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **kwargs) -> "EmailChannel":

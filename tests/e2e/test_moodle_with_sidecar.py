@@ -1,0 +1,129 @@
+"""The whole loop with the real sidecar: Moodle completion → sidecar seals → web service → My credentials.
+
+Skipped unless EDC_E2E_MOODLE_DIR points at a throwaway local Moodle with the plugin installed and its web
+server running (see test_moodle_plugin.py), and .venv/bin/edc-bridge exists. The test starts its own
+sidecar (`edc-bridge serve --demo`, SoftHSM demo token, its own SQLite registry in a temporary directory)
+on EDC_E2E_REAL_SIDECAR_PORT (default 8766), pointed at Moodle with the token moodle_setup.php made, and
+points the plugin at it. The course description reaches the sidecar through the plugin's form.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e import moodle as m
+from tests.e2e.test_moodle_plugin import screenshot
+
+REPO = Path(__file__).resolve().parents[2]
+BRIDGE = REPO / ".venv" / "bin" / "edc-bridge"
+MOODLE_DIR = os.environ.get("EDC_E2E_MOODLE_DIR", "")
+PASSWORD = os.environ.get("EDC_E2E_PASSWORD", "E2e-pass-1")
+PORT = int(os.environ.get("EDC_E2E_REAL_SIDECAR_PORT", "8766"))
+
+pytestmark = pytest.mark.skipif(not MOODLE_DIR or not Path(MOODLE_DIR, "config.php").is_file() or not BRIDGE.exists(),
+                                reason="EDC_E2E_MOODLE_DIR not set to a local Moodle, or no edc-bridge")
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sidecar")
+    secret_file, token_file = tmp / "secret", tmp / "token"
+    secret_file.write_text(secrets.token_hex(32))
+    sidecar_url = f"http://127.0.0.1:{PORT}"
+    out = m.php(MOODLE_DIR, str(m.HERE / "moodle_setup.php"), env={
+        "EDC_E2E_MOODLE_DIR": MOODLE_DIR, "EDC_E2E_SIDECAR_URL": sidecar_url, "EDC_E2E_KEY_ID": "moodle-e2e",
+        "EDC_E2E_SECRET_FILE": str(secret_file), "EDC_E2E_TOKEN_FILE": str(token_file)})
+    info = json.loads(out.strip().splitlines()[-1])
+    try:
+        requests.get(info["wwwroot"] + "/login/index.php", timeout=10)
+    except requests.RequestException:
+        pytest.skip(f"Moodle web server not reachable at {info['wwwroot']}")
+    env = {**os.environ,
+           "EDC_INTAKE_KEYS": f"moodle-e2e={secret_file.read_text()}",
+           "EDC_MOODLE_URL": info["wwwroot"], "EDC_MOODLE_TOKEN": token_file.read_text().strip(),
+           "EDC_DATABASE_URL": f"sqlite:///{tmp / 'registry.db'}", "EDC_PUBLIC_URL": sidecar_url}
+    log = open(tmp / "sidecar.log", "w")
+    proc = subprocess.Popen([str(BRIDGE), "serve", "--demo", "--port", str(PORT)], cwd=REPO, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(sidecar_url + "/readyz", timeout=2).json().get("ready"):
+                    break
+            except (requests.RequestException, ValueError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the sidecar did not become ready: " + (tmp / "sidecar.log").read_text()[-2000:])
+            time.sleep(0.5)
+        m.probe(MOODLE_DIR, "reset", str(info["courseid"]), str(info["learner"]), str(info["other"]))
+        info["sidecar_url"] = sidecar_url
+        info["sidecar_log"] = tmp / "sidecar.log"
+        yield info
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def state(loop, who="learner"):
+    return m.probe(MOODLE_DIR, "state", str(loop["courseid"]), str(loop[who]))
+
+
+def test_description_reaches_the_sidecar_through_the_form(loop):
+    teacher = m.Browser(loop["wwwroot"], "e2e_teacher", PASSWORD)
+    page = teacher.get(f"/blocks/edcissuer/spec.php?courseid={loop['courseid']}").text
+    saved = teacher.post("/blocks/edcissuer/spec.php", m.form_fields(page) + [("submitbutton", "Save")])
+    assert "the sidecar accepted it" in saved.text, re.findall(r'alert[^>]*>([^<]+)', saved.text)[:3]
+
+
+def test_completion_comes_back_as_a_sealed_credential_in_my_credentials(loop):
+    learner = m.Browser(loop["wwwroot"], "e2e_ona", PASSWORD)
+    learner.post("/course/togglecompletion.php", {"course": loop["courseid"], "confirm": 1, "sesskey": learner.sesskey})
+    time.sleep(1.1)
+    m.run_completion_task(MOODLE_DIR)
+    assert state(loop)["status"]["status"] == "queued"
+    started = time.monotonic()
+    m.run_adhoc_tasks(MOODLE_DIR)
+    assert state(loop)["tasks"] == [], "the event was not accepted"
+    deadline = time.monotonic() + 120
+    while not state(loop)["credentials"]:
+        assert time.monotonic() < deadline, "no credential stored in Moodle within 120 s: " + \
+            loop["sidecar_log"].read_text()[-3000:]
+        time.sleep(1)
+    loop["seconds_to_credential"] = time.monotonic() - started
+    print(f"\ncompletion event sent -> credential stored in Moodle: {loop['seconds_to_credential']:.1f} s")
+    deadline = time.monotonic() + 60
+    while state(loop)["status"]["status"] not in ("delivered", "issued"):
+        assert time.monotonic() < deadline
+        time.sleep(1)
+    dashboard = learner.get("/my/").text
+    assert "Data Literacy for Everyone" in dashboard
+    link = re.search(r'href="([^"]*pluginfile\.php[^"]*block_edcissuer/credential[^"]*)"', dashboard)
+    verify = re.search(r'href="([^"]+)"[^>]*class="block_edcissuer-verify"', dashboard)
+    assert link and verify
+    assert verify.group(1).startswith(loop["sidecar_url"])
+    document = learner.get(link.group(1).replace("&amp;", "&")).content
+    assert b"europassCredential" in document and b"Jonait" in document
+    report = requests.post(loop["sidecar_url"] + "/api/v1/verify", data=document,
+                           headers={"Content-Type": "application/xml"}, timeout=60).json()
+    assert report["valid"] is True, report.get("verdict")
+    screenshot(learner, "/my/", "my-credentials-real-sidecar")
+    teacher = m.Browser(loop["wwwroot"], "e2e_teacher", PASSWORD)
+    page = teacher.get(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}").text
+    rows = dict(re.findall(r'<tr data-userid="(\d+)" data-status="(\w+)"', page))
+    assert rows[str(loop["learner"])] in ("delivered", "issued")
+    assert "Could not fetch the latest statuses" not in page
+    screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}", "teacher-page-real-sidecar")

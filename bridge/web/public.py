@@ -18,7 +18,7 @@ from urllib.parse import quote
 import segno
 from lxml import etree
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, select
+from sqlalchemy import Boolean, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bridge.edc.report import VerificationReport

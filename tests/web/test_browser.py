@@ -5,7 +5,6 @@ so a reviewer can look at what the test saw.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

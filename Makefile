@@ -27,4 +27,4 @@ test-php: lint-php
 	@phpunit --colors=never -c moodle_plugin/tests/unit/phpunit.xml
 
 lint-php:
-	@set -e; n=0; while IFS= read -r -d '' f; do php -l "$$f" >/dev/null || { php -l "$$f"; exit 1; }; n=$$((n+1)); done < <(find moodle_plugin -name '*.php' -print0); echo "php -l: $$n files OK"
+	@set -e; n=0; while IFS= read -r -d '' f; do php -l "$$f" >/dev/null || { php -l "$$f"; exit 1; }; n=$$((n+1)); done < <(find moodle_plugin tests/e2e -name '*.php' -print0); echo "php -l: $$n files OK"

@@ -37,7 +37,43 @@ if ($command === 'state') {
     $value = $argv[3] === '-' ? trim(stream_get_contents(STDIN)) : $argv[3];
     set_config($argv[2], $value, 'block_edcissuer');
     echo "ok\n";
+} else if ($command === 'privacy') {
+    // Export then delete one user's data through Moodle's privacy manager, as a data request would.
+    $user = core_user::get_user((int)$argv[2], '*', MUST_EXIST);
+    \core\session\manager::set_user(get_admin());
+    $manager = new \core_privacy\manager();
+    $compliant = $manager->component_is_compliant('block_edcissuer');
+    $approved = function() use ($manager, $user) {
+        $collection = new \core_privacy\local\request\contextlist_collection($user->id);
+        foreach ($manager->get_contexts_for_userid($user->id) as $list) {
+            if ($list->get_component() === 'block_edcissuer') {
+                $collection->add_contextlist(new \core_privacy\local\request\approved_contextlist($user,
+                    'block_edcissuer', $list->get_contextids()));
+            }
+        }
+        return $collection;
+    };
+    $before = $approved();
+    $zipfile = $manager->export_user_data($before);
+    $zip = new ZipArchive();
+    $zip->open($zipfile);
+    $names = [];
+    $data = null;
+    for ($i = 0; $i < $zip->numFiles; $i++) {
+        $name = $zip->getNameIndex($i);
+        $names[] = $name;
+        if (preg_match('~European Digital Credentials/data\.json$~', $name)) {
+            $data = json_decode($zip->getFromIndex($i));
+        }
+    }
+    $manager->delete_data_for_user($before);
+    echo json_encode(['compliant' => $compliant, 'contexts' => count($before->get_contextlist_for_component('block_edcissuer')),
+        'exported' => $names, 'data' => $data,
+        'left' => $DB->count_records('block_edcissuer_cred', ['userid' => $user->id])
+            + $DB->count_records('block_edcissuer_status', ['userid' => $user->id])
+            + $DB->count_records_select('files', "component = 'block_edcissuer' AND filename <> '.' AND contextid = ?",
+                [context_user::instance($user->id)->id])]) . "\n";
 } else {
-    fwrite(STDERR, "usage: state|reset|config\n");
+    fwrite(STDERR, "usage: state|reset|config|privacy\n");
     exit(2);
 }

@@ -73,7 +73,7 @@ def state(site, who="learner"):
     return m.probe(MOODLE_DIR, "state", str(site["courseid"]), str(site[who]))
 
 
-def screenshot(browser: m.Browser, path: str, name: str) -> None:
+def screenshot(browser: m.Browser, path: str, name: str, height: int = 1100) -> None:
     """Saves the page as HTML with a <base> and lets headless Chromium render it (when a directory is given)."""
     folder = os.environ.get("EDC_E2E_SCREENSHOTS")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -84,7 +84,7 @@ def screenshot(browser: m.Browser, path: str, name: str) -> None:
     html_file = Path(folder, name + ".html")
     html_file.write_text(page, encoding="utf-8")
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--hide-scrollbars", "--window-size=1280,1100", f"--screenshot={Path(folder, name + '.png')}",
+                    "--hide-scrollbars", f"--window-size=1280,{height}", f"--screenshot={Path(folder, name + '.png')}",
                     html_file.as_uri()], capture_output=True, timeout=120)
 
 
@@ -262,7 +262,29 @@ def test_description_form_shows_sidecar_errors_next_to_fields_then_sends(site):
     assert "missing mandatory element" in field_error(answer.text, "eqf_level")
     assert "LITHUANIA" in field_error(answer.text, "issuer_country")
     assert field_error(answer.text, "title_en") == ""
+    screenshot(teacher, path, "description-form-errors", height=4200)  # the stored errors show on the next visit too
     fixed = teacher.post("/blocks/edcissuer/spec.php", fields + [("submitbutton", "Save")])
     assert "the sidecar accepted it" in fixed.text
     sent = site["fake"].specs[("moodle-e2e", site["courseid"])]
     assert sent["title"]["lt"] == values["title_lt"] and sent["eqf_level"] == int(values["eqf_level"])
+
+
+def test_admin_settings_explain_outgoing_http_and_hide_the_secret(site):
+    admin_password = os.environ.get("EDC_E2E_ADMIN_PASSWORD")
+    if not admin_password:
+        pytest.skip("EDC_E2E_ADMIN_PASSWORD not set")
+    admin = m.Browser(site["wwwroot"], os.environ.get("EDC_E2E_ADMIN_USER", "admin"), admin_password)
+    page = admin.get("/admin/settings.php?section=blocksettingedcissuer").text
+    assert "[[" not in page
+    assert "curlsecurityblockedhosts" in page and "curlsecurityallowedport" in page
+    secret_input = re.search(r'<input[^>]*name="s_block_edcissuer_secret"[^>]*>', page)
+    assert secret_input and 'type="password"' in secret_input.group(0)
+
+
+def test_privacy_export_and_delete(site):
+    result = m.probe(MOODLE_DIR, "privacy", str(site["learner"]))
+    assert result["compliant"] is True
+    assert result["contexts"] == 1
+    assert any(name.endswith("DATA101-credential.xml") for name in result["exported"]), result["exported"]
+    assert result["data"]["credentials"][0]["credentialid"] == "urn:credential:e2e-1"
+    assert result["left"] == 0

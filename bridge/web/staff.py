@@ -388,8 +388,10 @@ def revoke(credential_id: str):
 def reissue(credential_id: str):
     from bridge import worker
 
+    corrected = {key: " ".join(request.form.get(key, "").split())[:200] for key in ("given_names", "family_name")}
+    corrected = {key: value for key, value in corrected.items() if value}
     try:
-        worker.reissue(_context(), credential_id, ACTOR, None, "re-issued from the staff pages")
+        worker.reissue(_context(), credential_id, ACTOR, corrected or None, "re-issued from the staff pages")
     except worker.NotFound:
         abort(404)
     except worker.Conflict as exc:

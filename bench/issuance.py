@@ -1,0 +1,243 @@
+"""End-to-end issuance benchmark: events in through the API, sealed on SoftHSM, mailed and stored in Moodle.
+
+Usage: .venv/bin/python bench/issuance.py [-n 500] [--keys rsa3072,ecp256] [--latency-samples 40]
+
+For each key type, in one run on a fresh SoftHSM token and a fresh SQLite registry, it prints:
+  - credentials/s end to end (first event posted -> last mail accepted by the SMTP server),
+  - the raw PKCS#11 sign rate on the same token, measured in the same run (1 process, and as many
+    processes as the sidecar has workers), and the ratio of the two,
+  - the same pipeline called in-process without HTTP, registry or delivery (where the rest goes),
+  - event -> mail latency p50/p95 with the sidecar otherwise idle (one event at a time),
+  - stored bytes per credential (the compressed document, and the whole registry file's growth),
+  - the sidecar's peak RSS.
+The servers it talks to are real and local: `edc-bridge serve`, aiosmtpd and a Moodle-like REST server.
+Targets (issue 4): ratio >= 0.85 for RSA-3072, p95 <= 300 ms idle, <= 8 KB stored per credential,
+RSS <= 200 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+import requests  # noqa: E402
+
+from bridge.edc import model  # noqa: E402
+from bridge.edc.issuer import issue_edc_xml  # noqa: E402
+from bridge.edc.schema_check import EdcSchema  # noqa: E402
+from delivery.sinks import FakeMoodle, MailSink, free_port  # noqa: E402
+from hsm.demo_token import create_demo_token  # noqa: E402
+from hsm.signer import open_seal  # noqa: E402
+from reliability.harness import Sidecar, make_event, pilot_course, registry_rows, sidecar_env  # noqa: E402
+
+SCHEMA_DIR = REPO.parent / "shared" / "reference" / "edc" / "v1_xsd"
+COURSE_ID = 12
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of the sidecar and any child processes it started (kB in /proc -> MB)."""
+    total = 0
+    for proc in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{proc}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found + [g for c in found for g in _children(c)]
+
+
+def wait_for_mail(mail: MailSink, address: str, timeout: float = 30.0) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with mail._lock:
+            for record in reversed(mail.records):
+                if record.rcpt == (address,):
+                    return record.received_at
+        time.sleep(0.001)
+    raise TimeoutError(f"no mail for {address} within {timeout} s")
+
+
+TO_SIGN = b"credential digest stand-in, 32+ bytes long......"
+
+
+def _sign_worker(config, label: str, seconds: float, barrier, results) -> None:
+    seal = open_seal(config, label)  # load the module and log in before the clock starts
+    seal.sign(TO_SIGN)
+    barrier.wait()
+    n, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        seal.sign(TO_SIGN)
+        n += 1
+    results.put(n / (time.perf_counter() - started))
+
+
+def raw_sign_rate(config, label: str, processes: int, seconds: float) -> float:
+    """Signatures per second through the same SealKey.sign the sealer uses, summed over `processes`."""
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(processes), ctx.Queue()
+    procs = [ctx.Process(target=_sign_worker, args=(config, label, seconds, barrier, results))
+             for _ in range(processes)]
+    for p in procs:
+        p.start()
+    total = sum(results.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return total
+
+
+def in_process_rate(token, count: int = 60) -> float:
+    """The credential pipeline alone (build, schema check, seal, schema check) on the same token."""
+    spec = model.load_course_spec(pilot_course("data101"))
+    learner = model.load_learner(make_event(0, COURSE_ID)["learner"])
+    seal = open_seal(token.config, token.seal_label)
+    schema = EdcSchema(SCHEMA_DIR) if SCHEMA_DIR.exists() else None
+    issue_edc_xml(model.Credential(spec, learner, model.Issuance.new()), seal, schema=schema)
+    started = time.perf_counter()
+    for _ in range(count):
+        issue_edc_xml(model.Credential(spec, learner, model.Issuance.new()), seal, schema=schema)
+    return count / (time.perf_counter() - started)
+
+
+def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds: float, moodle_on: bool,
+        tmp: Path) -> dict:
+    token = create_demo_token(tmp / f"token-{key_type}", key_type=key_type, token_label=f"bench-{key_type}")
+    work = tmp / f"run-{key_type}"
+    work.mkdir()
+    mail = MailSink(keep_messages=False).start()
+    moodle = FakeMoodle().start()
+    extra = {"EDC_WORKERS": str(workers), "EDC_SCHEMA_DIR": str(SCHEMA_DIR)}
+    env = sidecar_env(work, token.directory, mail.url, moodle.url if moodle_on else "", moodle.token, **extra)
+    if not moodle_on:
+        env.pop("EDC_MOODLE_URL")
+    sidecar = Sidecar(work, free_port(), env)
+    result: dict = {"key": key_type, "n": n, "workers": workers}
+    try:
+        sidecar.start()
+        response = sidecar.put_specification(COURSE_ID, pilot_course("data101"))
+        response.raise_for_status()
+        db = work / "registry.sqlite3"
+        size_before = _db_bytes(db)
+
+        # Idle latency: one event at a time, time from POST to the SMTP server accepting the mail.
+        latencies = []
+        session = requests.Session()
+        for i in range(latency_samples):
+            event = make_event(900_000 + i, COURSE_ID)
+            started = time.time()
+            assert sidecar.post_event(event, session).status_code in (200, 202)
+            latencies.append(wait_for_mail(mail, event["learner"]["email"]) - started)
+
+        # Throughput: n events from 8 senders; the clock stops at the last mail.
+        events = [make_event(i, COURSE_ID) for i in range(n)]
+        sessions = threading.local()
+
+        def post(event: dict) -> None:
+            s = getattr(sessions, "s", None) or requests.Session()
+            sessions.s = s
+            response = sidecar.post_event(event, s)
+            assert response.status_code in (200, 202), response.text
+
+        started = time.time()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(post, events))
+        accepted = time.time()
+        expected = latency_samples + n
+        deadline = time.monotonic() + 600
+        while len(mail.records) < expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        finished = max(r.received_at for r in mail.records)
+        result["rss_mb"] = peak_rss_mb(sidecar.proc.pid)
+        result["credentials_per_s"] = n / (finished - started)
+        result["intake_per_s"] = n / (accepted - started)
+        result["latency_p50_ms"] = 1000 * statistics.median(latencies)
+        result["latency_p95_ms"] = 1000 * percentile(latencies, 0.95)
+        sidecar.stop()
+        rows = registry_rows(db, "SELECT count(*), avg(length(document)), avg(size) FROM credentials")
+        count, stored, sealed = rows[0]
+        result["credentials"] = count
+        result["stored_bytes"] = stored
+        result["sealed_bytes"] = sealed
+        result["registry_growth_per_credential"] = (_db_bytes(db) - size_before) / count
+        result["mails"] = len(mail.records)
+    finally:
+        sidecar.stop()
+        mail.stop()
+        moodle.stop()
+
+    # Same run, same token, sidecar stopped: what the token alone can do, and the pipeline alone.
+    result["raw_1"] = raw_sign_rate(token.config, token.seal_label, 1, sign_seconds)
+    result["raw_w"] = raw_sign_rate(token.config, token.seal_label, workers, sign_seconds) \
+        if workers > 1 else result["raw_1"]
+    result["pipeline_per_s"] = in_process_rate(token)
+    return result
+
+
+def _db_bytes(db: Path) -> int:
+    return sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.exists())
+
+
+def report(r: dict) -> str:
+    ratio_1 = r["credentials_per_s"] / r["raw_1"]
+    ratio_w = r["credentials_per_s"] / r["raw_w"]
+    return "\n".join([
+        f"== {r['key']}: {r['n']} credentials, EDC_WORKERS={r['workers']}, {r['mails']} mails ==",
+        f"credentials/s end to end        {r['credentials_per_s']:8.1f}   (intake alone {r['intake_per_s']:.0f} events/s)",
+        f"raw PKCS#11 signs/s, 1 process  {r['raw_1']:8.1f}   ratio {ratio_1:.2f}",
+        f"raw PKCS#11 signs/s, {r['workers']} procs    {r['raw_w']:8.1f}   ratio {ratio_w:.2f}",
+        f"pipeline in-process (no HTTP/DB/mail) {r['pipeline_per_s']:6.1f}/s",
+        f"event -> mail latency, idle     p50 {r['latency_p50_ms']:.0f} ms, p95 {r['latency_p95_ms']:.0f} ms",
+        f"stored per credential           {r['stored_bytes']:.0f} B compressed document "
+        f"(sealed {r['sealed_bytes']:.0f} B); registry file +{r['registry_growth_per_credential']:.0f} B",
+        f"peak RSS of the sidecar         {r['rss_mb']:.0f} MB",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=500, help="credentials per key type (default 500)")
+    parser.add_argument("--keys", default="rsa3072,ecp256", help="key types, comma-separated")
+    parser.add_argument("--latency-samples", type=int, default=40, help="idle events for the latency figures")
+    parser.add_argument("--workers", type=int, default=2, help="EDC_WORKERS for the sidecar (default 2)")
+    parser.add_argument("--sign-seconds", type=float, default=3.0, help="seconds per raw sign measurement")
+    parser.add_argument("--no-moodle", action="store_true", help="email only")
+    parser.add_argument("--json", action="store_true", help="also print the raw numbers as JSON")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="edc-bench-") as tmp:
+        for key_type in args.keys.split(","):
+            result = run(key_type.strip(), args.n, args.latency_samples, args.workers, args.sign_seconds,
+                         not args.no_moodle, Path(tmp))
+            results.append(result)
+            print(report(result), flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

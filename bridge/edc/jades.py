@@ -419,8 +419,9 @@ def _text(value: Any, lang: str) -> str | None:
 def _primary_language(doc: Mapping[str, Any]) -> str:
     from bridge.edc.vocabularies import LANGUAGES
 
-    display = _one(doc.get("displayParameter")) or {}
-    uri = (_one(display.get("primaryLanguage")) or {}).get("id") if isinstance(display, dict) else None
+    display = _one(doc.get("displayParameter"))
+    language = _one(display.get("primaryLanguage")) if isinstance(display, dict) else None
+    uri = language.get("id") if isinstance(language, dict) else None
     for two, concept in LANGUAGES.items():
         if concept.uri == uri:
             return two

@@ -163,7 +163,9 @@ class ElmShapes:
         probe["@context"] = contexts + [{"@vocab": UNDEFINED_TERM}]
         try:
             dataset = jsonld.to_rdf(probe, {"documentLoader": self.document_loader})
-        except jsonld.JsonLdError as exc:
+        except RecursionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyld answers malformed input with assorted exception types
             raise OfflineLoaderError(_jsonld_error_words(exc)) from None
         graph = rdflib.Graph()
         undefined: set[str] = set()
@@ -190,6 +192,8 @@ class ElmShapes:
             return [str(exc)]
         except RecursionError:
             return ["the credential is nested too deeply to be checked"]
+        except ValueError as exc:  # e.g. a language map whose key is not a language tag
+            return [f"the credential holds a value that is not valid JSON-LD: {exc}"]
         found = [f"the term '{t}' is not defined by the credential's JSON-LD contexts, so it carries no meaning "
                  "(a misspelt property?)" for t in undefined]
         with _VALIDATE_LOCK:

@@ -6,8 +6,11 @@ import json
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bridge.edc.elm3_builder import build_elm3
+from bridge.edc.jades import summarize
 from bridge.edc.shacl_check import ElmShapes, ShapesConfigError
 
 from .helpers import COURSES, EU_UNSIGNED, JSONLD_DIR, REFERENCE, SHACL_DIR, pilot_credential
@@ -103,3 +106,21 @@ def test_a_hostile_deeply_nested_document_is_a_problem_not_a_crash(shapes):
         node["additionalNote"] = {"id": f"urn:epass:note:deep-{n}", "type": "Note"}
         node = node["additionalNote"]
     assert shapes.problems(doc) == ["the credential is nested too deeply to be checked"]
+
+
+_KEYS = st.sampled_from(["@context", "id", "type", "credentialSubject", "hasClaim", "title", "specifiedBy",
+                         "creditPoint", "point", "issuer", "legalName", "displayParameter", "primaryLanguage",
+                         "en", "@value", "@id", "@type", "@graph", "@list", "@language", "issued"])
+_LEAVES = (st.none() | st.booleans() | st.integers() | st.text(max_size=10)
+           | st.sampled_from(["https://www.w3.org/2018/credentials/v1", "urn:x", "Note", "_:b1"]))
+_DOCS = st.recursive(_LEAVES, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+                     max_leaves=25)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=st.dictionaries(_KEYS, _DOCS, max_size=5))
+def test_malformed_json_ld_gets_problems_in_words_never_an_exception(shapes, doc):
+    summarize(doc)  # the verifier's reading of learner, title, ... must not trip either
+    doc.setdefault("@context", ["https://www.w3.org/2018/credentials/v1",
+                                "http://data.europa.eu/snb/model/context/edc-ap"])
+    assert all(isinstance(p, str) for p in shapes.problems(doc))

@@ -233,6 +233,8 @@ def test_teacher_page_shows_statuses_and_pulls_the_sidecars_view(site):
     assert "missing mandatory element" in page and "[[" not in page
     assert "Issue to all who completed" in page
     screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={site['courseid']}", "teacher-page")
+    course_page = teacher.get(f"/course/view.php?id={site['courseid']}").text
+    assert "/blocks/edcissuer/spec.php?courseid=" in course_page and "/blocks/edcissuer/issue.php?courseid=" in course_page
     learner = m.Browser(site["wwwroot"], "e2e_ona", PASSWORD)
     refused = learner.get(f"/blocks/edcissuer/issue.php?courseid={site['courseid']}")
     assert "nopermissions" in refused.text and "Issue to all who completed" not in refused.text

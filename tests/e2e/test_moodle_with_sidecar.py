@@ -127,3 +127,20 @@ def test_completion_comes_back_as_a_sealed_credential_in_my_credentials(loop):
     assert rows[str(loop["learner"])] in ("delivered", "issued")
     assert "Could not fetch the latest statuses" not in page
     screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}", "teacher-page-real-sidecar")
+
+
+def test_teacher_request_for_a_chosen_learner_comes_back_too(loop):
+    teacher = m.Browser(loop["wwwroot"], "e2e_teacher", PASSWORD)
+    answer = teacher.post(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}",
+                          {"sesskey": teacher.sesskey, "action": "selected", "userids[]": [loop["other"]]})
+    assert "Credentials requested for 1 learner" in answer.text
+    assert "refresh" in answer.text.lower()  # queued: the page refreshes itself
+    m.run_adhoc_tasks(MOODLE_DIR)
+    assert state(loop, "other")["tasks"] == [], "the request was not accepted"
+    deadline = time.monotonic() + 120
+    while not state(loop, "other")["credentials"]:
+        assert time.monotonic() < deadline, loop["sidecar_log"].read_text()[-3000:]
+        time.sleep(1)
+    page = teacher.get(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}").text
+    rows = dict(re.findall(r'<tr data-userid="(\d+)" data-status="(\w+)"', page))
+    assert rows[str(loop["other"])] in ("delivered", "issued")

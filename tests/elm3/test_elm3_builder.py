@@ -121,3 +121,29 @@ def test_the_shapes_catch_what_a_broken_builder_would_write(shapes):
     broken = copy.deepcopy(doc)
     del _claim(broken)["provenBy"]["grade"]
     assert any("elm:grade: is missing" in p for p in shapes.problems(broken))
+
+
+def test_a_course_with_a_validity_period_gets_valid_until(shapes):
+    course = next(c for c in COURSES if c.stem == "green310")
+    credential = pilot_credential(course)
+    doc = build_elm3(credential)
+    assert credential.spec.valid_for and doc["validUntil"] > doc["issued"]
+    assert shapes.problems(doc) == []
+
+
+def test_supervision_without_a_code_is_said_in_words(shapes):
+    course = next(c for c in COURSES if '"supervised-no-id-verification"' in c.read_text(encoding="utf-8"))
+    assessment = _claim(build_elm3(pilot_credential(course)))["provenBy"]
+    assert "idVerification" not in assessment
+    [note] = assessment["additionalNote"]
+    assert note["noteLiteral"]["en"] == "Supervised, without identity verification"
+
+
+def test_an_esco_skill_is_linked_and_still_conforms(shapes):
+    credential = pilot_credential(COURSES[0])
+    skill = "http://data.europa.eu/esco/skill/ccdf3597-5c80-410f-896d-e1bdfa223de9"
+    first = dataclasses.replace(credential.spec.learning_outcomes[0], esco_skill=skill)
+    spec = dataclasses.replace(credential.spec, learning_outcomes=(first, *credential.spec.learning_outcomes[1:]))
+    doc = build_elm3(dataclasses.replace(credential, spec=spec))
+    assert _claim(doc)["specifiedBy"]["learningOutcome"][0]["relatedESCOSkill"][0]["id"] == skill
+    assert shapes.problems(doc) == []

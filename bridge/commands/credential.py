@@ -88,22 +88,48 @@ def cmd_issue(args: argparse.Namespace) -> int:
     issuance = model.Issuance.new(_parse_time(args.completed_at, "--completed-at"), grade=args.grade,
                                   valid_for=spec.valid_for)
     credential = model.Credential(spec, learner, issuance)
-    from bridge.edc.issuer import issue_edc_xml
-    from hsm.config import TokenConfig
-    from hsm.signer import open_seal
-
-    seal = open_seal(TokenConfig.from_env(), args.seal_label)
-    fmt = args.format or spec.source.get("format") or "edc-xml"
-    if fmt == "elm3-jsonld":
-        from bridge.edc.elm3_issuer import issue_elm3
-
-        data = issue_elm3(credential, seal)
-    else:
-        data = issue_edc_xml(credential, seal, schema=_schema_or_note())
+    errors = _issue_errors()
+    try:
+        data = _seal(credential, args)
+    except errors as exc:
+        print(f"edc-bridge: not issued: {exc}", file=sys.stderr)
+        for problem in getattr(exc, "problems", [])[:20]:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     args.out.write_bytes(data)
     print(f"sealed {issuance.credential_id} for {learner.full_name} ({spec.title.get_in(spec.primary_language)}) "
           f"-> {args.out}")
     return 0
+
+
+def _issue_errors() -> tuple[type[BaseException], ...]:
+    """The refusals `issue` reports in plain words (imported late so `--help` stays light)."""
+    from bridge.edc.issuer import SchemaViolation
+    from bridge.edc.ltv import LtvConfigError, TimestampPending
+    from bridge.edc.shacl_check import ShapesConfigError, ShapesViolation
+    from bridge.edc.timestamps import TsaUnavailableError
+    from hsm.errors import HsmError
+
+    return (SchemaViolation, ShapesViolation, ShapesConfigError, LtvConfigError, TimestampPending,
+            TsaUnavailableError, HsmError)
+
+
+def _seal(credential: model.Credential, args: argparse.Namespace) -> bytes:
+    from bridge.edc.ltv import SealLevelSettings
+    from hsm.config import TokenConfig
+    from hsm.signer import open_seal
+
+    level = SealLevelSettings.from_env()  # EDC_SEAL_LEVEL, EDC_TSA_URL, EDC_TSA_POLICY
+    options = {"level": level.level, "tsa": level.tsa, "tsa_policy": level.policy}
+    seal = open_seal(TokenConfig.from_env(), args.seal_label)
+    fmt = args.format or credential.spec.source.get("format") or "edc-xml"
+    if fmt == "elm3-jsonld":
+        from bridge.edc.elm3_issuer import issue_elm3
+
+        return issue_elm3(credential, seal, **options)
+    from bridge.edc.issuer import issue_edc_xml
+
+    return issue_edc_xml(credential, seal, schema=_schema_or_note(), **options)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -40,16 +40,20 @@ class issuance_store {
      * @param string $message detail, may be empty
      * @param int $timestamp when the status was reached
      * @param array $extra other columns to set with it: credentialid, issuanceid, requestedby
+     * @param bool $force apply whatever is recorded (a new request by a person), keeping the time monotonic
      * @return bool whether it was applied
      */
     public function set_status(int $courseid, int $userid, string $status, string $message, int $timestamp,
-            array $extra = []): bool {
+            array $extra = [], bool $force = false): bool {
         global $DB;
         $row = $DB->get_record('block_edcissuer_status', ['courseid' => $courseid, 'userid' => $userid]);
-        if ($row && !status::supersedes($row->status, (int)$row->timestatus, $status, $timestamp)) {
+        if ($row && $force) {
+            $timestamp = max($timestamp, (int)$row->timestatus);
+        } else if ($row && !status::supersedes($row->status, (int)$row->timestatus, $status, $timestamp)) {
             return false;
         }
-        $record = (object)array_merge(array_filter($extra, static fn($v) => $v !== null && $v !== ''), [
+        // null clears a column (a new round), '' leaves it as it was.
+        $record = (object)array_merge(array_filter($extra, static fn($v) => $v !== ''), [
             'courseid' => $courseid,
             'userid' => $userid,
             'status' => $status,
@@ -65,7 +69,7 @@ class issuance_store {
                 $DB->insert_record('block_edcissuer_status', $record);
             } catch (\dml_write_exception $e) {
                 // Another request inserted the row first: apply on top of it.
-                return $this->set_status($courseid, $userid, $status, $message, $timestamp, $extra);
+                return $this->set_status($courseid, $userid, $status, $message, $timestamp, $extra, $force);
             }
         }
         return true;

@@ -50,8 +50,9 @@ class issuer {
      */
     public function request(string $type, int $courseid, int $userid, int $eventtime, ?int $completedat,
             ?int $requestedby): void {
+        // A new request starts a new round, whatever the last one ended in.
         $this->store->set_status($courseid, $userid, status::QUEUED, '', time(),
-            ['requestedby' => $requestedby]);
+            ['requestedby' => $requestedby, 'credentialid' => null, 'issuanceid' => null], true);
         $task = new task\send_event();
         $task->set_custom_data((object)[
             'type' => $type,
@@ -109,7 +110,13 @@ class issuer {
             return 'learner or course gone; nothing sent';
         }
         $client = $client ?? sidecar_client::from_config();
-        [$code, $answer] = $client->post_event(event_payload::encode($event));
+        try {
+            [$code, $answer] = $client->post_event(event_payload::encode($event));
+        } catch (sidecar_exception $e) {
+            // Unreachable or blocked by Moodle's own HTTP security: say so on the teacher page, then retry.
+            $this->store->note($courseid, $userid, status::QUEUED, $e->a . ' (will retry)');
+            throw $e;
+        }
         if ($code >= 200 && $code < 300) {
             try {
                 $state = status::from_sidecar((string)($answer['status'] ?? status::QUEUED));

@@ -143,12 +143,19 @@ class sidecar_client {
      * @return string
      */
     public static function detail(array $answer): string {
+        $text = '';
         foreach (['error', 'message', 'detail'] as $key) {
             if (isset($answer[$key]) && is_string($answer[$key])) {
-                return ': ' . shorten_text($answer[$key], 300);
+                $text = $answer[$key];
+                break;
             }
         }
-        return '';
+        $problems = $answer['problems'] ?? $answer['errors'] ?? [];
+        if (is_array($problems) && isset($problems[0]['message']) && is_string($problems[0]['message'])) {
+            $pointer = is_string($problems[0]['pointer'] ?? null) ? $problems[0]['pointer'] : '';
+            $text .= ($text === '' ? '' : ' — ') . trim($pointer . ': ' . $problems[0]['message'], ': ');
+        }
+        return $text === '' ? '' : ': ' . shorten_text($text, 300);
     }
 
     /**

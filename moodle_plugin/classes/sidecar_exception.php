@@ -28,6 +28,6 @@ class sidecar_exception extends \moodle_exception {
      * @param string $detail what went wrong (no secrets)
      */
     public function __construct(string $detail) {
-        parent::__construct('sidecarunreachable', 'block_edcissuer', '', $detail, $detail);
+        parent::__construct('sidecarunreachable', 'block_edcissuer', '', $detail);
     }
 }

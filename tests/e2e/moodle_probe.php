@@ -3,6 +3,8 @@
 //   php moodle_probe.php state <courseid> <userid>     JSON of the learner's completion, status, credentials, queued tasks
 //   php moodle_probe.php reset <courseid> <userid>...  forget those learners' completion and credential data
 //   php moodle_probe.php config <name> <value>         set a block_edcissuer setting (value "-" reads it from stdin)
+//   php moodle_probe.php coreconfig <name> [<value>]   read or set a core setting (prints the previous value)
+//   php moodle_probe.php privacy <userid>              export, then delete, the user's data via the privacy API
 // Needs EDC_E2E_MOODLE_DIR.
 
 define('CLI_SCRIPT', true);
@@ -37,6 +39,13 @@ if ($command === 'state') {
     $value = $argv[3] === '-' ? trim(stream_get_contents(STDIN)) : $argv[3];
     set_config($argv[2], $value, 'block_edcissuer');
     echo "ok\n";
+} else if ($command === 'coreconfig') {
+    // Read (no value) or set a core setting; prints the previous value as JSON.
+    $previous = get_config('core', $argv[2]);
+    if (isset($argv[3])) {
+        set_config($argv[2], $argv[3] === '-' ? stream_get_contents(STDIN) : $argv[3]);
+    }
+    echo json_encode(['previous' => $previous]) . "\n";
 } else if ($command === 'privacy') {
     // Export then delete one user's data through Moodle's privacy manager, as a data request would.
     $user = core_user::get_user((int)$argv[2], '*', MUST_EXIST);

@@ -271,6 +271,28 @@ def test_description_form_shows_sidecar_errors_next_to_fields_then_sends(site):
     assert sent["title"]["lt"] == values["title_lt"] and sent["eqf_level"] == int(values["eqf_level"])
 
 
+def test_a_blocked_port_is_reported_and_retried(site):
+    """Moodle's curl security refuses the sidecar's port: no HTTP status, the text says so, the task retries."""
+    previous = m.probe(MOODLE_DIR, "coreconfig", "curlsecurityallowedport", "443")["previous"]
+    try:
+        teacher = m.Browser(site["wwwroot"], "e2e_teacher", PASSWORD)
+        teacher.post(f"/blocks/edcissuer/issue.php?courseid={site['courseid']}",
+                     {"sesskey": teacher.sesskey, "action": "selected", "userids[]": [site["other"]]})
+        events_before = len(site["fake"].events)
+        m.run_adhoc_tasks(MOODLE_DIR)
+        waiting = state(site, "other")
+        assert len(waiting["tasks"]) == 1 and waiting["tasks"][0]["faildelay"] > 0
+        assert len(site["fake"].events) == events_before
+        assert "The URL is blocked." in waiting["status"]["message"]
+        page = teacher.get(f"/blocks/edcissuer/issue.php?courseid={site['courseid']}").text
+        assert "The URL is blocked." in page  # the status pull fails the same way and says so
+    finally:
+        m.probe(MOODLE_DIR, "coreconfig", "curlsecurityallowedport", "-", stdin=previous or "")
+    m.php(MOODLE_DIR, "admin/cli/adhoc_task.php", f"--id={waiting['tasks'][0]['id']}")
+    assert len(site["fake"].events) == events_before + 1
+    assert state(site, "other")["tasks"] == []
+
+
 def test_admin_settings_explain_outgoing_http_and_hide_the_secret(site):
     admin_password = os.environ.get("EDC_E2E_ADMIN_PASSWORD")
     if not admin_password:

@@ -50,8 +50,8 @@ class my_credentials implements \renderable, \templatable {
         $items = [];
         $seencourses = [];
         foreach ((new issuance_store())->credentials_for_user($this->userid, $this->courseid) as $cred) {
-            $state = ($cred->status && ($cred->statuscredentialid === null || $cred->statuscredentialid === $cred->credentialid))
-                ? $cred->status : status::ISSUED;
+            // The course's status row follows the newest request; it speaks for this file only if it names it.
+            $state = ($cred->status && $cred->statuscredentialid === $cred->credentialid) ? $cred->status : status::ISSUED;
             $seencourses[(int)$cred->courseid] = true;
             $items[] = [
                 'title' => self::title((int)$cred->courseid, (string)$cred->coursename),

@@ -120,6 +120,8 @@ def _verdict_box(view: CredentialView, s: dict[str, ParagraphStyle], width: floa
     lines = [_p(verdict.headline, ParagraphStyle("v", parent=s["verdict"], textColor=ink))]
     from bridge.presentation import wording
 
+    if verdict.state == "not_valid":
+        lines.append(_p(wording.verdict_text("untrusted", view.lang), s["base"]))
     if verdict.revoked_at:
         lines.append(_p(f"{wording.verdict_text('revoked_at', view.lang)}: {verdict.revoked_at}", s["base"]))
     if verdict.revocation_reason:

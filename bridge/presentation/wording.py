@@ -85,6 +85,7 @@ VERDICTS: dict[str, dict[str, str]] = {
         "unchecked": "Not checked: the seal of this copy was not verified.",
         "revoked_reason": "Reason given by the issuer",
         "revoked_at": "Revoked on",
+        "untrusted": "The seal does not hold, so nothing shown below can be relied on.",
     },
     "lt": {
         "valid": "Galioja: kredencialas nepakeistas ir užantspauduotas patikimo išdavėjo.",
@@ -93,6 +94,7 @@ VERDICTS: dict[str, dict[str, str]] = {
         "unchecked": "Nepatikrinta: šios kopijos antspaudas netikrintas.",
         "revoked_reason": "Išdavėjo nurodyta priežastis",
         "revoked_at": "Atšaukta",
+        "untrusted": "Antspaudas negalioja, todėl žemiau pateikta informacija negalima pasikliauti.",
     },
 }
 

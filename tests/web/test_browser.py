@@ -116,4 +116,5 @@ def test_verify_page_reads_the_verdict_of_an_uploaded_file(sidecar, page, tmp_pa
     verdict = page.locator(".verdict")
     assert verdict.get_attribute("data-verdict") == "not_valid"
     assert "changed after it was sealed" in verdict.inner_text()
+    assert "nothing shown below can be relied on" in verdict.inner_text()
     shot(page, "08-verify-tampered")

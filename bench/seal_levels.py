@@ -99,6 +99,8 @@ def main() -> None:
         tsa = LoopbackTSA(ca, tmp / f"tsa-{kind}")
         client = ltv.TsaClient(tsa.url)
         revocation = ltv.StaticRevocationSource(crls=[ca.crl(days=30)])
+        round_trip = _interleaved({"tsa": lambda: client.stamp(b"x" * 64)}, args.n)["tsa"]
+        print(f"{'':6} {kind:8} TSA round trip alone (HTTP + one `openssl ts -reply` process): {_ms(round_trip)}")
         try:
             for fmt in args.formats.split(","):
                 issue = ISSUERS[fmt](seal, client, revocation)

@@ -21,12 +21,16 @@ UTC = dt.timezone.utc
 
 
 @pytest.fixture(scope="module")
-def ca():
-    """A TEST CA whose certificates name a loopback CRL distribution point that serves its CRL."""
-    authority = TestCA.create()
-    server = LoopbackCRLServer(authority)
-    yield authority
+def crl_server():
+    """A TEST CA (`crl_server.ca`) whose certificates name this loopback CRL distribution point."""
+    server = LoopbackCRLServer(TestCA.create())
+    yield server
     server.close()
+
+
+@pytest.fixture(scope="module")
+def ca(crl_server):
+    return crl_server.ca
 
 
 @pytest.fixture(scope="module")

@@ -260,8 +260,9 @@ class _CrlHandler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802
-        ca: TestCA = self.server.owner.ca
-        body = ca.crl()
+        owner = self.server.owner
+        owner.requests += 1
+        body = owner.crl_for_next_request or owner.ca.crl()
         self.send_response(200)
         self.send_header("Content-Type", "application/pkix-crl")
         self.send_header("Content-Length", str(len(body)))
@@ -276,7 +277,16 @@ class LoopbackCRLServer:
         self.ca = ca
         self._server = _Server(_CrlHandler)
         self._server.ca = ca
+        self._server.requests = 0
+        self._server.crl_for_next_request = None  # serve these bytes instead of the CA's CRL (tests)
         ca.crl_url = self._server.url + "ca.crl"
+
+    @property
+    def requests(self) -> int:
+        return self._server.requests
+
+    def serve_instead(self, data: bytes | None) -> None:
+        self._server.crl_for_next_request = data
 
     def close(self) -> None:
         self._server.close()

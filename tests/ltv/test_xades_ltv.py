@@ -300,3 +300,30 @@ def test_settings_from_environment_name_the_wrong_variable():
         ltv.SealLevelSettings.from_env({"EDC_TSA_URL": "http://127.0.0.1:9/", "EDC_TSA_POLICY": "later"})
     client = ltv.SealLevelSettings.from_env({"EDC_TSA_URL": "https://u:pw@tsa.example/ts"}).tsa
     assert "pw" not in repr(client)
+
+
+# --- fetching CRLs ----------------------------------------------------------------------------------
+
+
+def test_crl_fetcher_reuses_a_crl_and_refuses_one_from_another_ca(ca, crl_server):
+    seal = ca.issue_seal()
+    fetcher = ltv.CrlDistributionPointSource(timeout=5)
+    before = crl_server.requests
+    first = fetcher.collect(seal.certificate, ca.cert)
+    again = fetcher.collect(ca.issue_seal().certificate, ca.cert)
+    assert first.crls == again.crls and crl_server.requests == before + 1  # cached until nextUpdate
+    try:
+        crl_server.serve_instead(TestCA.create("TEST impostor CA").crl())
+        with pytest.raises(ltv.RevocationUnavailableError, match="not signed by"):
+            ltv.CrlDistributionPointSource(timeout=5).collect(seal.certificate, ca.cert)
+    finally:
+        crl_server.serve_instead(None)
+
+
+def test_crl_fetcher_without_distribution_point_or_server_says_so(ca):
+    no_cdp = TestCA.create("TEST CA without CRL distribution point")
+    with pytest.raises(ltv.RevocationUnavailableError, match="names no CRL distribution point"):
+        ltv.CrlDistributionPointSource().collect(no_cdp.issue_seal().certificate, no_cdp.cert)
+    offline = TestCA.create("TEST CA whose CRL server is down", crl_url=closed_port_url() + "ca.crl")
+    with pytest.raises(ltv.RevocationUnavailableError, match="no CRL could be fetched"):
+        ltv.CrlDistributionPointSource(timeout=2).collect(offline.issue_seal().certificate, offline.cert)

@@ -5,6 +5,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,18 @@ def web_service(wwwroot: str, token: str, function: str, params: dict[str, Any])
                            timeout=60)
     answer.raise_for_status()
     return answer.json()
+
+
+def screenshot(browser: Browser, path: str, name: str, height: int = 1100) -> None:
+    """Saves the page as HTML with a <base> and lets headless Chromium render it (when a directory is given)."""
+    folder = os.environ.get("EDC_E2E_SCREENSHOTS")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not folder or not chromium:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    page = browser.get(path).text.replace("<head>", f'<head><base href="{browser.wwwroot}/">', 1)
+    html_file = Path(folder, name + ".html")
+    html_file.write_text(page, encoding="utf-8")
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--hide-scrollbars", f"--window-size=1280,{height}", f"--screenshot={Path(folder, name + '.png')}",
+                    html_file.as_uri()], capture_output=True, timeout=120)

@@ -19,8 +19,6 @@ import datetime as dt
 import os
 import re
 import secrets
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -71,21 +69,6 @@ def site(tmp_path_factory):
 
 def state(site, who="learner"):
     return m.probe(MOODLE_DIR, "state", str(site["courseid"]), str(site[who]))
-
-
-def screenshot(browser: m.Browser, path: str, name: str, height: int = 1100) -> None:
-    """Saves the page as HTML with a <base> and lets headless Chromium render it (when a directory is given)."""
-    folder = os.environ.get("EDC_E2E_SCREENSHOTS")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not folder or not chromium:
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    page = browser.get(path).text.replace("<head>", f'<head><base href="{browser.wwwroot}/">', 1)
-    html_file = Path(folder, name + ".html")
-    html_file.write_text(page, encoding="utf-8")
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--hide-scrollbars", f"--window-size=1280,{height}", f"--screenshot={Path(folder, name + '.png')}",
-                    html_file.as_uri()], capture_output=True, timeout=120)
 
 
 def field_error(page: str, name: str) -> str:
@@ -209,7 +192,7 @@ def test_my_credentials_lists_the_credential_with_download_and_verification(site
     assert "attachment" in download.headers.get("Content-Disposition", "")
     course_page = learner.get(f"/course/view.php?id={site['courseid']}").text
     assert "block_edcissuer-credential" in course_page and "Issue credentials" not in course_page
-    screenshot(learner, "/my/", "my-credentials")
+    m.screenshot(learner, "/my/", "my-credentials")
     # Another learner and an outsider get nothing; the teacher of the course may download it.
     for username in ("e2e_jonas", "e2e_liam"):
         stranger = m.Browser(site["wwwroot"], username, PASSWORD)
@@ -232,7 +215,7 @@ def test_teacher_page_shows_statuses_and_pulls_the_sidecars_view(site):
     assert rows[str(site["other"])] == "parked"
     assert "missing mandatory element" in page and "[[" not in page
     assert "Issue to all who completed" in page
-    screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={site['courseid']}", "teacher-page")
+    m.screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={site['courseid']}", "teacher-page")
     course_page = teacher.get(f"/course/view.php?id={site['courseid']}").text
     assert "/blocks/edcissuer/spec.php?courseid=" in course_page and "/blocks/edcissuer/issue.php?courseid=" in course_page
     learner = m.Browser(site["wwwroot"], "e2e_ona", PASSWORD)
@@ -264,7 +247,7 @@ def test_description_form_shows_sidecar_errors_next_to_fields_then_sends(site):
     assert "missing mandatory element" in field_error(answer.text, "eqf_level")
     assert "LITHUANIA" in field_error(answer.text, "issuer_country")
     assert field_error(answer.text, "title_en") == ""
-    screenshot(teacher, path, "description-form-errors", height=4200)  # the stored errors show on the next visit too
+    m.screenshot(teacher, path, "description-form-errors", height=4200)  # the stored errors show on the next visit too
     fixed = teacher.post("/blocks/edcissuer/spec.php", fields + [("submitbutton", "Save")])
     assert "the sidecar accepted it" in fixed.text
     sent = site["fake"].specs[("moodle-e2e", site["courseid"])]

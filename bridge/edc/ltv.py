@@ -191,7 +191,7 @@ class CrlDistributionPointSource:
         data, fetched, next_update = entry
         now = dt.datetime.now(dt.timezone.utc)
         if (now - fetched).total_seconds() > self.max_age or (next_update and now >= next_update):
-            del self._cache[url]
+            self._cache.pop(url, None)  # another thread may have dropped it already
             return None
         return data
 

@@ -57,6 +57,12 @@ def test_staff_revokes_and_public_page_says_revoked(sidecar, page, browser):
     assert page.locator("svg.chart").count() == 1
     shot(page, "01-dashboard")
 
+    page.click(".lang a[hreflang=lt]")
+    assert page.locator("h1").inner_text() == "Apžvalga"
+    assert "Šiuo metu nepavykstantys pristatymai" in page.inner_text("main")
+    shot(page, "01b-dashboard-lt")
+    page.click(".lang a[hreflang=en]")
+
     page.click("header nav a:text-is('Registry')")
     page.fill("#q", "Žemaitienė")
     page.click("form.search button[type=submit]")

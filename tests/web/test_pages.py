@@ -4,6 +4,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
+
+import zxingcpp
+from PIL import Image
 
 import pytest
 from pypdf import PdfReader
@@ -107,7 +111,7 @@ def test_public_page_needs_the_link_token_or_sharing(sidecar):
     assert client.get(f"/credentials/{short}").status_code == 404
 
 
-def test_public_pdf_is_the_same_credential(sidecar):
+def test_public_pdf_is_the_same_credential(sidecar, tmp_path):
     credential_id = sidecar.credentials["GREEN310/Jonas Petraitis"]
     with sidecar.ctx.registry.transaction() as session:
         url = public_url(session, credential_id, sidecar.base_url)
@@ -116,6 +120,11 @@ def test_public_pdf_is_the_same_credential(sidecar):
     assert answer.mimetype == "application/pdf"
     text = " ".join(PdfReader(io.BytesIO(answer.data)).pages[0].extract_text().split())
     assert "Jonas Petraitis" in text and "Galioja" in text
+    (tmp_path / "c.pdf").write_bytes(answer.data)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "c.pdf"), str(tmp_path / "c")],
+                   check=True)
+    codes = zxingcpp.read_barcodes(Image.open(tmp_path / "c.png"))
+    assert [c.text for c in codes] == [url]  # the paper leads back to this very page
 
 
 def test_verify_page_refuses_empty_upload(sidecar):

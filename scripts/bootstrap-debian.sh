@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
-run_pkgs=(softhsm2 xmlsec1 openssl p11-kit)
+run_pkgs=(softhsm2 xmlsec1 openssl p11-kit fonts-dejavu-core)
 test_pkgs=(php-cli php-xml php-mbstring php-curl phpunit postgresql chromium poppler-utils)
 pkgs=("${run_pkgs[@]}")
 [ "$purpose" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -76,13 +76,14 @@ final class status {
     }
 
     /**
-     * Whether the teacher page should keep refreshing for this status.
+     * Whether the teacher page should keep refreshing for this status: only while queued, since "issued"
+     * can last long when a delivery channel keeps failing, and the page would never rest.
      *
      * @param string $status one of the constants
      * @return bool
      */
     public static function is_pending(string $status): bool {
-        return $status === self::QUEUED || $status === self::ISSUED;
+        return $status === self::QUEUED;
     }
 
     /**

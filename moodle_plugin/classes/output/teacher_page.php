@@ -49,13 +49,13 @@ class teacher_page implements \renderable, \templatable {
     }
 
     /**
-     * Whether any learner is still waiting (the page then refreshes itself).
+     * Whether any learner is still queued (the page then refreshes itself).
      *
      * @return bool
      */
     public function has_pending(): bool {
         foreach ($this->statuses as $row) {
-            if (status::is_pending($row->status) && $row->status === status::QUEUED) {
+            if (status::is_pending($row->status)) {
                 return true;
             }
         }

@@ -50,6 +50,7 @@ final class status_test extends TestCase {
     public function test_pending_and_credential_flags(): void {
         $this->assertTrue(status::is_pending(status::QUEUED));
         $this->assertFalse(status::is_pending(status::DELIVERED));
+        $this->assertFalse(status::is_pending(status::ISSUED));
         $this->assertFalse(status::is_pending(status::FAILED));
         $this->assertTrue(status::has_credential(status::DELIVERED));
         $this->assertFalse(status::has_credential(status::QUEUED));

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping
 
 from bridge.edc import vocabularies as vocab
 from bridge.edc.elm3_image import render_png
+from bridge.edc.annex_notes import annex_notes, in_languages
 from bridge.edc.model import Credential, CourseSpec, Learner, Organisation
 
 CONTEXT = ["https://www.w3.org/2018/credentials/v1", "http://data.europa.eu/snb/model/context/edc-ap"]
@@ -94,8 +95,7 @@ class _Writer:
 
     def labels(self, labels: Mapping[str, str]) -> dict[str, str]:
         """A vocabulary's labels in the credential's languages (English when it has none of them)."""
-        chosen = {lang: labels[lang] for lang in self.languages if lang in labels}
-        return chosen or {"en": labels["en"]}
+        return in_languages(labels, self.languages)
 
     def plain(self, words: str) -> dict[str, str]:
         """A text that is the same in every language (a name): written once, in the primary language."""
@@ -284,7 +284,7 @@ def _qualification(w: _Writer, spec: CourseSpec) -> dict[str, Any]:
         title = spec.quality_assurance_body or w.labels({"en": "Quality assurance", "lt": "Kokybės užtikrinimas"})
         node["supplementaryDocument"] = [{"id": "urn:epass:webResource:quality-assurance", "type": "WebResource",
                                           "contentURL": spec.quality_assurance_url, "title": dict(title)}]
-    notes = [w.note(f"urn:epass:note:{key.replace('_', '-')}", text, key) for text, key in _notes(w, spec)]
+    notes = [w.note(f"urn:epass:note:{key.replace('_', '-')}", text, key) for text, key in annex_notes(spec, w.languages, w.primary)]
     if notes:
         node["additionalNote"] = notes
     return node
@@ -299,31 +299,6 @@ def _outcome(w: _Writer, n: int, lo) -> dict[str, Any]:
         node["relatedESCOSkill"] = [{"id": lo.esco_skill, "type": "Concept", "notation": "Skill",
                                      "inScheme": {"id": ESCO_SKILLS_SCHEME, "type": "ConceptScheme"}}]
     return node
-
-
-def _notes(w: _Writer, spec: CourseSpec) -> Iterable[tuple[Mapping[str, str], str]]:
-    """The Annex I facts ELM has no property for, as (multilingual text, note subject) pairs."""
-    if spec.participation_description:
-        yield spec.participation_description, "participation"
-    yield spec.quality_assurance, "quality_assurance"
-    if spec.quality_assurance_body:
-        yield spec.quality_assurance_body, "quality_assurance_body"
-    if spec.stackability:
-        kind = w.labels(vocab.STACKABILITY[spec.stackability])
-        towards = spec.stackability_towards or {}
-        yield {lang: f"{label}. {towards[lang]}" if lang in towards else label
-               for lang, label in kind.items()}, "stackability"
-    if spec.qf_ehea_cycle:
-        yield w.labels(vocab.QF_EHEA_CYCLES[spec.qf_ehea_cycle]), "qf_ehea_cycle"
-    if spec.further_information:
-        yield spec.further_information, "further_information"
-    untyped: dict[str, list[str]] = {}
-    for lo in spec.learning_outcomes:
-        words = vocab.OUTCOME_TYPES_WITHOUT_CODE.get(lo.type or "")
-        for lang in w.languages if words else ():
-            untyped.setdefault(lang, []).append(f"{words.get(lang, words['en'])}: {lo.text.get_in(lang, w.primary)}")
-    if untyped:
-        yield {lang: "\n".join(lines) for lang, lines in untyped.items()}, "outcome_types"
 
 
 # --- how it looks: the display parameter ----------------------------------------------------------

@@ -497,14 +497,10 @@ def _judge_trust(report: VerificationReport, check: SealCheck, anchors: Sequence
 
 
 def _check_shapes(report: VerificationReport, doc: Any, shapes: "ElmShapes | None") -> None:
-    if shapes is None:
-        report.notes.append("the EDC shapes check was skipped: no shapes folder is configured (EDC_SHACL_DIR)")
-        return
-    problems = shapes.problems(doc)
-    report.schema_valid = not problems
-    if problems:
-        shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
-        report.problem(f"the credential does not follow the EU's EDC shapes: {shown}")
+    report.schema_outcome(
+        shapes.problems(doc) if shapes is not None else None, against="the EU's EDC shapes",
+        skipped="the EDC shapes check was skipped: no shapes folder is configured (EDC_SHACL_DIR)",
+    )
 
 
 def verify_jades(

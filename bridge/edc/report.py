@@ -43,6 +43,16 @@ class VerificationReport:
     def problem(self, text: str) -> None:
         self.problems.append(text)
 
+    def schema_outcome(self, problems: list[str] | None, *, against: str, skipped: str) -> None:
+        """Record a schema or shapes check: None means it was not configured, which is said, not hidden."""
+        if problems is None:
+            self.notes.append(skipped)
+            return
+        self.schema_valid = not problems
+        if problems:
+            shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
+            self.problem(f"the credential does not follow {against}: {shown}")
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["valid"] = self.valid

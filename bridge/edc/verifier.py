@@ -54,14 +54,10 @@ def verify_credential(
 
 
 def _schema(report: VerificationReport, schema: EdcSchema | None, tree: etree._ElementTree) -> None:
-    if schema is None:
-        report.notes.append("the EDC schema check was skipped: no schema folder is configured (EDC_SCHEMA_DIR)")
-        return
-    problems = schema.problems(tree)
-    report.schema_valid = not problems
-    if problems:
-        shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
-        report.problem(f"the credential does not follow the official EDC schema: {shown}")
+    report.schema_outcome(
+        schema.problems(tree) if schema is not None else None, against="the official EDC schema",
+        skipped="the EDC schema check was skipped: no schema folder is configured (EDC_SCHEMA_DIR)",
+    )
 
 
 def _summary(report: VerificationReport, tree: etree._ElementTree) -> None:

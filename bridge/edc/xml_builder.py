@@ -34,6 +34,7 @@ from typing import Iterable, Mapping
 from lxml import etree
 
 from bridge.edc import vocabularies as vocab
+from bridge.edc.annex_notes import annex_notes, in_languages
 from bridge.edc.model import Credential, CourseSpec, Learner, Organisation
 
 SNB_NS = "http://data.europa.eu/snb"
@@ -122,8 +123,7 @@ class _Writer:
 
     def labels(self, labels: Mapping[str, str]) -> dict[str, str]:
         """A vocabulary's labels in the credential's languages (English when it has none of them)."""
-        chosen = {lang: labels[lang] for lang in self.languages if lang in labels}
-        return chosen or {"en": labels["en"]}
+        return in_languages(labels, self.languages)
 
     def code(self, parent: etree._Element, tag: str, concept: vocab.Concept) -> etree._Element:
         element = etree.SubElement(parent, _snb(tag))
@@ -201,7 +201,7 @@ def _qualification(w: _Writer, root: etree._Element, spec: CourseSpec) -> None:
     w.text(q, "title", spec.title)
     if spec.description:
         w.text(q, "description", spec.description)
-    for text, subject in _qualification_notes(w, spec):
+    for text, subject in annex_notes(spec, w.languages, w.primary):
         w.note(q, text, subject)
     if spec.homepage:
         etree.SubElement(q, _snb("homepage"), uri=spec.homepage)
@@ -227,44 +227,6 @@ def _qualification(w: _Writer, root: etree._Element, spec: CourseSpec) -> None:
     if level is None:
         raise XmlMappingError(f"EQF level {spec.eqf_level} does not exist (levels are 1 to 8)")
     w.code(q, "eqfLevel", level)
-
-
-def _qualification_notes(w: _Writer, spec: CourseSpec) -> Iterable[tuple[Mapping[str, str], str]]:
-    """The Annex I facts EDC v1 has no element for, as (multilingual text, note subject) pairs."""
-    if spec.participation_description:
-        yield spec.participation_description, "participation"
-    yield spec.quality_assurance, "quality_assurance"
-    if spec.quality_assurance_body:
-        yield spec.quality_assurance_body, "quality_assurance_body"
-    if spec.stackability:
-        kind = w.in_languages(vocab.STACKABILITY[spec.stackability])
-        towards = spec.stackability_towards or {}
-        yield {lang: f"{label}. {towards[lang]}" if lang in towards else label
-               for lang, label in kind.items()}, "stackability"
-    if spec.qf_ehea_cycle:
-        yield w.in_languages(vocab.QF_EHEA_CYCLES[spec.qf_ehea_cycle]), "qf_ehea_cycle"
-    if spec.further_information:
-        yield spec.further_information, "further_information"
-    untyped = _outcomes_without_code(w, spec)
-    if untyped:
-        yield untyped, "outcome_types"
-
-
-def _outcomes_without_code(w: _Writer, spec: CourseSpec) -> dict[str, str]:
-    """Outcomes whose type the skill-type list cannot name (responsibility and autonomy), listed in words.
-
-    A learning outcome has no note element of its own, and its `description` is where readers look for
-    the outcome's wording, so the type travels here, on the specification, naming each outcome.
-    """
-    texts: dict[str, list[str]] = {}
-    for lo in spec.learning_outcomes:
-        words = vocab.OUTCOME_TYPES_WITHOUT_CODE.get(lo.type or "")
-        if not words:
-            continue
-        for lang in w.languages:
-            label = words.get(lang, words["en"])
-            texts.setdefault(lang, []).append(f"{label}: {lo.text.get_in(lang, w.primary)}")
-    return {lang: "\n".join(lines) for lang, lines in texts.items()}
 
 
 def _isced(code: str) -> vocab.Concept:

@@ -46,7 +46,7 @@ class _RegistryStates:
         deliveries = GaugeMetricFamily("edc_deliveries", "Deliveries by channel and state", labels=["channel", "state"])
         issuances = GaugeMetricFamily("edc_issuances", "Issuances by status", labels=["status"])
         try:
-            with self._registry.sessions() as session:
+            with self._registry.reading() as session:
                 for channel, state, n in session.execute(
                         select(Delivery.channel, Delivery.state, func.count()).group_by(Delivery.channel, Delivery.state)):
                     deliveries.add_metric([channel, state], n)

@@ -86,6 +86,7 @@ class Settings:
     lease_seconds: int = 120
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 3600.0
+    email_pdf: bool = False  # attach the printable PDF to the email (~40 ms each; the page offers it anyway)
     start_background: bool = True  # worker threads and the scheduler; tests may drive them by hand
     demo: bool = False
 
@@ -125,6 +126,7 @@ class Settings:
             retry_base_seconds=_float(env, "EDC_RETRY_BASE_SECONDS", 5.0),
             retry_max_seconds=_float(env, "EDC_RETRY_MAX_SECONDS", 3600.0),
             verify_rate_limit=env.get("EDC_VERIFY_RATE_LIMIT") or "30/minute",
+            email_pdf=(env.get("EDC_EMAIL_PDF") or "0").lower() in ("1", "true", "yes", "on"),
         )
         values.update(overrides)
         return cls(**values)

@@ -45,7 +45,8 @@ class Context:
     channels: dict[str, Channel] = field(default_factory=dict)
     metrics: Any = None  # bridge.metrics.Metrics
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
-    wake: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)  # new work for the issuing threads
+    deliveries_due: threading.Event = field(default_factory=threading.Event)  # ... for the delivery threads
     _specs: dict = field(default_factory=dict, repr=False)  # parsed descriptions by their stored text
 
     def course_spec(self, document: str) -> model.CourseSpec:
@@ -219,7 +220,7 @@ def _store(ctx: Context, issuance_id: str, worker_id: str, credential: model.Cre
                        superseded_by=cid)
         row.status = "issued" if ctx.settings.channels else "delivered"
         row.credential_id, row.claimed_by, row.claimed_until, row.last_error = cid, None, None, None
-    ctx.wake.set()
+    ctx.deliveries_due.set()
     return True
 
 
@@ -252,7 +253,7 @@ def _revoke_in(session, ctx: Context, credential_id: str, reason: str, by: str, 
 def revoke(ctx: Context, credential_id: str, reason: str, by: str) -> None:
     with ctx.registry.transaction() as session:
         _revoke_in(session, ctx, credential_id, reason, by)
-    ctx.wake.set()
+    ctx.deliveries_due.set()
 
 
 def reissue(ctx: Context, credential_id: str, by: str, learner_name: dict[str, str] | None = None,
@@ -296,7 +297,7 @@ def retry_delivery(ctx: Context, delivery_id: int, by: str) -> Delivery:
         row.state, row.attempts, row.next_attempt_at, row.claimed_until = "pending", 0, None, None
         audit.append(session, by, "delivery.retry_requested", str(delivery_id),
                      {"credential": row.credential_id, "channel": row.channel})
-    ctx.wake.set()
+    ctx.deliveries_due.set()
     return row
 
 
@@ -342,7 +343,8 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
         except Exception:  # noqa: BLE001 - a plain link is better than no delivery
             log.warning("no page link for %s; using the plain credential URL", cred.id)
     document = documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b""
-    attachments = _printable(document, cred, view_url, short) if delivery.channel == "email" and document else ()
+    attachments = _printable(document, cred, view_url, short) \
+        if ctx.settings.email_pdf and delivery.channel == "email" and document else ()
     return DeliveryJob(
         credential_id=cred.id, kind=delivery.kind, learner_email=cred.learner_email, learner_name=cred.learner_name,
         learner_lang=cred.learner_lang, learner_moodle_id=int(cred.learner_id) if cred.learner_id.isdigit() else None,
@@ -482,14 +484,21 @@ class Worker:
 
     def start(self) -> None:
         self._recover()  # what a previous run left half-done
-        for i in range(self.ctx.settings.workers):
-            t = threading.Thread(target=self._loop, args=(f"{self.ctx.worker_id}/{i}",), name=f"edc-worker-{i}",
-                                 daemon=True)
-            t.start()
-            self._threads.append(t)
+        workers = self.ctx.settings.workers
+        # Delivery threads mostly wait on SMTP and Moodle, so there are more of them, and sealing never
+        # waits for a slow mail server.
+        for i in range(workers):
+            self._spawn(self._issue_loop, f"edc-issue-{i}", f"{self.ctx.worker_id}/{i}")
+        for i in range(max(2, 2 * workers)):
+            self._spawn(self._delivery_loop, f"edc-deliver-{i}")
         self._start_scheduler()
 
-    def _loop(self, worker_id: str) -> None:
+    def _spawn(self, target: Callable, name: str, *args: Any) -> None:
+        t = threading.Thread(target=target, args=args, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _issue_loop(self, worker_id: str) -> None:
         while not self._stop.is_set():
             try:
                 issuance_id = claim_issuance(self.ctx, worker_id)
@@ -497,11 +506,19 @@ class Worker:
                     self.ctx.wake.wait(1.0)
                     self.ctx.wake.clear()
                     continue
-                cid = process_issuance(self.ctx, issuance_id, worker_id)
-                if cid:
-                    deliver_due(self.ctx, credential_id=cid)
+                process_issuance(self.ctx, issuance_id, worker_id)
             except Exception:  # noqa: BLE001 - keep the thread alive (database blip); the lease recovers the row
                 log.exception("worker %s: unexpected error", worker_id)
+                self._stop.wait(2.0)
+
+    def _delivery_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if deliver_due(self.ctx, limit=2) == 0:
+                    self.ctx.deliveries_due.wait(1.0)
+                    self.ctx.deliveries_due.clear()
+            except Exception:  # noqa: BLE001
+                log.exception("delivery thread: unexpected error")
                 self._stop.wait(2.0)
 
     def _start_scheduler(self) -> None:
@@ -509,15 +526,16 @@ class Worker:
 
         scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
         every = dict(trigger="interval", max_instances=1, coalesce=True)
-        scheduler.add_job(self._guard(lambda: deliver_due(self.ctx, limit=50)), seconds=2, id="deliveries", **every)
         scheduler.add_job(self._guard(self._recover), seconds=max(1, min(10, self.ctx.settings.lease_seconds)),
                           id="recovery", **every)
         scheduler.add_job(self._guard(self._purge_nonces), minutes=5, id="nonces", **every)
         try:
             from hsm.expiry import add_expiry_job
 
+            contact = self.ctx.settings.security_contact or "(set EDC_SECURITY_CONTACT)"
             add_expiry_job(scheduler, lambda: self.ctx.seals.current().certificate,
-                           lambda warning: log.warning("seal certificate: %s", warning.message))
+                           lambda warning: log.warning("seal certificate: %s; security contact: %s",
+                                                       warning.message, contact))
         except ImportError:
             pass
         scheduler.start()
@@ -545,6 +563,7 @@ class Worker:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self.ctx.wake.set()
+        self.ctx.deliveries_due.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         for t in self._threads:

@@ -99,7 +99,7 @@ def list_credentials():
     if issued_to:
         conditions.append(Credential.issued_at < issued_to)
     ctx = context()
-    with ctx.registry.sessions() as session:
+    with ctx.registry.reading() as session:
         total = session.execute(select(func.count()).select_from(Credential).where(*conditions)).scalar_one()
         rows = session.execute(select(Credential).where(*conditions)
                                .order_by(Credential.issued_at.desc(), Credential.id).limit(limit).offset(offset)
@@ -120,7 +120,7 @@ def _load(session, cred_id: str) -> Credential:
 @staff_required
 def credential_document(cred_id: str):
     ctx = context()
-    with ctx.registry.sessions() as session:
+    with ctx.registry.reading() as session:
         cred = _load(session, cred_id)
         data = documents.read_document(session, ctx.registry.dictionaries, cred)
         media = "application/ld+json" if cred.format == "elm3-jsonld" else "application/xml"
@@ -134,7 +134,7 @@ def credential_document(cred_id: str):
 @staff_required
 def get_credential(cred_id: str):
     ctx = context()
-    with ctx.registry.sessions() as session:
+    with ctx.registry.reading() as session:
         cred = _load(session, cred_id)
         deliveries = session.execute(select(Delivery).where(Delivery.credential_id == cred.id)
                                      .order_by(Delivery.id)).scalars().all()
@@ -200,7 +200,7 @@ def reissue_credential(cred_id: str):
 @bp.get("/api/v1/issuances/<issuance_id>")
 @staff_required
 def get_issuance(issuance_id: str):
-    with context().registry.sessions() as session:
+    with context().registry.reading() as session:
         row = session.get(Issuance, issuance_id)
         if row is None:
             raise ApiError(404, "no such issuance", [problem("/id", f"{issuance_id} is not in the registry")])
@@ -224,7 +224,7 @@ def list_deliveries():
     if problems:
         raise ApiError(400, "bad query parameters", problems)
     conditions = [Delivery.state == state] if state else []
-    with context().registry.sessions() as session:
+    with context().registry.reading() as session:
         total = session.execute(select(func.count()).select_from(Delivery).where(*conditions)).scalar_one()
         rows = session.execute(select(Delivery).where(*conditions).order_by(Delivery.id).limit(limit)
                                .offset(offset)).scalars().all()

@@ -30,7 +30,7 @@ def verify_bytes(data: bytes) -> tuple[VerificationReport, dict]:
     report = verify_credential(data, trust_anchors=ctx.trust_anchors, schema=ctx.schema)
     registry_view = {"known": False, "status": None}
     if report.credential_id:
-        with ctx.registry.sessions() as session:
+        with ctx.registry.reading() as session:
             cred = session.get(Credential, report.credential_id)
             if cred is not None:
                 revocation = session.execute(

@@ -137,7 +137,10 @@ def load_pilot_courses(registry) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = (os.environ.get("EDC_LOG_LEVEL") or "INFO").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not one line per job run
     from bridge.app import create_app, stop_app
     from bridge.settings import Settings, SettingsError
 
@@ -214,7 +217,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
     url = args.database_url or Settings.from_env().database_url
     registry = Registry(url)
-    with registry.sessions() as session:
+    with registry.reading() as session:
         rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)).scalars()
         verdict = verify_chain(rows)
     registry.dispose()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -24,20 +25,20 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x45444342  # "EDCB"
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, writing: Callable[[], bool] = lambda: True, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs)
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, writing)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, writing: Callable[[], bool]) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
@@ -50,7 +51,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no read-to-write upgrade that could fail half-way);
+        # readers start a deferred transaction, which in WAL mode never blocks or waits for a writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing() else "BEGIN")
 
 
 class Registry:
@@ -58,7 +61,11 @@ class Registry:
 
     def __init__(self, url: str, *, migrate: bool = True, **engine_kwargs) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self._local = threading.local()
+        # SQLite has one writer at a time; queueing this process's writers on a lock hands the database
+        # over at once, where SQLite's own busy handler would poll with sleeps of up to 100 ms.
+        self._write_lock = threading.RLock()
+        self.engine = make_engine(url, lambda: getattr(self._local, "writing", True), **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.dictionaries = DictionaryCache()
         if migrate:
@@ -74,8 +81,23 @@ class Registry:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on any exception."""
-        with self.sessions.begin() as session:
-            yield session
+        if self.dialect != "sqlite":
+            with self.sessions.begin() as session:
+                yield session
+            return
+        with self._write_lock:
+            with self.sessions.begin() as session:
+                yield session
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session (on SQLite a deferred transaction: it never waits for writers)."""
+        self._local.writing = False
+        try:
+            with self.sessions() as session:
+                yield session
+        finally:
+            self._local.writing = True
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -59,7 +59,7 @@ def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDC_")}
     env.update(token_env(ec_token), EDC_DATABASE_URL=database, EDC_INTAKE_KEYS=f"demo={secret}",
                EDC_SMTP_URL=f"smtp://127.0.0.1:{controller.port}", EDC_MAIL_FROM="credentials@uni.example",
-               EDC_STAFF_TOKEN="serve-staff", EDC_PUBLIC_URL="https://edc.uni.example",
+               EDC_STAFF_TOKEN="serve-staff", EDC_PUBLIC_URL="https://edc.uni.example", EDC_EMAIL_PDF="1",
                EDC_TRUST_ANCHORS=str(ec_token.ca_cert_path))
     server = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--port", str(port)], cwd=REPO, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

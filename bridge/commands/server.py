@@ -191,8 +191,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import waitress
 
     try:
+        proxy = os.environ.get("EDC_TRUSTED_PROXY")  # behind a reverse proxy: the rate limit needs client addresses
+        options = dict(trusted_proxy=proxy, trusted_proxy_count=1,
+                       trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}) if proxy else {}
         waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="edc-bridge",
-                       clear_untrusted_proxy_headers=True)
+                       clear_untrusted_proxy_headers=True, **options)
     except KeyboardInterrupt:
         pass
     finally:

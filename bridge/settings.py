@@ -126,7 +126,7 @@ class Settings:
             retry_base_seconds=_float(env, "EDC_RETRY_BASE_SECONDS", 5.0),
             retry_max_seconds=_float(env, "EDC_RETRY_MAX_SECONDS", 3600.0),
             verify_rate_limit=env.get("EDC_VERIFY_RATE_LIMIT") or "30/minute",
-            email_pdf=(env.get("EDC_EMAIL_PDF") or "0").lower() in ("1", "true", "yes", "on"),
+            email_pdf=(env.get("EDC_EMAIL_PDF") or env.get("EDC_MAIL_PDF") or "0").lower() in ("1", "true", "yes", "on"),
         )
         values.update(overrides)
         return cls(**values)

@@ -143,7 +143,7 @@ def _seal(ctx: Context, credential: model.Credential, fmt: str) -> bytes:
 
 def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | None:
     """Seal and store one claimed row; returns the new credential id (None if parked, retried or lost)."""
-    with ctx.registry.transaction() as session:
+    with ctx.registry.reading() as session:
         row = session.get(Issuance, issuance_id)
         if row is None or row.status != "sealing" or row.claimed_by != worker_id:
             return None

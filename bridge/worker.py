@@ -186,6 +186,29 @@ def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | No
     return credential.issuance.credential_id if stored else None
 
 
+PLACEHOLDER_LEARNER = model.Learner(id="0", email="learner@placeholder.invalid", given_names="Placeholder",
+                                    family_name="Learner", lang="en")
+
+
+def dictionary_seed(credential: model.Credential, document: bytes) -> bytes:
+    """The bytes a course's credentials share, with no real person in them.
+
+    The course's unsealed document for a placeholder learner (specification, outcomes, awarding body,
+    images), followed by the `<proof>` element of the first sealed document (algorithms, the seal's
+    certificate chain, the XAdES structure; digests and a signature value, but no personal data).
+    A learner's erasure request then never touches the dictionary the whole course depends on.
+    """
+    from bridge.edc.xml_builder import build_edc_xml
+
+    placeholder = model.Credential(credential.spec, PLACEHOLDER_LEARNER,
+                                   model.Issuance.new(credential.issuance.awarded_at, valid_for=credential.spec.valid_for))
+    seed = build_edc_xml(placeholder)
+    start, end = document.find(b"<proof"), document.rfind(b"</proof>")
+    if start >= 0 and end > start:
+        seed += b"\n" + document[start:end + len(b"</proof>")]
+    return seed
+
+
 def _new_deliveries(ctx: Context, credential_id: str, kind: str) -> list[Delivery]:
     return [Delivery(credential_id=credential_id, channel=name, kind=kind, state="pending", attempts=0)
             for name in ctx.settings.channels]
@@ -200,7 +223,8 @@ def _store(ctx: Context, issuance_id: str, worker_id: str, credential: model.Cre
             log.warning("lease on issuance %s was lost before storing; the sealed document is dropped", issuance_id)
             return False
         packed, dictionary_id, digest = documents.pack_for_course(
-            session, ctx.registry.dictionaries, row.site_id, row.course_id, document)
+            session, ctx.registry.dictionaries, row.site_id, row.course_id, document,
+            seed=lambda: dictionary_seed(credential, document))
         spec, learner = credential.spec, credential.learner
         session.add(Credential(
             id=cid, issuance_id=row.id, site_id=row.site_id, course_id=row.course_id, learner_id=row.learner_id,

@@ -2,8 +2,9 @@
 
 A seal covers the exact bytes, so packing must be lossless. Credentials of one course share almost
 everything (the specification, outcomes, awarding body, logos); only the learner, ids, dates and the
-signature differ. So the first credential of a course becomes that course's zstd *raw-content
-dictionary*, and every later one is compressed against it: what remains is mostly the signature.
+signature differ. So each course gets a zstd *raw-content dictionary* — made by the worker from the
+course's document for a placeholder learner plus a seal's `<proof>` skeleton, so it holds no one's
+personal data — and every credential is compressed against it: what remains is mostly the signature.
 Codecs are named in the row, so an older row stays readable whatever the current default is.
 """
 from __future__ import annotations

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,8 +13,9 @@ from bridge.registry.compression import DictionaryCache
 from bridge.registry.models import CompressionDictionary, Credential
 
 
-def _course_dictionary(session: Session, site_id: str, course_id: int, document: bytes) -> CompressionDictionary | None:
-    """The course's dictionary; the first document of a course becomes it (None: this one starts it)."""
+def _course_dictionary(session: Session, site_id: str, course_id: int,
+                       seed: Callable[[], bytes]) -> CompressionDictionary:
+    """The course's dictionary, made from `seed()` the first time the course issues."""
     found = session.execute(select(CompressionDictionary).where(
         CompressionDictionary.site_id == site_id, CompressionDictionary.course_id == course_id)).scalar_one_or_none()
     if found is not None:
@@ -21,7 +23,7 @@ def _course_dictionary(session: Session, site_id: str, course_id: int, document:
     try:
         with session.begin_nested():
             session.add(CompressionDictionary(site_id=site_id, course_id=course_id,
-                                              data=compression.pack_dictionary(document)))
+                                              data=compression.pack_dictionary(seed())))
             session.flush()
     except IntegrityError:  # another worker started the course's dictionary first: use theirs
         pass
@@ -30,9 +32,14 @@ def _course_dictionary(session: Session, site_id: str, course_id: int, document:
 
 
 def pack_for_course(session: Session, cache: DictionaryCache, site_id: str, course_id: int,
-                    document: bytes) -> tuple[compression.Packed, int, str]:
-    """(packed, dictionary id, sha256 hex) for a new credential row of this course."""
-    row = _course_dictionary(session, site_id, course_id, document)
+                    document: bytes, seed: Callable[[], bytes] | None = None) -> tuple[compression.Packed, int, str]:
+    """(packed, dictionary id, sha256 hex) for a new credential row of this course.
+
+    `seed` makes the course's dictionary when it has none: what the course's credentials share, ideally
+    without anyone's personal data (the worker passes a placeholder learner's document); by default the
+    document itself.
+    """
+    row = _course_dictionary(session, site_id, course_id, seed or (lambda: document))
     prepared = cache.get(row.id, compression.unpack_dictionary(row.data))
     packed = compression.pack(document, prepared)
     if compression.unpack(packed.codec, packed.data, prepared) != document:  # cheap insurance: byte-exact or nothing

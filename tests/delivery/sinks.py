@@ -5,6 +5,7 @@ and one stored file per credential, however many attempts the sidecar made.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import collections
@@ -49,8 +50,17 @@ class _Collector:
     def __init__(self, sink: "MailSink") -> None:
         self.sink = sink
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        await self.sink._maybe_hold("RCPT")
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        # The server has read the whole message including the final "." and queues it, as a real MTA
+        # does before it answers; holding after that is the moment between "the server has it" and
+        # "the client has heard 250" (a client that dies now never learns the message went through).
         self.sink._accept(envelope.rcpt_tos, envelope.original_content or envelope.content)
+        await self.sink._maybe_hold("DATA")
         return "250 Message accepted for delivery"
 
 
@@ -69,6 +79,9 @@ class MailSink:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.by_credential: collections.Counter[str] = collections.Counter()
         self.auth_failures = 0
+        self.hold_at: str | None = None  # "RCPT" or "DATA": stall the conversation there until release()
+        self.held = threading.Event()  # set when a conversation reached hold_at
+        self._released = threading.Event()
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -97,6 +110,23 @@ class MailSink:
                 self.messages.append((list(rcpt_tos), message))
             self.records.append(MailRecord(tuple(rcpt_tos), credential_id, digest, received))
             self.by_credential[credential_id] += 1
+
+    def hold(self, at: str) -> None:
+        """Stall the next conversations at `at` ("RCPT": before any data; "DATA": after the final ".")."""
+        self.hold_at, self._released = at, threading.Event()
+        self.held.clear()
+
+    def release(self) -> None:
+        self.hold_at = None
+        self._released.set()
+
+    async def _maybe_hold(self, stage: str) -> None:
+        if self.hold_at != stage:
+            return
+        released = self._released
+        self.held.set()
+        while not released.is_set():
+            await asyncio.sleep(0.01)
 
     def start(self) -> "MailSink":
         self._controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port,

@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                   description="Walk the audit trail and check every entry's hash and link. "
                                   "Exit 0 when intact, 1 naming the first broken entry.")
     verify.add_argument("--database-url", help="registry URL (default EDC_DATABASE_URL, else the SQLite default)")
+    verify.add_argument("--expect-head", metavar="SEQ:HASH",
+                        help="an entry noted earlier (printed by a previous run as 'head'); it must still be "
+                        "there, which detects entries cut off the end")
     verify.set_defaults(func=cmd_audit_verify)
 
     demo = sub.add_parser("send-demo-event", help="sign and send one pilot completion event to a running sidecar",
@@ -218,14 +221,22 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from bridge.registry.models import AuditEntry
     from bridge.settings import Settings
 
+    expect = None
+    if args.expect_head:
+        seq, _, digest = args.expect_head.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            print("edc-bridge: --expect-head must be SEQ:HASH as printed by an earlier run", file=sys.stderr)
+            return 2
+        expect = (int(seq), digest)
     url = args.database_url or Settings.from_env().database_url
     registry = Registry(url)
     with registry.reading() as session:
         rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)).scalars()
-        verdict = verify_chain(rows)
+        verdict = verify_chain(rows, expect)
     registry.dispose()
     if verdict.ok:
-        print(f"audit trail intact: {verdict.entries} entries")
+        print(f"audit trail intact: {verdict.entries} entries; head {verdict.entries}:{verdict.head} "
+              "(note it to detect a cut-off tail later with --expect-head)")
         return 0
     print(f"audit trail BROKEN at entry {verdict.first_broken}: {verdict.problem}")
     return 1

@@ -53,14 +53,28 @@ class ChainVerdict:
     entries: int
     first_broken: int | None  # seq of the first entry that does not fit the chain
     problem: str | None
+    head: str = GENESIS  # hash of the last entry checked: write it down to detect a cut-off tail later
 
     @property
     def ok(self) -> bool:
         return self.first_broken is None
 
 
-def verify_chain(rows: Iterable[AuditEntry]) -> ChainVerdict:
-    """Walk the entries in seq order; name the first one whose position, link or hash is wrong."""
+def verify_chain(rows: Iterable[AuditEntry], expect: tuple[int, str] | None = None) -> ChainVerdict:
+    """Walk the entries in seq order; name the first one whose position, link or hash is wrong.
+
+    `expect` = (seq, hash) noted earlier (e.g. with a backup): that entry must still be there, unchanged,
+    which is what detects entries cut off the end of the trail.
+    """
+    verdict = _walk(rows, expect)
+    if verdict.ok and expect is not None and verdict.entries < expect[0]:
+        return ChainVerdict(verdict.entries, expect[0], f"entry {expect[0]} noted earlier is missing: the trail "
+                                                        f"ends at entry {verdict.entries} (entries were cut off)",
+                            verdict.head)
+    return verdict
+
+
+def _walk(rows: Iterable[AuditEntry], expect: tuple[int, str] | None) -> ChainVerdict:
     expected_seq, prev, count = 1, GENESIS, 0
     for row in rows:
         count += 1
@@ -77,5 +91,8 @@ def verify_chain(rows: Iterable[AuditEntry]) -> ChainVerdict:
         if recomputed != row.hash:
             return ChainVerdict(count, row.seq, f"entry {row.seq}: its content does not match its hash "
                                                 f"(the entry was changed)")
+        if expect is not None and row.seq == expect[0] and row.hash != expect[1]:
+            return ChainVerdict(count, row.seq, f"entry {row.seq}: its hash differs from the one noted earlier "
+                                                f"(the trail was rewritten from here or before)", prev)
         prev, expected_seq = row.hash, expected_seq + 1
-    return ChainVerdict(count, None, None)
+    return ChainVerdict(count, None, None, prev)

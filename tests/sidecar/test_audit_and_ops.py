@@ -30,7 +30,13 @@ def test_audit_chain_intact_then_each_tampering_named(client, ctx, settings, cap
     verdict = _chain(ctx)
     assert verdict.ok and verdict.entries == 7  # 1 specification + 3 events + 3 credentials
     assert edc_bridge(["audit", "verify", "--database-url", settings.database_url]) == 0
-    assert "intact: 7 entries" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "intact: 7 entries" in out
+    head = out.split("head ")[1].split()[0]
+    assert edc_bridge(["audit", "verify", "--database-url", settings.database_url, "--expect-head", head]) == 0
+    wrong = head.split(":")[0] + ":" + "f" * 64
+    assert edc_bridge(["audit", "verify", "--database-url", settings.database_url, "--expect-head", wrong]) == 1
+    assert "BROKEN at entry 7" in capsys.readouterr().out
 
     with ctx.registry.transaction() as s:  # someone edits the details of entry 4
         s.execute(update(AuditEntry).where(AuditEntry.seq == 4).values(details='{"forged":true}'))
@@ -52,7 +58,10 @@ def test_audit_rewritten_entry_breaks_the_next_link_and_deletion_is_seen(client,
     assert verdict.first_broken == 4, verdict  # ...but entry 4 still points at the old one
     with ctx.registry.transaction() as s:
         s.execute(delete(AuditEntry).where(AuditEntry.seq >= 3))
-    assert _chain(ctx).ok  # truncating the tail is only detectable against an exported head hash
+    assert _chain(ctx).ok  # a cut-off tail is only detectable against a head noted earlier:
+    with ctx.registry.sessions() as s:
+        cut = verify_chain(s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars().all(), (5, "0" * 64))
+    assert cut.first_broken == 5 and "cut off" in cut.problem
     with ctx.registry.transaction() as s:
         s.execute(delete(AuditEntry).where(AuditEntry.seq == 1))
     verdict = _chain(ctx)

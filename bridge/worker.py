@@ -198,10 +198,20 @@ def dictionary_seed(credential: model.Credential, document: bytes) -> bytes:
     certificate chain, the XAdES structure; digests and a signature value, but no personal data).
     A learner's erasure request then never touches the dictionary the whole course depends on.
     """
-    from bridge.edc.xml_builder import build_edc_xml
-
     placeholder = model.Credential(credential.spec, PLACEHOLDER_LEARNER,
                                    model.Issuance.new(credential.issuance.awarded_at, valid_for=credential.spec.valid_for))
+    if document.lstrip()[:1] == b"{":  # ELM v3: a JAdES JWS whose payload is the JSON-LD, as an escaped string
+        from bridge.edc.elm3_builder import build_elm3, serialize_elm3
+
+        payload = serialize_elm3(build_elm3(placeholder)).decode("utf-8")
+        try:
+            rest = {k: v for k, v in json.loads(document).items() if k != "payload"}  # header, signature
+        except ValueError:
+            rest = {}
+        return (json.dumps({"payload": payload}, ensure_ascii=False, separators=(",", ":")) +
+                json.dumps(rest, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
+    from bridge.edc.xml_builder import build_edc_xml
+
     seed = build_edc_xml(placeholder)
     start, end = document.find(b"<proof"), document.rfind(b"</proof>")
     if start >= 0 and end > start:

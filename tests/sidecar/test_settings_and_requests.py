@@ -67,3 +67,27 @@ def test_expired_nonces_are_purged_but_fresh_ones_kept(client, ctx):
         assert purge_expired_nonces(s) == 1
     with ctx.registry.sessions() as s:
         assert s.execute(select(func.count()).select_from(Nonce)).scalar_one() == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_elm3_format_is_issued_stored_and_verified(settings, channels):
+    import dataclasses
+
+    from bridge.app import create_app, stop_app
+
+    app = create_app(dataclasses.replace(settings, formats=("elm3-jsonld",)), channels=channels)
+    try:
+        client, ctx = app.test_client(), app.extensions["edc"]
+        put_spec(client, 1, pilot_spec())
+        post_event(client, make_event())
+        assert worker.drain(ctx) == 1
+        item = client.get("/api/v1/credentials", headers=STAFF_HEADERS).json["items"][0]
+        assert item["format"] == "elm3-jsonld" and item["stored_size"] < item["size"] / 2
+        document = client.get(f"/api/v1/credentials/{item['id']}.xml", headers=STAFF_HEADERS)
+        assert document.mimetype == "application/ld+json"
+        verdict = client.post("/api/v1/verify", data=document.data, content_type="application/ld+json").json
+        assert verdict["valid"] is True and verdict["format"] == "elm3-jsonld", verdict["problems"]
+        assert channels["email"].jobs[0].filename.endswith(".json")
+    finally:
+        stop_app(app)
+        app.extensions["edc"].registry.dispose()

@@ -98,6 +98,18 @@ def idempotency_key(event: dict[str, Any]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
+def _active_issuance(session, event: dict[str, Any]) -> Issuance | None:
+    """A teacher's click for a learner who already has a credential of the course (or one on the way)
+    gets that one back: a second, identical credential is never what was meant. After a revocation or
+    a failure the click does issue anew."""
+    return session.execute(
+        select(Issuance).where(
+            Issuance.site_id == event["site"]["id"], Issuance.course_id == int(event["course"]["id"]),
+            Issuance.learner_id == str(event["learner"]["id"]), Issuance.status.notin_(("failed", "revoked")))
+        .order_by(Issuance.received_at.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
 @dataclass(frozen=True)
 class Stored:
     issuance_id: str
@@ -115,6 +127,8 @@ def store_event(registry: Registry, event: dict[str, Any], auth: Authenticated |
                 if auth is not None:
                     claim_nonce(session, auth, window)
                 existing = session.execute(select(Issuance).where(Issuance.idempotency_key == key)).scalar_one_or_none()
+                if existing is None and event["type"] == "issue_requested":
+                    existing = _active_issuance(session, event)
                 if existing is not None:
                     return Stored(existing.id, existing.status, False)
                 row = Issuance(

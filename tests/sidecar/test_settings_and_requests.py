@@ -56,6 +56,20 @@ def test_teacher_request_needs_requested_by_and_issues(client, ctx):
     assert row["kind"] == "issue_requested" and row["status"] == "delivered"
 
 
+def test_teacher_request_for_a_learner_who_has_the_credential_returns_it(client, ctx):
+    put_spec(client, 1, pilot_spec())
+    completed = post_event(client, make_event()).json["issuance_id"]
+    worker.drain(ctx)
+    click = post_event(client, make_event(kind="issue_requested", completed_at=None, requested_by=2))
+    assert click.status_code == 202 and click.json["issuance_id"] == completed and click.json["duplicate"] is True
+    credential = client.get(f"/api/v1/issuances/{completed}", headers=STAFF_HEADERS).json["credential_id"]
+    client.post(f"/api/v1/credentials/{credential}/revoke", json={"reason": "wrong course"}, headers=STAFF_HEADERS)
+    again = post_event(client, make_event(kind="issue_requested", completed_at="2026-11-28T11:00:00Z",
+                                          requested_by=2))
+    assert again.json["issuance_id"] != completed and again.json["duplicate"] is False
+    assert worker.drain(ctx) == 1
+
+
 def test_expired_nonces_are_purged_but_fresh_ones_kept(client, ctx):
     post_event(client, make_event())
     post_event(client, make_event(2))

@@ -28,6 +28,8 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import unquote, urlsplit
@@ -91,6 +93,7 @@ class EmailChannel:
         self.ssl_context = ssl_context or ssl.create_default_context()
         # smtplib would look up our FQDN on every connection (a DNS round trip each time); once is enough.
         self.local_hostname = local_hostname or socket.getfqdn()
+        self._local = threading.local()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **kwargs) -> "EmailChannel":
@@ -112,12 +115,7 @@ class EmailChannel:
         data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         where = self.settings.where
         try:
-            smtp = self._connect()
-            try:  # closed without QUIT on failure: a QUIT sent in the middle of DATA would only hang
-                self._login(smtp)
-                self._send(smtp, job.learner_email, data, commit_point)
-            finally:
-                smtp.close()
+            self._transact(job.learner_email, data, commit_point)
         except DeliveryError:
             raise
         except smtplib.SMTPAuthenticationError as exc:
@@ -157,6 +155,74 @@ class EmailChannel:
                                 retryable=True) from None
         log.info("email sent for %s (%s) via %s", job.credential_id, job.kind, where)
 
+    # --- connections -----------------------------------------------------------------------------
+    #
+    # Each worker thread keeps its connection open between messages: a new one costs the greeting,
+    # EHLO, (STARTTLS, a TLS handshake, EHLO again, AUTH) and QUIT, several times the message itself.
+    # Servers close idle connections, so one unused for `max_idle_seconds` is replaced, and one found
+    # closed at the first command is replaced once — safe, since nothing of the message was sent yet.
+
+    max_idle_seconds = 30.0
+    max_messages_per_connection = 100
+
+    def _transact(self, recipient: str, data: bytes, commit_point: Callable[[], None] | None) -> None:
+        smtp, reused = self._connection()
+        try:
+            self._send(smtp, recipient, data, commit_point)
+        except _StaleConnection as stale:
+            self._discard(smtp)
+            if not reused:
+                raise stale.cause from None
+            smtp, _ = self._connection()
+            try:
+                self._send(smtp, recipient, data, commit_point)
+            except _StaleConnection as again:
+                self._discard(smtp)
+                raise again.cause from None
+            except BaseException:
+                self._discard(smtp)
+                raise
+        except BaseException:
+            self._discard(smtp)  # closed without QUIT: a QUIT in the middle of DATA would only hang
+            raise
+        self._local.used = time.monotonic()
+        self._local.count = getattr(self._local, "count", 0) + 1
+
+    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        """This thread's open connection (reused: True) or a new, logged-in one."""
+        local = self._local
+        smtp = getattr(local, "smtp", None)
+        if smtp is not None:
+            fresh = time.monotonic() - local.used < self.max_idle_seconds
+            if fresh and local.count < self.max_messages_per_connection:
+                return smtp, True
+            self._discard(smtp, polite=True)
+        smtp = self._connect()
+        try:
+            self._login(smtp)
+        except BaseException:
+            smtp.close()
+            raise
+        local.smtp, local.used, local.count = smtp, time.monotonic(), 0
+        return smtp, False
+
+    def _discard(self, smtp: smtplib.SMTP, *, polite: bool = False) -> None:
+        if getattr(self._local, "smtp", None) is smtp:
+            self._local.smtp = None
+        try:
+            if polite:
+                smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            smtp.close()
+
+    def close(self) -> None:
+        """Say goodbye on this thread's connection (at shutdown; other threads' close with the process)."""
+        smtp = getattr(self._local, "smtp", None)
+        if smtp is not None:
+            self._discard(smtp, polite=True)
+
     # --- the SMTP conversation -------------------------------------------------------------------
 
     def _connect(self) -> smtplib.SMTP:
@@ -185,8 +251,11 @@ class EmailChannel:
     def _send(self, smtp: smtplib.SMTP, recipient: str, data: bytes,
               commit_point: Callable[[], None] | None) -> None:
         """MAIL, RCPT, DATA by hand, so the registry can be told just before the server's point of no return."""
-        smtp.ehlo_or_helo_if_needed()
-        code, text = smtp.mail(self.mail_from)
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            code, text = smtp.mail(self.mail_from)
+        except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
+            raise _StaleConnection(exc) from exc
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, text, self.mail_from)
         code, text = smtp.rcpt(recipient)
@@ -203,10 +272,14 @@ class EmailChannel:
         code, text = smtp.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, text)
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            pass  # the message is accepted; a rude goodbye changes nothing
+
+
+class _StaleConnection(Exception):
+    """The server had closed a connection before our first command of a message: nothing was sent."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def _dot_stuffed(data: bytes) -> bytes:

@@ -44,6 +44,7 @@ class MailRecord:
     credential_id: str
     attachment_sha256: str | None  # of the sealed credential attached, None for a notice
     received_at: float  # time.time() when the server accepted it
+    connection: int  # which SMTP connection carried it (1, 2, ... in order of first use)
 
 
 class _Collector:
@@ -59,7 +60,9 @@ class _Collector:
         # The server has read the whole message including the final "." and queues it, as a real MTA
         # does before it answers; holding after that is the moment between "the server has it" and
         # "the client has heard 250" (a client that dies now never learns the message went through).
-        self.sink._accept(envelope.rcpt_tos, envelope.original_content or envelope.content)
+        if not hasattr(session, "edc_connection"):
+            session.edc_connection = self.sink._next_connection()
+        self.sink._accept(envelope.rcpt_tos, envelope.original_content or envelope.content, session.edc_connection)
         await self.sink._maybe_hold("DATA")
         return "250 Message accepted for delivery"
 
@@ -79,6 +82,7 @@ class MailSink:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.by_credential: collections.Counter[str] = collections.Counter()
         self.auth_failures = 0
+        self._connections = 0
         self.hold_at: str | None = None  # "RCPT" or "DATA": stall the conversation there until release()
         self.held = threading.Event()  # set when a conversation reached hold_at
         self._released = threading.Event()
@@ -93,7 +97,12 @@ class MailSink:
         self.auth_failures += 1
         return AuthResult(success=False, handled=False)
 
-    def _accept(self, rcpt_tos: list[str], raw: bytes) -> None:
+    def _next_connection(self) -> int:
+        with self._lock:
+            self._connections += 1
+            return self._connections
+
+    def _accept(self, rcpt_tos: list[str], raw: bytes, connection: int = 0) -> None:
         received = time.time()
         # The quick compat32 parser for the bookkeeping (thousands of mails in the reliability test)...
         quick = email.message_from_bytes(raw)
@@ -108,7 +117,7 @@ class MailSink:
         with self._lock:
             if message is not None:
                 self.messages.append((list(rcpt_tos), message))
-            self.records.append(MailRecord(tuple(rcpt_tos), credential_id, digest, received))
+            self.records.append(MailRecord(tuple(rcpt_tos), credential_id, digest, received, connection))
             self.by_credential[credential_id] += 1
 
     def hold(self, at: str) -> None:

@@ -138,6 +138,59 @@ def test_a_failure_at_the_commit_point_sends_nothing_and_does_not_hang(mail_sink
     assert mail_sink.messages == []  # the server dropped the half-sent DATA
 
 
+# --- one connection for many messages ----------------------------------------------------------------
+
+
+def test_messages_share_a_connection(mail_sink):
+    channel = channel_for(mail_sink.url)
+    for n in range(3):
+        channel.deliver(make_job(credential_id=f"urn:credential:{n}"))
+    assert [r.connection for r in mail_sink.records] == [1, 1, 1]
+
+
+def test_a_connection_the_server_closed_is_replaced(job):
+    sink = MailSink().start()
+    channel = channel_for(sink.url)
+    try:
+        channel.deliver(job)
+        sink.stop()  # the server goes away and comes back: our open connection is dead
+        sink.start()
+        channel.deliver(make_job(credential_id="urn:credential:second"))
+    finally:
+        sink.stop()
+    assert [r.credential_id for r in sink.records] == [CREDENTIAL_ID, "urn:credential:second"]
+    assert sink.records[0].connection != sink.records[1].connection
+
+
+def test_an_idle_connection_is_not_reused(mail_sink, job):
+    channel = channel_for(mail_sink.url)
+    channel.max_idle_seconds = 0
+    channel.deliver(job)
+    channel.deliver(job)
+    assert len({r.connection for r in mail_sink.records}) == 2
+
+
+def test_threads_do_not_share_a_connection(mail_sink):
+    channel = channel_for(mail_sink.url)
+    errors = []
+
+    def send(n: int) -> None:
+        try:
+            for i in range(5):
+                channel.deliver(make_job(credential_id=f"urn:credential:{n}-{i}"))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(mail_sink.records) == 20
+    assert len({r.connection for r in mail_sink.records}) == 4
+
+
 # --- STARTTLS and AUTH -------------------------------------------------------------------------------
 
 

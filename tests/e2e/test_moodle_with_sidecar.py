@@ -143,3 +143,21 @@ def test_teacher_request_for_a_chosen_learner_comes_back_too(loop):
     page = teacher.get(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}").text
     rows = dict(re.findall(r'<tr data-userid="(\d+)" data-status="(\w+)"', page))
     assert rows[str(loop["other"])] in ("delivered", "issued")
+
+
+def test_asking_again_for_a_learner_who_holds_the_credential_stores_nothing_new(loop):
+    before = state(loop)
+    assert len(before["credentials"]) == 1
+    teacher = m.Browser(loop["wwwroot"], "e2e_teacher", PASSWORD)
+    teacher.post(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}",
+                 {"sesskey": teacher.sesskey, "action": "selected", "userids[]": [loop["learner"]]})
+    m.run_adhoc_tasks(MOODLE_DIR)
+    deadline = time.monotonic() + 30
+    while state(loop)["status"]["status"] == "queued":
+        assert time.monotonic() < deadline, "still queued after the sidecar answered"
+        time.sleep(1)
+    after = state(loop)
+    assert after["tasks"] == []
+    assert after["status"]["status"] in ("issued", "delivered")
+    assert [c["credentialid"] for c in after["credentials"]] == [c["credentialid"] for c in before["credentials"]]
+    assert after["files"] == 1

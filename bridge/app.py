@@ -80,7 +80,14 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
     _public_verification(app, settings)
 
     if settings.start_background:
-        runner = Worker(ctx)
+        if settings.worker_processes:
+            from bridge.worker_processes import Supervisor, shared_events
+
+            ctx.wake, ctx.deliveries_due = shared_events()
+            supervisor = Supervisor(settings, ctx.wake, ctx.deliveries_due)
+            supervisor.start()
+            app.extensions["edc_worker_processes"] = supervisor
+        runner = Worker(ctx, working=not settings.worker_processes)  # the scheduler runs here either way
         runner.start()
         app.extensions["edc_worker"] = runner
     return app
@@ -112,3 +119,6 @@ def stop_app(app: Flask) -> None:
     runner = app.extensions.get("edc_worker")
     if runner is not None:
         runner.stop()
+    supervisor = app.extensions.get("edc_worker_processes")
+    if supervisor is not None:
+        supervisor.stop()

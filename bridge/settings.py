@@ -76,6 +76,7 @@ class Settings:
     staff_token: str | None = field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8080"
     workers: int = 2
+    worker_processes: int = 0  # 0: the threads run in the server process; N: in N child processes
     max_delivery_attempts: int = 8
     security_contact: str | None = None
     formats: tuple[str, ...] = ("edc-xml",)
@@ -119,6 +120,7 @@ class Settings:
             staff_token=env.get("EDC_STAFF_TOKEN") or None,
             public_url=(env.get("EDC_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
             workers=_int(env, "EDC_WORKERS", 2),
+            worker_processes=_int(env, "EDC_WORKER_PROCESSES", 0, minimum=0),
             max_delivery_attempts=_int(env, "EDC_MAX_DELIVERY_ATTEMPTS", 8),
             security_contact=env.get("EDC_SECURITY_CONTACT") or None,
             formats=formats,

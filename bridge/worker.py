@@ -510,22 +510,26 @@ def _update_issuance_after_delivery(session, credential_id: str) -> None:
 class Worker:
     """EDC_WORKERS threads issuing, plus the scheduler; `stop()` lets the current work finish."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, working: bool = True, scheduling: bool = True) -> None:
         self.ctx = ctx
+        self.working = working  # issuing and delivery threads (off in a server whose worker processes do it)
+        self.scheduling = scheduling  # the periodic jobs (off in worker processes: their server runs them)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.scheduler = None
 
     def start(self) -> None:
-        self._recover()  # what a previous run left half-done
+        if self.scheduling:
+            self._recover()  # what a previous run left half-done
         workers = self.ctx.settings.workers
         # Delivery threads mostly wait on SMTP and Moodle, so there are more of them, and sealing never
         # waits for a slow mail server.
-        for i in range(workers):
+        for i in range(workers if self.working else 0):
             self._spawn(self._issue_loop, f"edc-issue-{i}", f"{self.ctx.worker_id}/{i}")
-        for i in range(max(2, 2 * workers)):
+        for i in range(max(2, 2 * workers) if self.working else 0):
             self._spawn(self._delivery_loop, f"edc-deliver-{i}")
-        self._start_scheduler()
+        if self.scheduling:
+            self._start_scheduler()
 
     def _spawn(self, target: Callable, name: str, *args: Any) -> None:
         t = threading.Thread(target=target, args=args, name=name, daemon=True)

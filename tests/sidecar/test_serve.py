@@ -48,7 +48,29 @@ def smtp_sink():
     controller.stop()
 
 
-def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, capsys):
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("processes", ["0", "1"], ids=["threads", "worker-process"])
+def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, capsys, processes):
     controller, received, arrived = smtp_sink
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -60,7 +82,7 @@ def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, 
     env.update(token_env(ec_token), EDC_DATABASE_URL=database, EDC_INTAKE_KEYS=f"demo={secret}",
                EDC_SMTP_URL=f"smtp://127.0.0.1:{controller.port}", EDC_MAIL_FROM="credentials@uni.example",
                EDC_STAFF_TOKEN="serve-staff", EDC_PUBLIC_URL="https://edc.uni.example", EDC_EMAIL_PDF="1",
-               EDC_TRUST_ANCHORS=str(ec_token.ca_cert_path))
+               EDC_TRUST_ANCHORS=str(ec_token.ca_cert_path), EDC_WORKER_PROCESSES=processes)
     server = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--port", str(port)], cwd=REPO, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -86,8 +108,18 @@ def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, 
         report = verify_credential(xml, trust_anchors=[ec_token.ca_cert])
         assert report.valid, report.problems
         assert "Jonait" in (report.learner or "")
+        children = _children(server.pid)
+        if processes != "0":
+            assert children, "no worker process was started"
+            server.kill()  # the worst case: SIGKILL; the worker processes must not linger as orphans
+            deadline = time.time() + 10
+            while time.time() < deadline and any(_running(c) for c in children):
+                time.sleep(0.2)
+            assert not any(_running(c) for c in children), "worker processes outlived their server"
+            return
     finally:
-        server.send_signal(signal.SIGTERM)
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
         try:
             output, _ = server.communicate(timeout=20)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,88 @@
+"""Worker processes: sealing on every core (EDC_WORKER_PROCESSES).
+
+One Python process seals at most one credential at a time per core's worth of GIL, so threads stop
+helping at ~20 credentials/s. With EDC_WORKER_PROCESSES=N the server process keeps the HTTP API and the
+periodic jobs, and N child processes (started with `spawn`: no PKCS#11 state is inherited) each run the
+issuing and delivery threads with their own registry connections and their own token login. They share
+the work through the registry exactly as separate sidecar replicas do (leases, SKIP LOCKED), and two
+shared events wake them when the API queues work. A child whose server dies (even by SIGKILL) exits by
+itself; the server restarts a child that died.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from bridge.settings import Settings
+
+log = logging.getLogger("edc.worker.processes")
+_spawn = multiprocessing.get_context("spawn")
+
+
+def shared_events() -> tuple[Any, Any]:
+    """(work queued, deliveries due): set by the server's API, waited on by every child."""
+    return _spawn.Event(), _spawn.Event()
+
+
+def child_main(settings: Settings, wake: Any, deliveries_due: Any, parent_pid: int) -> None:
+    """Entry point of one worker process."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    from bridge.app import build_channels, build_seal_provider, load_schema
+    from bridge.registry import Registry
+    from bridge.worker import Context, Worker
+
+    ctx = Context(settings=settings, registry=Registry(settings.database_url, migrate=False),
+                  seals=build_seal_provider(settings), schema=load_schema(settings),
+                  channels=build_channels(settings), wake=wake, deliveries_due=deliveries_due)
+    runner = Worker(ctx, working=True, scheduling=False)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    runner.start()
+    while not stopping.wait(0.5):
+        if os.getppid() != parent_pid:  # the server died without telling us: do not linger as an orphan
+            os._exit(0)
+    runner.stop()
+
+
+class Supervisor:
+    """Starts the children and restarts any that dies; `stop()` asks them to finish and waits."""
+
+    def __init__(self, settings: Settings, wake: Any, deliveries_due: Any) -> None:
+        self.settings, self.wake, self.deliveries_due = settings, wake, deliveries_due
+        self.children: list[Any] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _start_child(self) -> Any:
+        child = _spawn.Process(target=child_main, name="edc-worker-process", daemon=True,
+                               args=(self.settings, self.wake, self.deliveries_due, os.getpid()))
+        child.start()
+        return child
+
+    def start(self) -> None:
+        self.children = [self._start_child() for _ in range(self.settings.worker_processes)]
+        self._thread = threading.Thread(target=self._watch, name="edc-supervisor", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(2.0):
+            for i, child in enumerate(self.children):
+                if not child.is_alive() and not self._stop.is_set():
+                    log.error("worker process %s exited (code %s); starting another", child.pid, child.exitcode)
+                    self.children[i] = self._start_child()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        for child in self.children:
+            if child.is_alive():
+                child.terminate()  # SIGTERM: the child finishes its current work
+        deadline = time.monotonic() + timeout
+        for child in self.children:
+            child.join(max(0.1, deadline - time.monotonic()))
+            if child.is_alive():
+                child.kill()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import threading
 import time
 from typing import Any, Mapping
 
@@ -43,7 +44,7 @@ TRANSIENT_ERRORS = {"sitemaintenance", "dmlreadexception", "dmlwriteexception", 
 
 
 class MoodleChannel:
-    """Calls the two web service functions for one job; a requests.Session reuses the connection."""
+    """Calls the two web service functions for one job, over a kept-alive connection per thread."""
 
     name = "moodle"
 
@@ -57,7 +58,18 @@ class MoodleChannel:
         self._token = token
         self.timeout = timeout
         self.verify = verify
-        self.session = session or requests.Session()
+        self._shared_session = session
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        """One HTTP session (kept-alive connection) per worker thread: requests.Session is not thread-safe."""
+        if self._shared_session is not None:
+            return self._shared_session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     def __repr__(self) -> str:  # the token stays out of every repr and log line
         return f"MoodleChannel({self.endpoint})"

@@ -12,7 +12,7 @@ For each key type, in one run on a fresh SoftHSM token and a fresh SQLite regist
   - the sidecar's peak RSS.
 The servers it talks to are real and local: `edc-bridge serve`, aiosmtpd and a Moodle-like REST server.
 Targets (issue 4): ratio >= 0.85 for RSA-3072, p95 <= 300 ms idle, <= 8 KB stored per credential,
-RSS <= 200 MB.
+RSS <= 200 MB. `--pdf` attaches the printable PDF to each mail (EDC_EMAIL_PDF=1).
 """
 from __future__ import annotations
 
@@ -125,18 +125,18 @@ def in_process_rate(token, count: int = 60) -> float:
 
 
 def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds: float, moodle_on: bool,
-        tmp: Path) -> dict:
+        tmp: Path, pdf: bool = False) -> dict:
     token = create_demo_token(tmp / f"token-{key_type}", key_type=key_type, token_label=f"bench-{key_type}")
     work = tmp / f"run-{key_type}"
     work.mkdir()
     mail = MailSink(keep_messages=False).start()
     moodle = FakeMoodle().start()
-    extra = {"EDC_WORKERS": str(workers), "EDC_SCHEMA_DIR": str(SCHEMA_DIR)}
+    extra = {"EDC_WORKERS": str(workers), "EDC_SCHEMA_DIR": str(SCHEMA_DIR), "EDC_EMAIL_PDF": "1" if pdf else "0"}
     env = sidecar_env(work, token.directory, mail.url, moodle.url if moodle_on else "", moodle.token, **extra)
     if not moodle_on:
         env.pop("EDC_MOODLE_URL")
     sidecar = Sidecar(work, free_port(), env)
-    result: dict = {"key": key_type, "n": n, "workers": workers}
+    result: dict = {"key": key_type, "n": n, "workers": workers, "pdf": pdf}
     try:
         sidecar.start()
         response = sidecar.put_specification(COURSE_ID, pilot_course("data101"))
@@ -206,7 +206,8 @@ def report(r: dict) -> str:
     ratio_1 = r["credentials_per_s"] / r["raw_1"]
     ratio_w = r["credentials_per_s"] / r["raw_w"]
     return "\n".join([
-        f"== {r['key']}: {r['n']} credentials, EDC_WORKERS={r['workers']}, {r['mails']} mails ==",
+        f"== {r['key']}: {r['n']} credentials, EDC_WORKERS={r['workers']}, {r['mails']} mails"
+        f"{', PDF attached' if r['pdf'] else ''} ==",
         f"credentials/s end to end        {r['credentials_per_s']:8.1f}   (intake alone {r['intake_per_s']:.0f} events/s)",
         f"raw PKCS#11 signs/s, 1 process  {r['raw_1']:8.1f}   ratio {ratio_1:.2f}",
         f"raw PKCS#11 signs/s, {r['workers']} procs    {r['raw_w']:8.1f}   ratio {ratio_w:.2f}",
@@ -226,13 +227,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="EDC_WORKERS for the sidecar (default 2)")
     parser.add_argument("--sign-seconds", type=float, default=3.0, help="seconds per raw sign measurement")
     parser.add_argument("--no-moodle", action="store_true", help="email only")
+    parser.add_argument("--pdf", action="store_true", help="attach the printable PDF to each mail (EDC_EMAIL_PDF=1)")
     parser.add_argument("--json", action="store_true", help="also print the raw numbers as JSON")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="edc-bench-") as tmp:
         for key_type in args.keys.split(","):
             result = run(key_type.strip(), args.n, args.latency_samples, args.workers, args.sign_seconds,
-                         not args.no_moodle, Path(tmp))
+                         not args.no_moodle, Path(tmp), args.pdf)
             results.append(result)
             print(report(result), flush=True)
     if args.json:

@@ -65,6 +65,7 @@ class Registry:
         # SQLite has one writer at a time; queueing this process's writers on a lock hands the database
         # over at once, where SQLite's own busy handler would poll with sleeps of up to 100 ms.
         self._write_lock = threading.RLock()
+        self._lock_file = None
         self.engine = make_engine(url, lambda: getattr(self._local, "writing", True), **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.dictionaries = DictionaryCache()
@@ -85,9 +86,30 @@ class Registry:
             with self.sessions.begin() as session:
                 yield session
             return
-        with self._write_lock:
+        with self._write_lock, self._file_lock():
             with self.sessions.begin() as session:
                 yield session
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Writers of *other* processes (worker processes, a second sidecar) queue on a file lock too:
+        the kernel wakes the next one at once, where SQLite's busy handler would sleep and poll."""
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        depth = getattr(self._local, "lock_depth", 0)
+        if depth == 0:
+            if self._lock_file is None:
+                self._lock_file = open(f"{database}.write-lock", "a+")  # noqa: SIM115 - kept for the process
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        self._local.lock_depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.lock_depth = depth
+            if depth == 0:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:

@@ -245,6 +245,7 @@ def _store(ctx: Context, issuance_id: str, worker_id: str, credential: model.Cre
             codec=packed.codec, dictionary_id=dictionary_id, size=len(document), sha256=digest,
             supersedes=supersedes))
         session.flush()
+        _page_link(session, cid, ctx.settings.public_url)  # made now, so delivering only reads
         session.add_all(_new_deliveries(ctx, cid, "issued"))
         audit.append(session, "worker", "credential.issued", cid,
                      {"issuance": row.id, "sha256": digest, "format": fmt, "site": row.site_id,
@@ -365,17 +366,7 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
     short = cred.id.rsplit(":", 1)[-1]
     extension = "json" if cred.format == "elm3-jsonld" else "xml"
     public = ctx.settings.public_url
-    view_url = f"{public}/credentials/{short}"
-    try:
-        from bridge.web.public import public_url as web_link
-    except ImportError:
-        web_link = None
-    if web_link is not None:
-        try:
-            with session.begin_nested():  # the pages' link table may not exist in an older registry
-                view_url = web_link(session, cred.id, public)
-        except Exception:  # noqa: BLE001 - a plain link is better than no delivery
-            log.warning("no page link for %s; using the plain credential URL", cred.id)
+    view_url = _page_link(session, cred.id, public) or f"{public}/credentials/{short}"
     document = documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b""
     attachments = _printable(document, cred, view_url, short) \
         if ctx.settings.email_pdf and delivery.channel == "email" and document else ()
@@ -387,6 +378,20 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
         document=document, attachments=attachments, filename=f"credential-{short}.{extension}",
         media_type="application/ld+json" if extension == "json" else "application/xml",
         verify_url=f"{public}/verify", view_url=view_url, reason=reason)
+
+
+def _page_link(session, credential_id: str, public: str) -> str | None:
+    """The credential page's unguessable link (bridge/web), when the pages are installed."""
+    try:
+        from bridge.web.public import public_url as web_link
+    except ImportError:
+        return None
+    try:
+        with session.begin_nested():  # the pages' link table may not exist in an older registry
+            return web_link(session, credential_id, public)
+    except Exception:  # noqa: BLE001 - a plain link is better than no delivery
+        log.warning("no page link for %s; using the plain credential URL", credential_id)
+        return None
 
 
 def _printable(document: bytes, cred: Credential, view_url: str, short: str) -> tuple:
@@ -413,7 +418,7 @@ def deliver_due(ctx: Context, *, limit: int = 20, credential_id: str | None = No
 
 
 def _attempt(ctx: Context, delivery_id: int) -> None:
-    with ctx.registry.transaction() as session:  # a transaction: the web link row is made on first use
+    with ctx.registry.reading() as session:  # reading only: the page link was made with the credential
         delivery = session.get(Delivery, delivery_id)
         job = _job(ctx, session, delivery)
         channel_name = delivery.channel

@@ -148,6 +148,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bridge.settings import Settings, SettingsError
 
     env = _demo_environment(dict(os.environ)) if args.demo else dict(os.environ)
+    if args.demo and not os.environ.get("EDC_PUBLIC_URL"):  # links in the demo mails point at this server
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        env["EDC_PUBLIC_URL"] = f"http://{host}:{args.port}"
     try:
         settings = Settings.from_env(env, demo=args.demo)
     except SettingsError as exc:

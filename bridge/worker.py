@@ -340,19 +340,23 @@ def retry_delivery(ctx: Context, delivery_id: int, by: str) -> Delivery:
 
 
 def _claim_deliveries(ctx: Context, limit: int, credential_id: str | None) -> list[int]:
-    now = utcnow()
     with ctx.registry.transaction() as session:
-        query = (select(Delivery).where(
-            Delivery.state == "pending",
-            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-            or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
-            .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True))
-        if credential_id:
-            query = query.where(Delivery.credential_id == credential_id)
-        rows = session.execute(query).scalars().all()
-        for row in rows:
-            row.claimed_until = now + dt.timedelta(seconds=ctx.settings.lease_seconds)
-        return [row.id for row in rows]
+        return _claim_in(session, ctx, limit, credential_id)
+
+
+def _claim_in(session, ctx: Context, limit: int, credential_id: str | None = None) -> list[int]:
+    now = utcnow()
+    query = (select(Delivery).where(
+        Delivery.state == "pending",
+        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
+        .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True))
+    if credential_id:
+        query = query.where(Delivery.credential_id == credential_id)
+    rows = session.execute(query).scalars().all()
+    for row in rows:
+        row.claimed_until = now + dt.timedelta(seconds=ctx.settings.lease_seconds)
+    return [row.id for row in rows]
 
 
 def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
@@ -417,7 +421,20 @@ def deliver_due(ctx: Context, *, limit: int = 20, credential_id: str | None = No
     return len(ids)
 
 
-def _attempt(ctx: Context, delivery_id: int) -> None:
+def deliver_continuously(ctx: Context, stop: threading.Event) -> int:
+    """Deliver until nothing is due; each result is recorded in the transaction that claims the next one."""
+    claimed = _claim_deliveries(ctx, 1, None)
+    done = 0
+    while claimed and not stop.is_set():
+        claimed = _attempt(ctx, claimed[0], claim_next=True)
+        done += 1
+    if claimed:  # stopping with one claimed: give it back at once rather than after its lease
+        with ctx.registry.transaction() as session:
+            session.execute(update(Delivery).where(Delivery.id == claimed[0]).values(claimed_until=None))
+    return done
+
+
+def _attempt(ctx: Context, delivery_id: int, claim_next: bool = False) -> list[int]:
     with ctx.registry.reading() as session:  # reading only: the page link was made with the credential
         delivery = session.get(Delivery, delivery_id)
         job = _job(ctx, session, delivery)
@@ -437,7 +454,7 @@ def _attempt(ctx: Context, delivery_id: int) -> None:
         error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
     if ctx.metrics:
         ctx.metrics.delivery_attempts.labels(channel_name, "sent" if error is None else "error").inc()
-    _record_attempt(ctx, delivery_id, error)
+    return _record_attempt(ctx, delivery_id, error, claim_next)
 
 
 def _takes_commit_point(channel: Any) -> bool:
@@ -477,7 +494,8 @@ def recover_handed_over(ctx: Context) -> int:
     return recovered
 
 
-def _record_attempt(ctx: Context, delivery_id: int, error: DeliveryError | None) -> None:
+def _record_attempt(ctx: Context, delivery_id: int, error: DeliveryError | None,
+                    claim_next: bool = False) -> list[int]:
     with ctx.registry.transaction() as session:
         row = session.get(Delivery, delivery_id, with_for_update=True)
         row.attempts += 1
@@ -497,9 +515,13 @@ def _record_attempt(ctx: Context, delivery_id: int, error: DeliveryError | None)
         session.flush()
         if row.kind == "issued":
             _update_issuance_after_delivery(session, row.credential_id)
+        return _claim_in(session, ctx, 1) if claim_next else []
 
 
 def _update_issuance_after_delivery(session, credential_id: str) -> None:
+    # Lock the inbox row first: two channels of one credential finishing at once would otherwise each see
+    # the other still pending (PostgreSQL, read committed) and both leave the status at 'issued'.
+    session.execute(select(Issuance.id).where(Issuance.credential_id == credential_id).with_for_update())
     states = [s for (s,) in session.execute(select(Delivery.state).where(
         Delivery.credential_id == credential_id, Delivery.kind == "issued"))]
     status = "delivered" if states and all(s == "sent" for s in states) else (
@@ -557,7 +579,7 @@ class Worker:
     def _delivery_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                if deliver_due(self.ctx, limit=2) == 0:
+                if deliver_continuously(self.ctx, self._stop) == 0:
                     self.ctx.deliveries_due.wait(1.0)
                     self.ctx.deliveries_due.clear()
             except Exception:  # noqa: BLE001

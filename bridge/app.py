@@ -101,8 +101,9 @@ def _public_verification(app: Flask, settings: Settings) -> None:
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri="memory://", default_limits=[],
                       headers_enabled=True)
     app.extensions["edc_limiter"] = limiter
-    app.add_url_rule("/api/v1/verify", "verify_api", limiter.limit(settings.verify_rate_limit)(verify.verify_api),
-                     methods=["POST"])
+    # One budget per client address for the API and the page together (a scraper gains nothing by switching).
+    shared = limiter.shared_limit(settings.verify_rate_limit, scope="verify", methods=["POST"])
+    app.add_url_rule("/api/v1/verify", "verify_api", shared(verify.verify_api), methods=["POST"])
     try:
         from bridge.web import public as web_public
     except ImportError:  # the pages are optional: the API works without them
@@ -110,8 +111,7 @@ def _public_verification(app: Flask, settings: Settings) -> None:
     web_public.register(app)
     endpoint = "edc_pages.verify"
     if endpoint in app.view_functions:
-        limited = limiter.limit(settings.verify_rate_limit, methods=["POST"])(app.view_functions[endpoint])
-        app.view_functions[endpoint] = limited
+        app.view_functions[endpoint] = shared(app.view_functions[endpoint])
 
 
 def stop_app(app: Flask) -> None:

@@ -193,6 +193,10 @@ def test_verify_is_rate_limited(settings, channels):
         limited = client.post("/api/v1/verify", data=b"<x/>", content_type="application/xml")
         Checked()("/api/v1/verify", "post", limited, 429)
         assert client.get("/healthz").status_code == 200  # only verification is limited
+        if "edc_pages.verify" in app.view_functions:  # the public page shares the limit per address
+            assert client.get("/verify").status_code == 200
+            assert client.post("/verify", data={"file": (io.BytesIO(b"<x/>"), "x.xml")},
+                               content_type="multipart/form-data").status_code == 429
     finally:
         stop_app(app)
         app.extensions["edc"].registry.dispose()

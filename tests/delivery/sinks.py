@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -65,6 +65,38 @@ class _Collector:
         self.sink._accept(envelope.rcpt_tos, envelope.original_content or envelope.content, session.edc_connection)
         await self.sink._maybe_hold("DATA")
         return "250 Message accepted for delivery"
+
+
+class _MtaLikeSMTP(SMTP):
+    """aiosmtpd, but a message whose final "." arrived is kept even if the client vanishes right after.
+
+    Stock aiosmtpd cancels its handler the moment the client's EOF arrives, dropping a DATA that is
+    complete in its buffer but not yet parsed. A real MTA (Postfix, Exim) reads its input in order: it
+    queues the message, then finds the connection gone. The reliability tests kill the sidecar at random,
+    often just after the "." left it, so the sink has to behave like the real thing: finish reading what
+    arrived, then stop. A DATA cut short (no ".") still ends in EOF and is dropped, as before.
+    """
+
+    def eof_received(self):
+        if self.session is not None and self.session.ssl is not None:
+            return super().eof_received()  # TLS sessions: stock behaviour (only plain SMTP is killed mid-way)
+        return asyncio.StreamReaderProtocol.eof_received(self)  # no cancel: the reader sees EOF after the data
+
+    def connection_lost(self, error):
+        if self._original_transport is not None or (self.session is not None and self.session.ssl is not None):
+            return super().connection_lost(error)
+        if self._timeout_handle is not None:
+            self._timeout_handle.cancel()
+        asyncio.StreamReaderProtocol.connection_lost(self, error)
+        handler = self._handler_coroutine
+        if handler is not None:
+            handler.add_done_callback(lambda task: task.cancelled() or task.exception())  # no "never retrieved"
+            asyncio.get_running_loop().call_later(2.0, handler.cancel)  # a stuck handler still ends
+
+
+class _MtaLikeController(Controller):
+    def factory(self):
+        return _MtaLikeSMTP(self.handler, **self.SMTP_kwargs)
 
 
 class MailSink:
@@ -138,7 +170,7 @@ class MailSink:
             await asyncio.sleep(0.01)
 
     def start(self) -> "MailSink":
-        self._controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port,
+        self._controller = _MtaLikeController(_Collector(self), hostname="127.0.0.1", port=self.port,
                                       server_hostname="localhost", ready_timeout=10, **self._smtp_kwargs)
         self._controller.start()
         return self

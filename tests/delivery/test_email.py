@@ -138,6 +138,19 @@ def test_a_failure_at_the_commit_point_sends_nothing_and_does_not_hang(mail_sink
     assert mail_sink.messages == []  # the server dropped the half-sent DATA
 
 
+def test_the_sink_keeps_a_message_whose_final_dot_arrived(mail_sink, job):
+    """Like a real MTA, the test server keeps a complete DATA even if the client closes at once after the "."."""
+    with socket.create_connection(("127.0.0.1", mail_sink.port), timeout=5) as raw:
+        replies = raw.makefile("rb")
+        replies.readline()
+        for command in (b"HELO test", b"MAIL FROM:<a@example.edu>", b"RCPT TO:<b@example.edu>", b"DATA"):
+            raw.sendall(command + b"\r\n")
+            assert replies.readline()[:1] in (b"2", b"3")
+        raw.sendall(compose(job, MAIL_FROM).as_bytes().replace(b"\n", b"\r\n") + b"\r\n.\r\n")
+    mail_sink.wait_for(1, timeout=3)
+    assert [r.credential_id for r in mail_sink.records] == [CREDENTIAL_ID]
+
+
 # --- one connection for many messages ----------------------------------------------------------------
 
 

@@ -16,8 +16,9 @@ of DATA, and a crash between that moment and the registry's commit leaves us not
 therefore takes an optional `commit_point` callback, called after the whole message has been handed to
 the server except the final "." and before that "." is written. The worker makes it record the attempt
 durably ("handed over"); after a crash, a delivery found in that state is treated as delivered. That
-turns the unknowable window into the few microseconds between the callback's commit and one socket
-write, and in that window the error is a lost mail (at-most-once), never a second one. See
+turns the unknowable window into the moment between the callback's commit and one socket write
+(microseconds; a few ms if the thread then waits for the GIL), and in that window the error is a lost
+mail (at-most-once), never a second one. See
 tests/reliability/README.md for the full reasoning.
 """
 from __future__ import annotations

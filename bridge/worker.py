@@ -25,7 +25,8 @@ from typing import Any, Callable
 from sqlalchemy import and_, or_, select, update
 
 from bridge.delivery import Channel, DeliveryError, DeliveryJob
-from bridge.edc import model
+from bridge.edc import ltv, model
+from bridge.edc.timestamps import TsaUnavailableError
 from bridge.registry import Registry, audit, documents
 from bridge.registry.models import (CourseSpecification, Credential, Delivery, Issuance, Revocation, utcnow)
 from bridge.settings import Settings
@@ -47,6 +48,7 @@ class Context:
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     wake: threading.Event = field(default_factory=threading.Event)  # new work for the issuing threads
     deliveries_due: threading.Event = field(default_factory=threading.Event)  # ... for the delivery threads
+    seal_level: Any = field(default_factory=lambda: ltv.SealLevelSettings.from_env())  # EDC_SEAL_LEVEL, EDC_TSA_*
     _specs: dict = field(default_factory=dict, repr=False)  # parsed descriptions by their stored text
 
     def course_spec(self, document: str) -> model.CourseSpec:
@@ -101,13 +103,17 @@ def requeue_expired_leases(ctx: Context) -> int:
 
 
 def _release(ctx: Context, issuance_id: str, worker_id: str, *, status: str, error: str | None = None,
-             parked_reason: list | None = None, retry: bool = False) -> None:
+             parked_reason: list | None = None, retry: bool = False, counts: bool = True) -> None:
+    """Give a claimed row back. `counts` False: an outage outside us (the TSA) that must never park work."""
     with ctx.registry.transaction() as session:
         row = session.get(Issuance, issuance_id, with_for_update=True)
         if row is None or row.status != "sealing" or row.claimed_by != worker_id:
             return
         row.claimed_by, row.claimed_until, row.last_error = None, None, error
-        if retry:
+        if retry and not counts:
+            row.next_attempt_at = utcnow() + backoff(row.attempts + 1, ctx.settings.retry_base_seconds,
+                                                     ctx.settings.retry_max_seconds)
+        elif retry:
             row.attempts += 1
             if row.attempts >= ctx.settings.max_delivery_attempts:
                 status = "failed"
@@ -131,14 +137,29 @@ def _spec_problems(spec_row: CourseSpecification | None, site: str, course: int)
 
 
 def _seal(ctx: Context, credential: model.Credential, fmt: str) -> bytes:
+    """Seal at the configured level (EDC_SEAL_LEVEL, EDC_TSA_URL, EDC_TSA_POLICY).
+
+    With policy `wait` a TSA outage raises TsaUnavailableError and the issuance stays queued; with
+    `seal-then-stamp` the B-B document is stored and delivered, and the missing time-stamp is logged
+    and audited (`credential.timestamp_pending`) so it can be added later with ltv.complete_pending.
+    """
     seal = ctx.seals.current()
-    if fmt == "elm3-jsonld":
-        from bridge.edc.elm3_issuer import issue_elm3
+    options = ctx.seal_level.issue_kwargs()
+    try:
+        if fmt == "elm3-jsonld":
+            from bridge.edc.elm3_issuer import issue_elm3
 
-        return issue_elm3(credential, seal)
-    from bridge.edc.issuer import issue_edc_xml
+            return issue_elm3(credential, seal, **options)
+        from bridge.edc.issuer import issue_edc_xml
 
-    return issue_edc_xml(credential, seal, schema=ctx.schema)
+        return issue_edc_xml(credential, seal, schema=ctx.schema, **options)
+    except ltv.TimestampPending as pending:
+        log.warning("credential %s sealed at B-B, time-stamp pending: %s", credential.issuance.credential_id,
+                    pending.reason)
+        with ctx.registry.transaction() as session:
+            audit.append(session, "worker", "credential.timestamp_pending", credential.issuance.credential_id,
+                         {"reason": pending.reason, "wanted_level": pending.wanted_level})
+        return pending.sealed
 
 
 def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | None:
@@ -171,6 +192,11 @@ def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | No
     started = time.perf_counter()
     try:
         document = _seal(ctx, credential, fmt)
+    except TsaUnavailableError as exc:  # the TSA is down: wait, however long, never park (policy `wait`)
+        log.warning("issuance %s waits for the time-stamping authority: %s", issuance_id, exc)
+        _release(ctx, issuance_id, worker_id, status="queued", error=f"TSA unavailable: {exc}", retry=True,
+                 counts=False)
+        return None
     except Exception as exc:  # noqa: BLE001 - token away, schema bug: recorded, retried, then parked as failed
         cause = type(exc).__name__
         if ctx.metrics:

@@ -532,10 +532,7 @@ def verify_jades(
     check = check_seal(document)
     if check.certificate is not None:  # B-T and above: verify sigTst, read xVals/rVals (bridge/edc/ltv.py)
         ltv.check_jades_timestamp(document, check, ltv.tsa_trust_anchors(trust_anchors), now)
-    report.signature_intact = check.intact
-    report.level = check.level
-    report.problems.extend(check.problems)
-    report.notes.extend(check.notes)
+    report.seal_outcome(check)
     if check.certificate is not None:
         _judge_trust(report, check, trust_anchors, now)
     return report

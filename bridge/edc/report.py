@@ -43,6 +43,13 @@ class VerificationReport:
     def problem(self, text: str) -> None:
         self.problems.append(text)
 
+    def seal_outcome(self, check: Any) -> None:
+        """Take what a seal check (XAdES or JAdES) found: intact or not, its level, problems, notes."""
+        self.signature_intact = check.intact
+        self.level = check.level
+        self.problems.extend(check.problems)
+        self.notes.extend(check.notes)
+
     def schema_outcome(self, problems: list[str] | None, *, against: str, skipped: str) -> None:
         """Record a schema or shapes check: None means it was not configured, which is said, not hidden."""
         if problems is None:

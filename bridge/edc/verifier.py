@@ -114,10 +114,7 @@ def verify_edc_xml(
     _schema(report, schema, tree)
     _summary(report, tree)
     check = xades.check_seal(root, tsa_anchors=ltv.tsa_trust_anchors(trust_anchors))
-    report.signature_intact = check.intact
-    report.level = check.level
-    report.problems.extend(check.problems)
-    report.notes.extend(check.notes)
+    report.seal_outcome(check)
     if check.certificate is not None:
         _trust(report, check, trust_anchors, now)
     return report

@@ -623,10 +623,8 @@ class Worker:
         try:
             from hsm.expiry import add_expiry_job
 
-            contact = self.ctx.settings.security_contact or "(set EDC_SECURITY_CONTACT)"
             add_expiry_job(scheduler, lambda: self.ctx.seals.current().certificate,
-                           lambda warning: log.warning("seal certificate: %s; security contact: %s",
-                                                       warning.message, contact))
+                           lambda warning: warn_security_contact(self.ctx, warning))
         except ImportError:
             pass
         scheduler.start()
@@ -659,6 +657,30 @@ class Worker:
             self.scheduler.shutdown(wait=False)
         for t in self._threads:
             t.join(timeout)
+
+
+def warn_security_contact(ctx: Context, warning: Any) -> bool:
+    """Tell the security contact (EDC_SECURITY_CONTACT) that the seal certificate nears expiry, by email.
+
+    Called once per certificate and threshold (60/30/7 days, expired) by hsm.expiry's scheduled check,
+    which has already logged the warning; returns whether a mail went out.
+    """
+    contact = ctx.settings.security_contact
+    channel = ctx.channels.get("email")
+    if not contact or channel is None or not hasattr(channel, "send_notice"):
+        log.warning("seal certificate: %s; no mail sent (set EDC_SECURITY_CONTACT and EDC_SMTP_URL)",
+                    warning.message)
+        return False
+    subject = f"[EDC issuer] seal certificate {warning.level}: {warning.days_left} days left"
+    text = (f"{warning.message}\n\nSeal certificate: {warning.subject}\nSerial number: {warning.serial_number:x}\n"
+            f"Valid until: {warning.not_after.isoformat()}\n\nRenew it with the key ceremony in hsm/README.md "
+            f"(keygen, csr, import-cert, activate) before that date: credentials cannot be sealed after it.\n")
+    try:
+        channel.send_notice(contact, subject, text)
+    except DeliveryError as exc:
+        log.error("seal certificate warning could not be mailed to the security contact: %s", exc)
+        return False
+    return True
 
 
 def drain(ctx: Context, *, worker_id: str = "drain", max_rounds: int = 1000) -> int:

@@ -32,6 +32,8 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
@@ -114,9 +116,26 @@ class EmailChannel:
         except (ValueError, OSError) as exc:
             raise DeliveryError(f"email: cannot compose the message: {exc}", retryable=False) from exc
         data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        self._send_or_explain(job.learner_email, data, commit_point, "the learner's address")
+        log.info("email sent for %s (%s) via %s", job.credential_id, job.kind, self.settings.where)
+
+    def send_notice(self, recipient: str, subject: str, text: str) -> None:
+        """A plain-text message to staff (the seal's expiry warning to the security contact)."""
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.mail_from, recipient, subject
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = make_msgid(domain=self.mail_from.rpartition("@")[2] or None)
+        message.set_content(text)
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        self._send_or_explain(recipient, data, None, "the staff address")
+        log.info("notice %r sent via %s", subject, self.settings.where)
+
+    def _send_or_explain(self, recipient: str, data: bytes, commit_point: Callable[[], None] | None,
+                         whose: str) -> None:
+        """Send, turning every SMTP failure into a DeliveryError that says what to do and if a retry helps."""
         where = self.settings.where
         try:
-            self._transact(job.learner_email, data, commit_point)
+            self._transact(recipient, data, commit_point)
         except DeliveryError:
             raise
         except smtplib.SMTPAuthenticationError as exc:
@@ -127,7 +146,7 @@ class EmailChannel:
                                 retryable=False) from None
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            raise DeliveryError(f"email: {where} refused the learner's address ({code} {_text(text)})",
+            raise DeliveryError(f"email: {where} refused {whose} ({code} {_text(text)})",
                                 retryable=_transient(code)) from None
         except smtplib.SMTPResponseException as exc:  # sender refused, data refused, other codes
             raise DeliveryError(f"email: {where} answered {exc.smtp_code} {_text(exc.smtp_error)}",
@@ -154,7 +173,6 @@ class EmailChannel:
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
             raise DeliveryError(f"email: talking to {where} failed: {type(exc).__name__}: {exc}",
                                 retryable=True) from None
-        log.info("email sent for %s (%s) via %s", job.credential_id, job.kind, where)
 
     # --- connections -----------------------------------------------------------------------------
     #

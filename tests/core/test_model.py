@@ -122,3 +122,12 @@ def test_cli_refuses_incomplete_description_and_writes_nothing(doc, tmp_path, ca
     assert code == 2
     assert "/quality_assurance: missing mandatory element (type of quality assurance)" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_course_may_choose_its_credential_format(doc, tmp_path, capsys):
+    doc["format"] = "pdf"
+    with pytest.raises(model.ModelError) as caught:
+        model.load_course_spec(doc)
+    assert [p.pointer for p in caught.value.problems] == ["/format"]
+    doc["format"] = "elm3-jsonld"
+    assert model.load_course_spec(doc).source["format"] == "elm3-jsonld"

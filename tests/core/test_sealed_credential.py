@@ -243,3 +243,19 @@ def test_eu_signed_sample_is_parsed_and_called_broken(schema):
     assert not report.signature_intact and not report.valid
     assert any("changed after it was sealed" in p for p in report.problems)
     assert report.signer and "E Seal" in report.signer
+
+
+def test_cli_takes_the_course_format_when_none_is_asked(rsa_token, tmp_path, monkeypatch, capsys):
+    for name, value in token_env(rsa_token).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("EDC_TRUST_ANCHORS", str(rsa_token.ca_cert_path))
+    doc = json.loads(COURSES[3].read_text())
+    doc["format"] = "elm3-jsonld"
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(doc))
+    out = tmp_path / "cred.jsonld"
+    assert edc_bridge(["issue", "--spec", str(spec), "--learner", str(LEARNERS[0]), "--out", str(out)]) == 0
+    assert out.read_bytes().lstrip().startswith(b"{")
+    capsys.readouterr()
+    assert edc_bridge(["verify", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "elm3-jsonld"

@@ -36,7 +36,7 @@ final class spec_mapper {
     public const TOP_TEXTS = ['title', 'description', 'prerequisites', 'further_information'];
 
     /** @var string[] plain strings at the top level */
-    public const TOP_STRINGS = ['code', 'qf_ehea_cycle', 'isced_f', 'supervision_and_identity_verification', 'homepage',
+    public const TOP_STRINGS = ['code', 'format', 'qf_ehea_cycle', 'isced_f', 'supervision_and_identity_verification', 'homepage',
         'valid_for'];
 
     /** @var string[] the two organisations */

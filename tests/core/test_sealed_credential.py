@@ -22,6 +22,7 @@ from bridge.edc.issuer import issue_edc_xml
 from bridge.edc.schema_check import EdcSchema
 from bridge.edc.verifier import verify_credential
 from hsm.signer import open_seal
+from tests.sidecar.conftest import token_env
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "reference" / "edc"
@@ -89,15 +90,6 @@ def test_cli_issues_each_pilot_course_and_both_verifiers_agree(course, rsa_token
     assert not report["valid"] and not report["signature_intact"]
     assert any("changed after it was sealed" in p for p in report["problems"]), report["problems"]
     assert _xmlsec_verify(tampered, seal_pem, rsa_token.ca_cert_path).returncode != 0
-
-
-def token_env(token) -> dict[str, str]:
-    """The configuration names that select this test token (as an operator would set them)."""
-    cfg = token.config
-    env = {"EDC_PKCS11_MODULE": cfg.module, "EDC_TOKEN_LABEL": cfg.token_label, "EDC_PIN": cfg.pin}
-    if cfg.softhsm_conf:
-        env["SOFTHSM2_CONF"] = str(cfg.softhsm_conf)
-    return env
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -60,6 +62,19 @@ def peak_rss_mb(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by the sidecar and its child processes (live ones)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def _children(pid: int) -> list[int]:
@@ -164,6 +179,7 @@ def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds:
             response = sidecar.post_event(event, s)
             assert response.status_code in (200, 202), response.text
 
+        cpu_before = cpu_seconds(sidecar.proc.pid), resource.getrusage(resource.RUSAGE_SELF)
         started = time.time()
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(post, events))
@@ -173,6 +189,10 @@ def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds:
         while len(mail.records) < expected and time.monotonic() < deadline:
             time.sleep(0.01)
         finished = max(r.received_at for r in mail.records)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        result["cpu_sidecar_ms"] = 1000 * (cpu_seconds(sidecar.proc.pid) - cpu_before[0]) / n
+        result["cpu_harness_ms"] = 1000 * (own.ru_utime + own.ru_stime - cpu_before[1].ru_utime
+                                           - cpu_before[1].ru_stime) / n
         result["rss_mb"] = peak_rss_mb(sidecar.proc.pid)
         result["credentials_per_s"] = n / (finished - started)
         result["intake_per_s"] = n / (accepted - started)
@@ -219,6 +239,8 @@ def report(r: dict) -> str:
         f"event -> mail latency, idle     p50 {r['latency_p50_ms']:.0f} ms, p95 {r['latency_p95_ms']:.0f} ms",
         f"stored per credential           {r['stored_bytes']:.0f} B compressed document "
         f"(sealed {r['sealed_bytes']:.0f} B); registry file +{r['registry_growth_per_credential']:.0f} B",
+        f"CPU per credential             sidecar {r['cpu_sidecar_ms']:.1f} ms, bench harness "
+        f"(senders, SMTP sink, Moodle) {r['cpu_harness_ms']:.1f} ms",
         f"peak RSS of the sidecar         {r['rss_mb']:.0f} MB",
     ])
 

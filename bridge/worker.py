@@ -1,10 +1,13 @@
 """Issuance off the request path: claim queued events, seal, store, deliver; retry and recover.
 
-Worker threads (EDC_WORKERS) each claim one inbox row at a time under a lease. The claim is a row
-lock with SKIP LOCKED on PostgreSQL (so several sidecar processes share one registry without issuing
-twice) and the database write lock on SQLite. The credential, its deliveries, the audit entry and the
-inbox row's new status commit in one transaction that also re-checks the lease: a worker that lost
-its lease (it was too slow, or presumed dead) stores nothing. APScheduler runs the periodic jobs:
+Worker threads (EDC_WORKERS) each claim up to EDC_BATCH due inbox rows under a lease (one row when
+that is all there is, so an idle sidecar answers as fast as ever). The claim is a row lock with SKIP
+LOCKED on PostgreSQL (so several sidecar processes share one registry without issuing twice) and the
+database write lock on SQLite. The rows are sealed one by one; then every credential, its deliveries,
+its audit entry and its inbox row's new status commit in one transaction that re-checks each lease:
+a worker that lost a lease (it was too slow, or presumed dead) stores nothing for that row. Batching
+matters because a registry write costs more than the row it writes (on SQLite all writers queue on
+one lock). Delivery threads likewise record a batch of outcomes and claim the next batch at once. APScheduler runs the periodic jobs:
 delivery retries with exponential backoff, re-queueing of expired leases (a crash mid-issue), the
 seal-expiry check and nonce cleanup.
 """
@@ -30,6 +33,7 @@ from bridge.edc.timestamps import TsaUnavailableError
 from bridge.registry import Registry, audit, documents
 from bridge.registry.models import (CourseSpecification, Credential, Delivery, Issuance, Revocation, utcnow)
 from bridge.settings import Settings
+from bridge.web.public import new_link, public_url
 
 log = logging.getLogger("edc.worker")
 MAX_BACKOFF_SECONDS = 3600.0
@@ -69,22 +73,31 @@ def backoff(attempts: int, base: float, ceiling: float = MAX_BACKOFF_SECONDS) ->
 # --- claiming ------------------------------------------------------------------------------------
 
 
-def claim_issuance(ctx: Context, worker_id: str) -> str | None:
-    """Take one due queued row under a lease; None when there is nothing to do."""
+def claim_issuances(ctx: Context, worker_id: str, limit: int = 1) -> list[str]:
+    """Take up to `limit` due queued rows under one lease, oldest first; [] when there is nothing to do.
+
+    Taking several at once lets the worker store their credentials in one transaction: on a busy
+    registry each write transaction costs far more than the row it writes.
+    """
     now = utcnow()
     with ctx.registry.transaction() as session:
-        row = session.execute(
+        rows = session.execute(
             select(Issuance)
             .where(Issuance.status == "queued", or_(Issuance.next_attempt_at.is_(None), Issuance.next_attempt_at <= now))
             .order_by(Issuance.received_at)
-            .limit(1)
+            .limit(limit)
             .with_for_update(skip_locked=True)
-        ).scalar_one_or_none()
-        if row is None:
-            return None
-        row.status, row.claimed_by = "sealing", worker_id
-        row.claimed_until = now + dt.timedelta(seconds=ctx.settings.lease_seconds)
-        return row.id
+        ).scalars().all()
+        until = now + dt.timedelta(seconds=ctx.settings.lease_seconds)
+        for row in rows:
+            row.status, row.claimed_by, row.claimed_until = "sealing", worker_id, until
+        return [row.id for row in rows]
+
+
+def claim_issuance(ctx: Context, worker_id: str) -> str | None:
+    """Take one due queued row under a lease; None when there is nothing to do."""
+    claimed = claim_issuances(ctx, worker_id, 1)
+    return claimed[0] if claimed else None
 
 
 def requeue_expired_leases(ctx: Context) -> int:
@@ -162,17 +175,54 @@ def _seal(ctx: Context, credential: model.Credential, fmt: str) -> bytes:
         return pending.sealed
 
 
+@dataclass
+class _Sealed:
+    """A credential sealed by this worker and not yet stored."""
+
+    issuance_id: str
+    credential: model.Credential
+    document: bytes
+    fmt: str
+    supersedes: str | None
+
+
 def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | None:
     """Seal and store one claimed row; returns the new credential id (None if parked, retried or lost)."""
+    made = process_issuances(ctx, [issuance_id], worker_id)
+    return made[0] if made else None
+
+
+def process_issuances(ctx: Context, issuance_ids: list[str], worker_id: str) -> list[str]:
+    """Seal the claimed rows one by one, then store all their credentials in one transaction.
+
+    Returns the ids of the credentials stored. A row that cannot be sealed (description incomplete,
+    token away) is given back on its own and does not hold back the others.
+    """
     with ctx.registry.reading() as session:
-        row = session.get(Issuance, issuance_id)
-        if row is None or row.status != "sealing" or row.claimed_by != worker_id:
-            return None
-        event = json.loads(row.payload)
-        spec_row = session.get(CourseSpecification, (row.site_id, row.course_id))
-        spec_doc = spec_row.document if spec_row is not None and spec_row.valid else None
-        problems = _spec_problems(spec_row, row.site_id, row.course_id)
-        supersedes = row.supersedes
+        inputs = [_issuance_input(session, issuance_id, worker_id) for issuance_id in issuance_ids]
+    sealed = [s for s in (_seal_one(ctx, worker_id, *item) for item in inputs if item is not None) if s is not None]
+    stored = _store_all(ctx, worker_id, sealed)
+    if stored:
+        ctx.deliveries_due.set()
+    if ctx.metrics:
+        for _ in stored:
+            ctx.metrics.credentials_issued.inc()
+    return stored
+
+
+def _issuance_input(session, issuance_id: str, worker_id: str) -> tuple | None:
+    """(id, event, stored description or None, what is wrong with it, supersedes) of a row still ours."""
+    row = session.get(Issuance, issuance_id)
+    if row is None or row.status != "sealing" or row.claimed_by != worker_id:
+        return None
+    spec_row = session.get(CourseSpecification, (row.site_id, row.course_id))
+    spec_doc = spec_row.document if spec_row is not None and spec_row.valid else None
+    return (issuance_id, json.loads(row.payload), spec_doc, _spec_problems(spec_row, row.site_id, row.course_id),
+            row.supersedes)
+
+
+def _seal_one(ctx: Context, worker_id: str, issuance_id: str, event: dict, spec_doc: str | None,
+              problems: list | None, supersedes: str | None) -> _Sealed | None:
     if problems is not None:
         _release(ctx, issuance_id, worker_id, status="parked", parked_reason=problems,
                  error="the course's credential description is missing or incomplete")
@@ -206,10 +256,7 @@ def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | No
         return None
     if ctx.metrics:
         ctx.metrics.seal_seconds.observe(time.perf_counter() - started)
-    stored = _store(ctx, issuance_id, worker_id, credential, document, fmt, supersedes)
-    if stored and ctx.metrics:
-        ctx.metrics.credentials_issued.inc()
-    return credential.issuance.credential_id if stored else None
+    return _Sealed(issuance_id, credential, document, fmt, supersedes)
 
 
 PLACEHOLDER_LEARNER = model.Learner(id="0", email="learner@placeholder.invalid", given_names="Placeholder",
@@ -250,39 +297,66 @@ def _new_deliveries(ctx: Context, credential_id: str, kind: str) -> list[Deliver
             for name in ctx.settings.channels]
 
 
-def _store(ctx: Context, issuance_id: str, worker_id: str, credential: model.Credential, document: bytes,
-           fmt: str, supersedes: str | None) -> bool:
+def _store_all(ctx: Context, worker_id: str, sealed: list[_Sealed]) -> list[str]:
+    """Store every sealed credential in one transaction; if that fails, each in its own.
+
+    The one-by-one fallback keeps a single bad row (say, a re-issue whose original was revoked in the
+    meantime) from taking the rest of the batch down with it: they still commit, and the bad one is
+    logged and left to its lease, as a lone row would be.
+    """
+    if not sealed:
+        return []
+    if len(sealed) > 1:
+        try:
+            with ctx.registry.transaction() as session:
+                return [cid for item in sealed if (cid := _store_in(session, ctx, worker_id, item))]
+        except Exception:  # noqa: BLE001 - retried row by row just below, where the culprit is named
+            log.warning("storing a batch of %d credentials failed; storing them one by one", len(sealed))
+    stored = []
+    for item in sealed:
+        try:
+            with ctx.registry.transaction() as session:
+                cid = _store_in(session, ctx, worker_id, item)
+        except Exception:  # noqa: BLE001 - its lease runs out and it is sealed again
+            log.exception("storing the credential of issuance %s failed", item.issuance_id)
+            continue
+        if cid:
+            stored.append(cid)
+    return stored
+
+
+def _store_in(session, ctx: Context, worker_id: str, item: _Sealed) -> str | None:
+    """Add one credential, its deliveries and its audit entry, if the row's lease is still ours."""
+    credential, document, fmt, supersedes = item.credential, item.document, item.fmt, item.supersedes
     cid = credential.issuance.credential_id
-    with ctx.registry.transaction() as session:
-        row = session.get(Issuance, issuance_id, with_for_update=True)
-        if row is None or row.status != "sealing" or row.claimed_by != worker_id:
-            log.warning("lease on issuance %s was lost before storing; the sealed document is dropped", issuance_id)
-            return False
-        packed, dictionary_id, digest = documents.pack_for_course(
-            session, ctx.registry.dictionaries, row.site_id, row.course_id, document,
-            seed=lambda: dictionary_seed(credential, document))
-        spec, learner = credential.spec, credential.learner
-        session.add(Credential(
-            id=cid, issuance_id=row.id, site_id=row.site_id, course_id=row.course_id, learner_id=row.learner_id,
-            learner_email=learner.email, learner_name=learner.full_name, learner_lang=learner.lang,
-            title=json.dumps(dict(spec.title), ensure_ascii=False),
-            issuer_name=json.dumps(dict(spec.awarding_body.name), ensure_ascii=False),
-            issued_at=credential.issuance.issued_at, status="issued", format=fmt, document=packed.data,
-            codec=packed.codec, dictionary_id=dictionary_id, size=len(document), sha256=digest,
-            supersedes=supersedes))
-        session.flush()
-        _page_link(session, cid, ctx.settings.public_url)  # made now, so delivering only reads
-        session.add_all(_new_deliveries(ctx, cid, "issued"))
-        audit.append(session, "worker", "credential.issued", cid,
-                     {"issuance": row.id, "sha256": digest, "format": fmt, "site": row.site_id,
-                      "course": row.course_id, "learner": row.learner_id, "supersedes": supersedes})
-        if supersedes:
-            _revoke_in(session, ctx, supersedes, "superseded by a corrected credential " + cid, "worker",
-                       superseded_by=cid)
-        row.status = "issued" if ctx.settings.channels else "delivered"
-        row.credential_id, row.claimed_by, row.claimed_until, row.last_error = cid, None, None, None
-    ctx.deliveries_due.set()
-    return True
+    row = session.get(Issuance, item.issuance_id, with_for_update=True)
+    if row is None or row.status != "sealing" or row.claimed_by != worker_id:
+        log.warning("lease on issuance %s was lost before storing; the sealed document is dropped", item.issuance_id)
+        return None
+    packed, dictionary_id, digest = documents.pack_for_course(
+        session, ctx.registry.dictionaries, row.site_id, row.course_id, document,
+        seed=lambda: dictionary_seed(credential, document))
+    spec, learner = credential.spec, credential.learner
+    session.add(Credential(
+        id=cid, issuance_id=row.id, site_id=row.site_id, course_id=row.course_id, learner_id=row.learner_id,
+        learner_email=learner.email, learner_name=learner.full_name, learner_lang=learner.lang,
+        title=json.dumps(dict(spec.title), ensure_ascii=False),
+        issuer_name=json.dumps(dict(spec.awarding_body.name), ensure_ascii=False),
+        issued_at=credential.issuance.issued_at, status="issued", format=fmt, document=packed.data,
+        codec=packed.codec, dictionary_id=dictionary_id, size=len(document), sha256=digest,
+        supersedes=supersedes))
+    session.flush()
+    session.add(new_link(cid))  # the page link is made now, so delivering only reads
+    session.add_all(_new_deliveries(ctx, cid, "issued"))
+    audit.append(session, "worker", "credential.issued", cid,
+                 {"issuance": row.id, "sha256": digest, "format": fmt, "site": row.site_id,
+                  "course": row.course_id, "learner": row.learner_id, "supersedes": supersedes})
+    if supersedes:
+        _revoke_in(session, ctx, supersedes, "superseded by a corrected credential " + cid, "worker",
+                   superseded_by=cid)
+    row.status = "issued" if ctx.settings.channels else "delivered"
+    row.credential_id, row.claimed_by, row.claimed_until, row.last_error = cid, None, None, None
+    return cid
 
 
 # --- revoking and re-issuing (called by the API) -------------------------------------------------
@@ -411,14 +485,9 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
 
 
 def _page_link(session, credential_id: str, public: str) -> str | None:
-    """The credential page's unguessable link (bridge/web), when the pages are installed."""
+    """The credential page's unguessable link (bridge/web), made with the credential."""
     try:
-        from bridge.web.public import public_url as web_link
-    except ImportError:
-        return None
-    try:
-        with session.begin_nested():  # the pages' link table may not exist in an older registry
-            return web_link(session, credential_id, public)
+        return public_url(session, credential_id, public)
     except Exception:  # noqa: BLE001 - a plain link is better than no delivery
         log.warning("no page link for %s; using the plain credential URL", credential_id)
         return None
@@ -442,29 +511,53 @@ def _printable(document: bytes, cred: Credential, view_url: str, short: str) -> 
 def deliver_due(ctx: Context, *, limit: int = 20, credential_id: str | None = None) -> int:
     """Attempt every due pending delivery (all, or one credential's); returns how many were attempted."""
     ids = _claim_deliveries(ctx, limit, credential_id)
-    for delivery_id in ids:
-        _attempt(ctx, delivery_id)
+    if ids:
+        _record_attempts(ctx, _attempt_all(ctx, ids))
     return len(ids)
 
 
-def deliver_continuously(ctx: Context, stop: threading.Event) -> int:
-    """Deliver until nothing is due; each result is recorded in the transaction that claims the next one."""
-    claimed = _claim_deliveries(ctx, 1, None)
+def deliver_continuously(ctx: Context, stop: threading.Event, batch: int = 1) -> int:
+    """Deliver until nothing is due, `batch` at a time.
+
+    Each batch's results are recorded in the transaction that claims the next batch, so a busy sidecar
+    spends one registry write per batch on bookkeeping (plus the email hand-over, one per mail).
+    """
+    claimed = _claim_deliveries(ctx, batch, None)
     done = 0
     while claimed and not stop.is_set():
-        claimed = _attempt(ctx, claimed[0], claim_next=True)
-        done += 1
-    if claimed:  # stopping with one claimed: give it back at once rather than after its lease
-        with ctx.registry.transaction() as session:
-            session.execute(update(Delivery).where(Delivery.id == claimed[0]).values(claimed_until=None))
+        results = _attempt_all(ctx, claimed, stop)
+        done += len(results)
+        left = claimed[len(results):]
+        claimed = _record_attempts(ctx, results, 0 if stop.is_set() else batch)
+        if left:  # stopping half-way: give the rest back at once rather than after their lease
+            _unclaim(ctx, left)
+    if claimed:
+        _unclaim(ctx, claimed)
     return done
 
 
-def _attempt(ctx: Context, delivery_id: int, claim_next: bool = False) -> list[int]:
+def _unclaim(ctx: Context, delivery_ids: list[int]) -> None:
+    with ctx.registry.transaction() as session:
+        session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(claimed_until=None))
+
+
+def _attempt_all(ctx: Context, delivery_ids: list[int],
+                 stop: threading.Event | None = None) -> list[tuple[int, DeliveryError | None]]:
+    """Send each claimed delivery (in order, stopping early if asked); [(id, error or None)]."""
     with ctx.registry.reading() as session:  # reading only: the page link was made with the credential
-        delivery = session.get(Delivery, delivery_id)
-        job = _job(ctx, session, delivery)
-        channel_name = delivery.channel
+        jobs = []
+        for delivery_id in delivery_ids:
+            delivery = session.get(Delivery, delivery_id)
+            jobs.append((delivery_id, delivery.channel, _job(ctx, session, delivery)))
+    results = []
+    for delivery_id, channel_name, job in jobs:
+        if stop is not None and stop.is_set():
+            break
+        results.append((delivery_id, _send(ctx, delivery_id, channel_name, job)))
+    return results
+
+
+def _send(ctx: Context, delivery_id: int, channel_name: str, job: DeliveryJob) -> DeliveryError | None:
     channel = ctx.channels.get(channel_name)
     error: DeliveryError | None = None
     try:
@@ -480,7 +573,7 @@ def _attempt(ctx: Context, delivery_id: int, claim_next: bool = False) -> list[i
         error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
     if ctx.metrics:
         ctx.metrics.delivery_attempts.labels(channel_name, "sent" if error is None else "error").inc()
-    return _record_attempt(ctx, delivery_id, error, claim_next)
+    return error
 
 
 def _takes_commit_point(channel: Any) -> bool:
@@ -520,28 +613,37 @@ def recover_handed_over(ctx: Context) -> int:
     return recovered
 
 
-def _record_attempt(ctx: Context, delivery_id: int, error: DeliveryError | None,
-                    claim_next: bool = False) -> list[int]:
+def _record_attempts(ctx: Context, results: list[tuple[int, DeliveryError | None]], claim_next: int = 0) -> list[int]:
+    """Write down each attempt's outcome, and claim the next `claim_next` due deliveries, in one transaction."""
     with ctx.registry.transaction() as session:
-        row = session.get(Delivery, delivery_id, with_for_update=True)
-        row.attempts += 1
-        row.claimed_until = None
-        if error is None:
-            row.state, row.sent_at, row.last_error = "sent", utcnow(), None
-        else:
-            row.last_error = str(error)[:2000]
-            if not error.retryable or row.attempts >= ctx.settings.max_delivery_attempts:
-                row.state = "failed"
-                audit.append(session, "worker", "delivery.failed", str(row.id),
-                             {"credential": row.credential_id, "channel": row.channel, "attempts": row.attempts,
-                              "error": row.last_error})
-            else:
-                row.state = "pending"  # it may be 'handed_over' when the server refused the final step
-                row.next_attempt_at = utcnow() + backoff(row.attempts, ctx.settings.retry_base_seconds, ctx.settings.retry_max_seconds)
+        credentials = []
+        for delivery_id, error in results:
+            kind, credential_id = _record_in(session, ctx, delivery_id, error)
+            if kind == "issued" and credential_id not in credentials:
+                credentials.append(credential_id)
         session.flush()
-        if row.kind == "issued":
-            _update_issuance_after_delivery(session, row.credential_id)
-        return _claim_in(session, ctx, 1) if claim_next else []
+        for credential_id in credentials:
+            _update_issuance_after_delivery(session, credential_id)
+        return _claim_in(session, ctx, claim_next) if claim_next else []
+
+
+def _record_in(session, ctx: Context, delivery_id: int, error: DeliveryError | None) -> tuple[str, str]:
+    row = session.get(Delivery, delivery_id, with_for_update=True)
+    row.attempts += 1
+    row.claimed_until = None
+    if error is None:
+        row.state, row.sent_at, row.last_error = "sent", utcnow(), None
+    else:
+        row.last_error = str(error)[:2000]
+        if not error.retryable or row.attempts >= ctx.settings.max_delivery_attempts:
+            row.state = "failed"
+            audit.append(session, "worker", "delivery.failed", str(row.id),
+                         {"credential": row.credential_id, "channel": row.channel, "attempts": row.attempts,
+                          "error": row.last_error})
+        else:
+            row.state = "pending"  # it may be 'handed_over' when the server refused the final step
+            row.next_attempt_at = utcnow() + backoff(row.attempts, ctx.settings.retry_base_seconds, ctx.settings.retry_max_seconds)
+    return row.kind, row.credential_id
 
 
 def _update_issuance_after_delivery(session, credential_id: str) -> None:
@@ -592,12 +694,12 @@ class Worker:
     def _issue_loop(self, worker_id: str) -> None:
         while not self._stop.is_set():
             try:
-                issuance_id = claim_issuance(self.ctx, worker_id)
-                if issuance_id is None:
+                claimed = claim_issuances(self.ctx, worker_id, self.ctx.settings.batch)
+                if not claimed:
                     self.ctx.wake.wait(1.0)
                     self.ctx.wake.clear()
                     continue
-                process_issuance(self.ctx, issuance_id, worker_id)
+                process_issuances(self.ctx, claimed, worker_id)
             except Exception:  # noqa: BLE001 - keep the thread alive (database blip); the lease recovers the row
                 log.exception("worker %s: unexpected error", worker_id)
                 self._stop.wait(2.0)
@@ -605,7 +707,7 @@ class Worker:
     def _delivery_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                if deliver_continuously(self.ctx, self._stop) == 0:
+                if deliver_continuously(self.ctx, self._stop, self.ctx.settings.batch) == 0:
                     self.ctx.deliveries_due.wait(1.0)
                     self.ctx.deliveries_due.clear()
             except Exception:  # noqa: BLE001
@@ -687,11 +789,10 @@ def drain(ctx: Context, *, worker_id: str = "drain", max_rounds: int = 1000) -> 
     """Process everything due now in the calling thread (tests, the demo command); returns credentials made."""
     made = 0
     for _ in range(max_rounds):
-        issuance_id = claim_issuance(ctx, worker_id)
-        if issuance_id is None:
+        claimed = claim_issuances(ctx, worker_id, ctx.settings.batch)
+        if not claimed:
             break
-        if process_issuance(ctx, issuance_id, worker_id):
-            made += 1
+        made += len(process_issuances(ctx, claimed, worker_id))
     while deliver_due(ctx, limit=100):
         pass
     return made

@@ -18,9 +18,11 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import threading
 import time
 from typing import Any, Mapping
+from urllib.parse import quote_plus
 
 import requests
 
@@ -116,8 +118,8 @@ class MoodleChannel:
         form = {"wstoken": self._token, "wsfunction": function, "moodlewsrestformat": "json"}
         form.update({k: str(v) for k, v in params.items()})
         try:
-            response = self.session.post(self.endpoint, data=form, timeout=self.timeout, verify=self.verify,
-                                         allow_redirects=False)
+            response = self.session.post(self.endpoint, data=form_body(form), timeout=self.timeout,
+                                         verify=self.verify, allow_redirects=False, headers=FORM_HEADERS)
         except requests.exceptions.SSLError as exc:
             raise DeliveryError(f"moodle: TLS to {self.endpoint} failed: {type(exc).__name__}",
                                 retryable=False) from None
@@ -129,6 +131,26 @@ class MoodleChannel:
         except requests.exceptions.RequestException as exc:
             raise DeliveryError(f"moodle: {function}: {type(exc).__name__}", retryable=True) from None
         return _answer(function, response)
+
+
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+_BASE64 = re.compile(r"[A-Za-z0-9+/=]*")
+_BASE64_ESCAPES = str.maketrans({"+": "%2B", "/": "%2F", "=": "%3D"})
+
+
+def form_body(form: Mapping[str, str]) -> str:
+    """application/x-www-form-urlencoded, as requests would write it, but fast for a base64 file.
+
+    urllib quotes character by character in Python: 2 ms for a 30 KB base64 credential, per call.
+    Base64 needs only three characters escaped, which str.translate does in C.
+    """
+    return "&".join(f"{quote_plus(name)}={_quote_value(value)}" for name, value in form.items())
+
+
+def _quote_value(value: str) -> str:
+    if len(value) > 256 and _BASE64.fullmatch(value):
+        return value.translate(_BASE64_ESCAPES)
+    return quote_plus(value)
 
 
 def _answer(function: str, response: requests.Response) -> Any:

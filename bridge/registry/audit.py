@@ -33,19 +33,36 @@ def entry_hash(row: AuditEntry) -> str:
 
 
 def append(session: Session, actor: str, action: str, subject: str, details: dict[str, Any] | None = None) -> AuditEntry:
-    """Add one entry inside the caller's transaction (so it commits or vanishes with the change it records)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
-    last = session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one_or_none()
-    seq = (last.seq + 1) if last else 1
-    prev = last.hash if last else GENESIS
+    """Add one entry inside the caller's transaction (so it commits or vanishes with the change it records).
+
+    The chain's head is looked up once per transaction and then carried along: the lock taken by the
+    first append (or SQLite's write lock) is held until the end of the transaction, so nobody else can
+    append in between, and a worker storing a batch of credentials pays for one lookup, not one each.
+    """
+    seq, prev = _head(session)
     at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
     body = json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    row = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, details=body, prev_hash=prev)
+    row = AuditEntry(seq=seq + 1, at=at, actor=actor, action=action, subject=subject, details=body, prev_hash=prev)
     row.hash = entry_hash(row)
     session.add(row)
     session.flush()
+    session.info[_HEAD] = (session.get_transaction(), row.seq, row.hash)
     return row
+
+
+_HEAD = "edc.audit_head"
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the chain's last entry, as seen by this transaction (0 and GENESIS when empty)."""
+    known = session.info.get(_HEAD)
+    transaction = session.get_transaction()
+    if known is not None and transaction is not None and known[0] is transaction:
+        return known[1], known[2]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (last.seq, last.hash) if last else (0, GENESIS)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Callable
 
 import zstandard
 
@@ -27,20 +28,42 @@ class Packed:
 
 
 class DictionaryCache:
-    """Prepared dictionaries by id; preparing one at level 19 costs milliseconds, so do it once."""
+    """Prepared dictionaries by id, and which id each course uses.
+
+    A dictionary never changes once stored, so it is read, decompressed and prepared once per process
+    (preparing costs milliseconds; reading and decompressing it on every credential cost more than
+    compressing the credential itself).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._dicts: dict[int, zstandard.ZstdCompressionDict] = {}
+        self._course_ids: dict[tuple[str, int], int] = {}
 
-    def get(self, dictionary_id: int, raw: bytes) -> zstandard.ZstdCompressionDict:
+    def course_dictionary_id(self, site_id: str, course_id: int) -> int | None:
+        return self._course_ids.get((site_id, course_id))
+
+    def remember_course(self, site_id: str, course_id: int, dictionary_id: int) -> None:
+        self._course_ids[(site_id, course_id)] = dictionary_id
+
+    def get(self, dictionary_id: int, load_raw: Callable[[], bytes]) -> zstandard.ZstdCompressionDict:
+        """The prepared dictionary; `load_raw()` (a registry read) runs only the first time."""
+        with self._lock:
+            prepared = self._dicts.get(dictionary_id)
+        if prepared is not None:
+            return prepared
+        raw = load_raw()
         with self._lock:
             prepared = self._dicts.get(dictionary_id)
             if prepared is None:
-                prepared = zstandard.ZstdCompressionDict(raw, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-                prepared.precompute_compress(level=DICT_LEVEL)
-                self._dicts[dictionary_id] = prepared
+                prepared = self._dicts[dictionary_id] = prepare_dictionary(raw)
             return prepared
+
+
+def prepare_dictionary(raw: bytes) -> zstandard.ZstdCompressionDict:
+    prepared = zstandard.ZstdCompressionDict(raw, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    prepared.precompute_compress(level=DICT_LEVEL)
+    return prepared
 
 
 def pack(document: bytes, dictionary: zstandard.ZstdCompressionDict | None = None) -> Packed:

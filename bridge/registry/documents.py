@@ -14,21 +14,24 @@ from bridge.registry.models import CompressionDictionary, Credential
 
 
 def _course_dictionary(session: Session, site_id: str, course_id: int,
-                       seed: Callable[[], bytes]) -> CompressionDictionary:
-    """The course's dictionary, made from `seed()` the first time the course issues."""
-    found = session.execute(select(CompressionDictionary).where(
-        CompressionDictionary.site_id == site_id, CompressionDictionary.course_id == course_id)).scalar_one_or_none()
+                       seed: Callable[[], bytes]) -> tuple[CompressionDictionary, bool]:
+    """(the course's dictionary, made now?); made from `seed()` the first time the course issues."""
+    query = select(CompressionDictionary).where(
+        CompressionDictionary.site_id == site_id, CompressionDictionary.course_id == course_id)
+    found = session.execute(query).scalar_one_or_none()
     if found is not None:
-        return found
+        return found, False
     try:
         with session.begin_nested():
             session.add(CompressionDictionary(site_id=site_id, course_id=course_id,
                                               data=compression.pack_dictionary(seed())))
             session.flush()
     except IntegrityError:  # another worker started the course's dictionary first: use theirs
-        pass
-    return session.execute(select(CompressionDictionary).where(
-        CompressionDictionary.site_id == site_id, CompressionDictionary.course_id == course_id)).scalar_one()
+        return session.execute(query).scalar_one(), False
+    return session.execute(query).scalar_one(), True
+
+
+_MADE_IN_THIS_SESSION = "edc.dictionaries_made"  # the worker's sessions live for one transaction
 
 
 def pack_for_course(session: Session, cache: DictionaryCache, site_id: str, course_id: int,
@@ -39,19 +42,35 @@ def pack_for_course(session: Session, cache: DictionaryCache, site_id: str, cour
     without anyone's personal data (the worker passes a placeholder learner's document); by default the
     document itself.
     """
-    row = _course_dictionary(session, site_id, course_id, seed or (lambda: document))
-    prepared = cache.get(row.id, compression.unpack_dictionary(row.data))
+    dictionary_id = cache.course_dictionary_id(site_id, course_id)
+    if dictionary_id is not None:
+        prepared = cache.get(dictionary_id, lambda: _dictionary_bytes(session, dictionary_id))
+    else:
+        row, made_now = _course_dictionary(session, site_id, course_id, seed or (lambda: document))
+        dictionary_id = row.id
+        made_here = session.info.setdefault(_MADE_IN_THIS_SESSION, set())
+        if made_now:
+            made_here.add(dictionary_id)
+        if dictionary_id in made_here:  # not committed yet: a rollback could hand its id to another course
+            prepared = compression.prepare_dictionary(compression.unpack_dictionary(row.data))
+        else:
+            prepared = cache.get(dictionary_id, lambda: compression.unpack_dictionary(row.data))
+            cache.remember_course(site_id, course_id, dictionary_id)
     packed = compression.pack(document, prepared)
     if compression.unpack(packed.codec, packed.data, prepared) != document:  # cheap insurance: byte-exact or nothing
         raise RuntimeError("compression round trip changed the document; refusing to store it")
-    return packed, row.id, hashlib.sha256(document).hexdigest()
+    return packed, dictionary_id, hashlib.sha256(document).hexdigest()
+
+
+def _dictionary_bytes(session: Session, dictionary_id: int) -> bytes:
+    return compression.unpack_dictionary(session.get(CompressionDictionary, dictionary_id).data)
 
 
 def read_document(session: Session, cache: DictionaryCache, credential: Credential) -> bytes:
     prepared = None
     if credential.dictionary_id is not None:
-        row = session.get(CompressionDictionary, credential.dictionary_id)
-        prepared = cache.get(row.id, compression.unpack_dictionary(row.data))
+        dictionary_id = credential.dictionary_id
+        prepared = cache.get(dictionary_id, lambda: _dictionary_bytes(session, dictionary_id))
     data = compression.unpack(credential.codec, credential.document, prepared)
     if hashlib.sha256(data).hexdigest() != credential.sha256:
         raise RuntimeError(f"stored document of {credential.id} does not match its SHA-256")

@@ -51,10 +51,15 @@ def link_for(session: Session, credential_id: str) -> CredentialLink:
     """The credential's link row, made on first use (so the worker can call this when it delivers)."""
     link = session.get(CredentialLink, credential_id)
     if link is None:
-        link = CredentialLink(credential_id=credential_id, token=secrets.token_urlsafe(24), shared=False)
+        link = new_link(credential_id)
         session.add(link)
         session.flush()
     return link
+
+
+def new_link(credential_id: str) -> CredentialLink:
+    """A new credential's link row (the worker adds it in the transaction that stores the credential)."""
+    return CredentialLink(credential_id=credential_id, token=secrets.token_urlsafe(24), shared=False)
 
 
 def public_url(session: Session, credential_id: str, base_url: str) -> str:

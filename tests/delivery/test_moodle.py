@@ -159,3 +159,18 @@ def test_the_fake_checks_what_the_plugin_declares():
                                                 "verifyurl"}
     assert set(DECLARED[SET_STATUS]["required"]) == {"userid", "courseid", "credentialid", "status", "timestamp"}
     assert DECLARED[STORE]["required"]["userid"] is int and DECLARED[SET_STATUS]["optional"] == {"message": str}
+
+
+@pytest.mark.parametrize("value", [
+    base64.b64encode(bytes(range(256)) * 120).decode("ascii"),  # every base64 character, long: the fast path
+    "Žemaitė O'Brien & García López = 100% +1 /x",  # short, non-ASCII, reserved characters
+    "A" * 300 + "é",  # long but not base64
+    "",
+])
+def test_form_body_is_exactly_what_urlencode_writes(value):
+    from urllib.parse import urlencode
+
+    from bridge.delivery.moodle import form_body
+
+    form = {"wstoken": "t0k", "wsfunction": "block_edcissuer_store_credential", "content": value}
+    assert form_body(form) == urlencode(form)

@@ -516,15 +516,19 @@ def deliver_due(ctx: Context, *, limit: int = 20, credential_id: str | None = No
     return len(ids)
 
 
-def deliver_continuously(ctx: Context, stop: threading.Event, batch: int = 1) -> int:
+def deliver_continuously(ctx: Context, stop: threading.Event, batch: int = 1,
+                         on_full_batch: Callable[[], Any] = lambda: None) -> int:
     """Deliver until nothing is due, `batch` at a time.
 
     Each batch's results are recorded in the transaction that claims the next batch, so a busy sidecar
     spends one registry write per batch on bookkeeping (plus the email hand-over, one per mail).
+    `on_full_batch` is called when a whole batch was claimed (more may be due: wake a peer).
     """
     claimed = _claim_deliveries(ctx, batch, None)
     done = 0
     while claimed and not stop.is_set():
+        if len(claimed) == batch:
+            on_full_batch()
         results = _attempt_all(ctx, claimed, stop)
         done += len(results)
         left = claimed[len(results):]
@@ -694,11 +698,15 @@ class Worker:
     def _issue_loop(self, worker_id: str) -> None:
         while not self._stop.is_set():
             try:
+                # Clear before looking, wait after: a wake-up set in between is never lost (one cleared
+                # after a look made a thread with work waiting sleep its whole second).
+                self.ctx.wake.clear()
                 claimed = claim_issuances(self.ctx, worker_id, self.ctx.settings.batch)
                 if not claimed:
                     self.ctx.wake.wait(1.0)
-                    self.ctx.wake.clear()
                     continue
+                if len(claimed) == self.ctx.settings.batch:
+                    self.ctx.wake.set()  # there may be more: let an idle peer take the next batch
                 process_issuances(self.ctx, claimed, worker_id)
             except Exception:  # noqa: BLE001 - keep the thread alive (database blip); the lease recovers the row
                 log.exception("worker %s: unexpected error", worker_id)
@@ -707,9 +715,10 @@ class Worker:
     def _delivery_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                if deliver_continuously(self.ctx, self._stop, self.ctx.settings.batch) == 0:
+                self.ctx.deliveries_due.clear()  # as in _issue_loop: clear, look, then wait
+                if deliver_continuously(self.ctx, self._stop, self.ctx.settings.batch,
+                                        on_full_batch=self.ctx.deliveries_due.set) == 0:
                     self.ctx.deliveries_due.wait(1.0)
-                    self.ctx.deliveries_due.clear()
             except Exception:  # noqa: BLE001
                 log.exception("delivery thread: unexpected error")
                 self._stop.wait(2.0)

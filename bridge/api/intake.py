@@ -74,6 +74,11 @@ def list_issuances():
     site = request.args.get("site", "")
     course = request.args.get("course", "")
     problems = []
+    # The signature sorts the query's pairs, so it cannot tell "course=1&course=2" from the reverse while
+    # request.args.get takes the first: a name read once must be given once.
+    for name in ("site", "course"):
+        if len(request.args.getlist(name)) > 1:
+            problems.append(problem(f"?{name}", "given more than once; give it once"))
     if not site:
         problems.append(problem("?site", "required: the Moodle site id"))
     if not course.isdigit():

@@ -48,12 +48,14 @@ def moodle_signed(view):
             raise ApiError(413, "request body too large", [problem("", f"at most {limit} bytes are accepted here")])
         path = request.script_root + request.path
         try:
+            # The raw query bytes as received, not request.args re-encoded: the signature covers what the
+            # client sent (v2), and a v1 signature is refused as soon as there is any query at all.
             g.intake_auth = authenticate(request.headers, request.method, path, body, ctx.settings.intake_keys,
-                                         window=ctx.settings.timestamp_window)
+                                         query=request.query_string, window=ctx.settings.timestamp_window)
         except AuthError as exc:
             if ctx.metrics:
                 ctx.metrics.requests_refused.labels("auth").inc()
-            raise ApiError(401, "request not authenticated", [problem("X-EDC-Signature", str(exc))]) from None
+            raise ApiError(401, "request not authenticated", [problem(exc.field, str(exc))]) from None
         return view(*args, **kwargs)
 
     return wrapper

@@ -164,7 +164,7 @@ class sidecar_client {
      * @param string $method GET, POST or PUT
      * @param string $path request path (what is signed)
      * @param string $body exact body bytes
-     * @param string $query query string without "?", not signed
+     * @param string $query query string without "?", exactly as sent; signed too (contract v2)
      * @return array [HTTP code, decoded JSON answer or []]
      * @throws sidecar_exception
      */
@@ -173,8 +173,10 @@ class sidecar_client {
         require_once($CFG->libdir . '/filelib.php');
         $url = $this->baseurl . $path . ($query !== '' ? '?' . $query : '');
         $curl = new \curl(['ignoresecurity' => false]);
+        // The query goes into the URL as built here and into the signature, so a changed parameter
+        // (say another course id) no longer matches; curl's get() adds nothing as its params are empty.
         $curl->setHeader(array_merge(['Content-Type: application/json', 'Accept: application/json'],
-            $this->signer->headers($method, self::signed_path($this->baseurl, $path), $body)));
+            $this->signer->headers($method, self::signed_path($this->baseurl, $path), $body, null, null, $query)));
         $options = ['CURLOPT_TIMEOUT' => $this->timeout, 'CURLOPT_CONNECTTIMEOUT' => 10, 'CURLOPT_RETURNTRANSFER' => 1];
         if ($method === 'GET') {
             $response = $curl->get($url, [], $options);

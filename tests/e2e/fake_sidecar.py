@@ -1,7 +1,8 @@
 """A small stand-in for the sidecar's HTTP API, for checking the Moodle plugin's side on its own.
 
-It checks every request's HMAC signature with its own implementation of schemas/intake-auth.md (checked
-against tests/vectors/intake-hmac-v1.json on start), records the events it accepts, validates course
+It checks every request's HMAC signature with its own implementation of schemas/intake-auth.md, version v2
+(checked against tests/vectors/intake-hmac-v2.json on start; v1 is refused, as the plugin must send only
+v2 and so sign the query too), records the events it accepts, validates course
 descriptions with the project's real validator (bridge.edc.model), and answers the issuance list from
 what the test tells it. It never calls Moodle back: the test does that through the web service, so each
 direction is checked on its own.
@@ -16,15 +17,30 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 
 REPO = Path(__file__).resolve().parents[2]
-VECTORS = REPO / "tests" / "vectors" / "intake-hmac-v1.json"
+VECTORS = REPO / "tests" / "vectors" / "intake-hmac-v2.json"
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 
 
-def signature(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
-    """Lowercase hex HMAC-SHA256 over the v1 canonical string."""
-    canonical = "\n".join(["v1", method, path, timestamp, nonce, hashlib.sha256(body).hexdigest()])
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """Raw query → canonical (name, value) pairs: '+' is a space, %XX a byte, re-encoded per RFC 3986."""
+    def encode(raw: str) -> str:
+        data = unquote_to_bytes(raw.replace("+", " "))
+        return "".join(chr(b) if b in _UNRESERVED else "%%%02X" % b for b in data)
+
+    pairs = []
+    for part in filter(None, query.split("&")):
+        name, _, value = part.partition("=")
+        pairs.append((encode(name), encode(value)))
+    return sorted(pairs)
+
+
+def signature(secret: str, method: str, path: str, query: str, timestamp: str, nonce: str, body: bytes) -> str:
+    """Lowercase hex HMAC-SHA256 over the v2 canonical string (the only version the plugin sends)."""
+    canonical_query = "&".join(f"{n}={v}" for n, v in _query_pairs(query))
+    canonical = "\n".join(["v2", method, path, canonical_query, timestamp, nonce, hashlib.sha256(body).hexdigest()])
     return hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
@@ -32,7 +48,8 @@ def check_against_vectors() -> int:
     """Refuse to run with a signature function that disagrees with the shared vectors."""
     vectors = json.loads(VECTORS.read_text(encoding="utf-8"))["vectors"]
     for v in vectors:
-        got = signature(v["secret"], v["method"], v["path"], str(v["timestamp"]), v["nonce"], v["body"].encode())
+        got = signature(v["secret"], v["method"], v["path"], v["query"], str(v["timestamp"]), v["nonce"],
+                        v["body"].encode())
         if got != v["signature"]:
             raise AssertionError(f"fake sidecar signature disagrees with vector {v['name']!r}")
     return len(vectors)
@@ -62,8 +79,10 @@ class FakeSidecar:
         self._server.shutdown()
         self._server.server_close()
 
-    def _authenticate(self, method: str, path: str, headers: Any, body: bytes) -> str | None:
+    def _authenticate(self, method: str, path: str, query: str, headers: Any, body: bytes) -> str | None:
         """None when the request is authentic, else why not."""
+        if headers.get("X-EDC-Auth-Version") != "v2":
+            return "X-EDC-Auth-Version is not v2"
         kid = headers.get("X-EDC-Key-Id")
         ts = headers.get("X-EDC-Timestamp", "")
         nonce = headers.get("X-EDC-Nonce", "")
@@ -74,7 +93,7 @@ class FakeSidecar:
             return "timestamp missing or more than 300 s off"
         if len(nonce) < 32 or any(c not in "0123456789abcdef" for c in nonce):
             return "nonce malformed"
-        expected = signature(self.keys[kid], method, path, ts, nonce, body)
+        expected = signature(self.keys[kid], method, path, query, ts, nonce, body)
         if not hmac.compare_digest(expected, sig):
             return "signature mismatch"
         with self._lock:
@@ -102,7 +121,7 @@ class FakeSidecar:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 url = urlsplit(self.path)
-                why = sidecar._authenticate(method, url.path, self.headers, body)
+                why = sidecar._authenticate(method, url.path, url.query, self.headers, body)
                 if why:
                     sidecar.rejected.append((url.path, why))
                     return self._answer(401, {"error": "unauthorized"})

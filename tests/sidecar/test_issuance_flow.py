@@ -117,12 +117,13 @@ def test_moodle_status_poll(client, ctx):
     post_event(client, make_event(1, pilot_learner("liam-obrien")))
     worker.drain(ctx)
     post_event(client, make_event(1, pilot_learner("maria-garcia")))
-    r = client.get("/api/v1/issuances?site=demo&course=1", headers=signed("GET", "/api/v1/issuances"))
+    r = client.get("/api/v1/issuances?site=demo&course=1",
+                   headers=signed("GET", "/api/v1/issuances", query="site=demo&course=1"))
     assert r.status_code == 200, r.json
     by_user = {i["userid"]: i["status"] for i in r.json["issuances"]}
     assert sorted(by_user.values()) == ["delivered", "delivered", "queued"]
     assert client.get("/api/v1/issuances?site=demo&course=1").status_code == 401
-    bad = client.get("/api/v1/issuances?site=demo", headers=signed("GET", "/api/v1/issuances"))
+    bad = client.get("/api/v1/issuances?site=demo", headers=signed("GET", "/api/v1/issuances", query="site=demo"))
     assert bad.status_code == 400 and bad.json["problems"][0]["pointer"] == "?course"
 
 

@@ -106,10 +106,10 @@ def test_real_answers_match_the_document(client, ctx, settings):
     check(events, "post", client.post(events, data=big, headers=signed("POST", events, big)), 413)
     worker.drain(ctx)
 
-    check("/api/v1/issuances", "get", client.get("/api/v1/issuances?site=demo&course=1",
-                                                 headers=signed("GET", "/api/v1/issuances")), 200)
-    check("/api/v1/issuances", "get", client.get("/api/v1/issuances?site=demo",
-                                                 headers=signed("GET", "/api/v1/issuances")), 400)
+    check("/api/v1/issuances", "get", client.get("/api/v1/issuances?site=demo&course=1", headers=signed(
+        "GET", "/api/v1/issuances", query="site=demo&course=1")), 200)
+    check("/api/v1/issuances", "get", client.get("/api/v1/issuances?site=demo", headers=signed(
+        "GET", "/api/v1/issuances", query="site=demo")), 400)
     check("/api/v1/issuances", "get", client.get("/api/v1/issuances?site=demo&course=1"), 401)
     one = "/api/v1/issuances/{issuance_id}"
     issuance = check(one, "get", client.get(f"/api/v1/issuances/{accepted['issuance_id']}", headers=STAFF_HEADERS), 200)

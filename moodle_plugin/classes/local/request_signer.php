@@ -17,7 +17,11 @@
 namespace block_edcissuer\local;
 
 /**
- * Signs requests to the sidecar as schemas/intake-auth.md (version v1) describes.
+ * Signs requests to the sidecar as schemas/intake-auth.md (version v2) describes.
+ *
+ * v2 covers the query string too, so nobody between Moodle and the sidecar can turn a signed
+ * "issuances of course 1" into "issuances of course 2". The plugin sends only v2; v1 is kept here
+ * so the tests can check the old vectors and see that both sides still agree on them.
  *
  * Plain PHP on purpose: the Moodle-free PHPUnit run checks it against the same test vectors as the
  * sidecar's Python tests, so both sides cannot drift apart unnoticed.
@@ -35,6 +39,12 @@ final class request_signer {
     public const HEADER_NONCE = 'X-EDC-Nonce';
     /** Header carrying the signature. */
     public const HEADER_SIGNATURE = 'X-EDC-Signature';
+    /** Header naming the canonical string's version (absent means v1 to the sidecar). */
+    public const HEADER_VERSION = 'X-EDC-Auth-Version';
+    /** The first contract: no query string in the signature. */
+    public const VERSION_V1 = 'v1';
+    /** The current contract: the canonical query is signed too. */
+    public const VERSION_V2 = 'v2';
 
     /** @var string id of the shared secret, sent in clear so the sidecar can rotate secrets. */
     private string $keyid;
@@ -57,6 +67,40 @@ final class request_signer {
     }
 
     /**
+     * The query string's canonical form (v2).
+     *
+     * The same parameters can be written several ways (%20 or +, %7E or ~, any order), so what is signed
+     * is the decoded name/value pairs, each re-encoded per RFC 3986 (rawurlencode: all but A-Z a-z 0-9
+     * - . _ ~ as upper-case %XX, space as %20), sorted by name and then value in byte order, joined with
+     * "&". Decoding is done by hand, as the sidecar does it: parse_str() would rename names (dots, [])
+     * and drop repeated ones. "+" decodes to a space; a part without "=" has an empty value.
+     *
+     * @param string $query raw query string as sent, without "?"
+     * @return string
+     */
+    public static function canonical_query(string $query): string {
+        if (strpbrk($query, "#\r\n") !== false) {
+            throw new \InvalidArgumentException('query: must be the raw query string alone, without "#" or line breaks');
+        }
+        $pairs = [];
+        foreach (explode('&', $query) as $part) {
+            if ($part === '') {
+                continue;
+            }
+            $equals = strpos($part, '=');
+            $name = $equals === false ? $part : substr($part, 0, $equals);
+            $value = $equals === false ? '' : substr($part, $equals + 1);
+            $pairs[] = [rawurlencode(urldecode($name)), rawurlencode(urldecode($value))];
+        }
+        usort($pairs, static function(array $a, array $b): int {
+            return strcmp($a[0], $b[0]) ?: strcmp($a[1], $b[1]);
+        });
+        return implode('&', array_map(static function(array $pair): string {
+            return $pair[0] . '=' . $pair[1];
+        }, $pairs));
+    }
+
+    /**
      * The exact string that gets signed; public so tests can compare it with the vectors.
      *
      * @param string $method HTTP method, upper case
@@ -64,10 +108,12 @@ final class request_signer {
      * @param string $timestamp Unix seconds as sent in the header
      * @param string $nonce nonce as sent in the header
      * @param string $body exact body bytes
+     * @param string $query raw query string as sent, without "?" ('' for none)
+     * @param string $version VERSION_V2, or VERSION_V1 (which cannot carry a query)
      * @return string
      */
     public static function canonical(string $method, string $path, string $timestamp, string $nonce,
-            string $body): string {
+            string $body, string $query = '', string $version = self::VERSION_V2): string {
         if ($method === '' || strtoupper($method) !== $method) {
             throw new \InvalidArgumentException('method: must be upper case, got "' . $method . '"');
         }
@@ -80,7 +126,17 @@ final class request_signer {
         if (!preg_match('/^[0-9a-f]{32,}$/', $nonce) || strlen($nonce) % 2 !== 0) {
             throw new \InvalidArgumentException('nonce: must be at least 16 bytes as lowercase hex');
         }
-        return implode("\n", ['v1', $method, $path, $timestamp, $nonce, hash('sha256', $body)]);
+        if ($version === self::VERSION_V1) {
+            if ($query !== '') {
+                throw new \InvalidArgumentException('query: version v1 cannot sign a query string, use v2');
+            }
+            return implode("\n", [self::VERSION_V1, $method, $path, $timestamp, $nonce, hash('sha256', $body)]);
+        }
+        if ($version !== self::VERSION_V2) {
+            throw new \InvalidArgumentException('version: must be v1 or v2, got "' . $version . '"');
+        }
+        return implode("\n", [self::VERSION_V2, $method, $path, self::canonical_query($query), $timestamp, $nonce,
+            hash('sha256', $body)]);
     }
 
     /**
@@ -91,14 +147,18 @@ final class request_signer {
      * @param int $timestamp Unix seconds
      * @param string $nonce lowercase hex nonce
      * @param string $body exact body bytes
+     * @param string $query raw query string as sent, without "?"
+     * @param string $version VERSION_V2 (default) or VERSION_V1
      * @return string
      */
-    public function signature(string $method, string $path, int $timestamp, string $nonce, string $body): string {
-        return hash_hmac('sha256', self::canonical($method, $path, (string)$timestamp, $nonce, $body), $this->secret);
+    public function signature(string $method, string $path, int $timestamp, string $nonce, string $body,
+            string $query = '', string $version = self::VERSION_V2): string {
+        return hash_hmac('sha256', self::canonical($method, $path, (string)$timestamp, $nonce, $body, $query, $version),
+            $this->secret);
     }
 
     /**
-     * The four headers for one request, as "Name: value" lines (the form Moodle's curl class takes).
+     * The five headers for one v2-signed request, as "Name: value" lines (the form Moodle's curl class takes).
      *
      * A fresh nonce and the current time are used unless given (tests give them).
      *
@@ -107,17 +167,19 @@ final class request_signer {
      * @param string $body exact body bytes
      * @param int|null $timestamp Unix seconds, default now
      * @param string|null $nonce lowercase hex, default 16 fresh random bytes
+     * @param string $query raw query string exactly as it will be sent, without "?"
      * @return string[]
      */
     public function headers(string $method, string $path, string $body, ?int $timestamp = null,
-            ?string $nonce = null): array {
+            ?string $nonce = null, string $query = ''): array {
         $timestamp = $timestamp ?? time();
         $nonce = $nonce ?? self::new_nonce();
         return [
             self::HEADER_KEY_ID . ': ' . $this->keyid,
             self::HEADER_TIMESTAMP . ': ' . $timestamp,
             self::HEADER_NONCE . ': ' . $nonce,
-            self::HEADER_SIGNATURE . ': ' . $this->signature($method, $path, $timestamp, $nonce, $body),
+            self::HEADER_SIGNATURE . ': ' . $this->signature($method, $path, $timestamp, $nonce, $body, $query),
+            self::HEADER_VERSION . ': ' . self::VERSION_V2,
         ];
     }
 

@@ -200,3 +200,53 @@ def test_worker_threads_issue_and_deliver_by_themselves(settings, channels):
     finally:
         stop_app(app)
         app.extensions["edc"].registry.dispose()
+
+
+def _learner(n: int) -> dict:
+    learner = dict(pilot_learner())
+    learner.update(id=7000 + n, email=f"batch{n}@example.test")
+    return learner
+
+
+def test_a_batch_is_claimed_together_and_a_second_worker_takes_the_rest(client, ctx):
+    put_spec(client, 1, pilot_spec())
+    for n in range(5):
+        assert post_event(client, make_event(learner=_learner(n))).status_code == 202
+    first = worker.claim_issuances(ctx, "worker-a", 3)
+    second = worker.claim_issuances(ctx, "worker-b", 3)
+    assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
+    assert worker.claim_issuances(ctx, "worker-c", 3) == []
+    made = worker.process_issuances(ctx, first, "worker-a")
+    assert len(made) == 3 and _count(ctx, Credential) == 3
+    # worker-a cannot store worker-b's rows, and a row it lost mid-batch is dropped alone
+    assert worker.process_issuances(ctx, second, "worker-a") == []
+    assert len(worker.process_issuances(ctx, second, "worker-b")) == 2
+    assert _count(ctx, Credential) == 5 and _count(ctx, Delivery) == 10
+    from bridge.registry import audit
+    from bridge.registry.models import AuditEntry
+
+    with ctx.registry.reading() as s:  # five credentials stored in two transactions: one unbroken chain
+        entries = s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
+    assert audit.verify_chain(entries).ok
+    assert sum(e.action == "credential.issued" for e in entries) == 5
+
+
+def test_one_row_that_cannot_be_stored_does_not_hold_back_its_batch(client, ctx):
+    put_spec(client, 1, pilot_spec())
+    post_event(client, make_event(learner=_learner(0)))
+    assert worker.drain(ctx) == 1
+    with ctx.registry.reading() as s:
+        original = s.execute(select(Credential.id)).scalar_one()
+    reissue = client.post(f"/api/v1/credentials/{original}/reissue", json={"reason": "typo"}, headers=STAFF_HEADERS)
+    assert reissue.status_code == 202, reissue.get_data(as_text=True)
+    for n in range(1, 4):
+        post_event(client, make_event(learner=_learner(n)))
+    claimed = worker.claim_issuances(ctx, "worker-a", 8)
+    assert len(claimed) == 4
+    # The original is revoked while its re-issue is being sealed: storing the re-issue must fail ...
+    worker.revoke(ctx, original, "withdrawn by the registrar", "staff")
+    made = worker.process_issuances(ctx, claimed, "worker-a")
+    # ... and the three other credentials of the batch are stored all the same.
+    assert len(made) == 3
+    assert _count(ctx, Credential) == 4
+    assert _count(ctx, Issuance, Issuance.status == "sealing") == 1  # left to its lease, as a lone row would be

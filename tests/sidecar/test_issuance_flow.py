@@ -250,3 +250,25 @@ def test_one_row_that_cannot_be_stored_does_not_hold_back_its_batch(client, ctx)
     assert len(made) == 3
     assert _count(ctx, Credential) == 4
     assert _count(ctx, Issuance, Issuance.status == "sealing") == 1  # left to its lease, as a lone row would be
+
+
+def test_deliveries_go_in_batches_and_a_stop_gives_the_unsent_back_at_once(client, ctx, channels):
+    put_spec(client, 1, pilot_spec())
+    for n in range(3):
+        post_event(client, make_event(learner=_learner(n)))
+    made = worker.process_issuances(ctx, worker.claim_issuances(ctx, "w", 8), "w")
+    assert len(made) == 3
+    stop, woken = threading.Event(), []
+    channels["email"].deliver = lambda job, _orig=channels["email"].deliver: (_orig(job), stop.set())
+    assert worker.deliver_continuously(ctx, stop, batch=4, on_full_batch=lambda: woken.append(1)) == 1
+    assert woken == [1]  # a full batch was claimed: a peer is told more may be due
+    with ctx.registry.reading() as s:
+        rows = s.execute(select(Delivery).order_by(Delivery.id)).scalars().all()
+    assert sum(r.state == "sent" for r in rows) == 1
+    assert all(r.claimed_until is None for r in rows), "unsent deliveries must not wait for their lease"
+    stop.clear()
+    channels["email"].deliver = channels["email"].__class__.deliver.__get__(channels["email"])
+    assert worker.deliver_continuously(ctx, stop, batch=4) == 5
+    with ctx.registry.reading() as s:
+        assert {r.state for r in s.execute(select(Delivery)).scalars()} == {"sent"}
+        assert {r.status for r in s.execute(select(Issuance)).scalars()} == {"delivered"}

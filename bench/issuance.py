@@ -12,6 +12,7 @@ the PostgreSQL of --database-url), it prints:
   - event -> mail latency p50/p95 with the sidecar otherwise idle (one event at a time, after one warm-up),
   - stored bytes per credential (the compressed document, and the whole registry's growth),
   - CPU time per credential: the sidecar's (all its processes) and the harness's (senders, SMTP, Moodle),
+    and the ceilings they put on the rate on this machine's cores (SoftHSM signs on those cores too),
   - the sidecar's peak RSS.
 The servers it talks to are real and local: `edc-bridge serve`, aiosmtpd and a Moodle-like REST server.
 Targets (issue 4): ratio >= 0.85 for RSA-3072, p95 <= 300 ms idle, <= 8 KB stored per credential,
@@ -297,8 +298,24 @@ def report(r: dict) -> str:
         f"(sealed {r['sealed_bytes']:.0f} B); registry +{r['registry_growth_per_credential']:.0f} B",
         f"CPU per credential             sidecar {r['cpu_sidecar_ms']:.1f} ms, bench harness "
         f"(senders, SMTP sink, Moodle) {r['cpu_harness_ms']:.1f} ms",
+        *ceilings(r),
         f"peak RSS of the sidecar         {r['rss_mb']:.0f} MB",
     ])
+
+
+def ceilings(r: dict) -> list[str]:
+    """What the CPUs of this machine allow at best, from the CPU time measured in this run.
+
+    SoftHSM signs on the same CPUs as everything else, so a seal costs 1/raw_1 s of CPU. Dividing
+    the cores by the CPU a credential costs bounds the rate whatever the scheduling; the second
+    line keeps only the seal and the harness, as if the rest of the sidecar cost nothing.
+    """
+    cores = len(os.sched_getaffinity(0))
+    seal_ms = 1000 / r["raw_1"]
+    now = 1000 * cores / (r["cpu_sidecar_ms"] + r["cpu_harness_ms"])
+    ideal = 1000 * cores / (seal_ms + r["cpu_harness_ms"])
+    return [f"CPU ceiling on {cores} cores        {now:8.1f}/s with this sidecar (ratio {now / r['raw_1']:.2f}); "
+            f"{ideal:.0f}/s (ratio {ideal / r['raw_1']:.2f}) if only the seal ({seal_ms:.1f} ms) and the harness cost CPU"]
 
 
 def main() -> None:

@@ -309,14 +309,16 @@ def _store_all(ctx: Context, worker_id: str, sealed: list[_Sealed]) -> list[str]
     if len(sealed) > 1:
         try:
             with ctx.registry.transaction() as session:
-                return [cid for item in sealed if (cid := _store_in(session, ctx, worker_id, item))]
+                rows = _locked_issuances(session, [item.issuance_id for item in sealed])
+                return [cid for item in sealed if (cid := _store_in(session, ctx, worker_id, item, rows))]
         except Exception:  # noqa: BLE001 - retried row by row just below, where the culprit is named
             log.warning("storing a batch of %d credentials failed; storing them one by one", len(sealed))
     stored = []
     for item in sealed:
         try:
             with ctx.registry.transaction() as session:
-                cid = _store_in(session, ctx, worker_id, item)
+                rows = _locked_issuances(session, [item.issuance_id])
+                cid = _store_in(session, ctx, worker_id, item, rows)
         except Exception:  # noqa: BLE001 - its lease runs out and it is sealed again
             log.exception("storing the credential of issuance %s failed", item.issuance_id)
             continue
@@ -325,11 +327,21 @@ def _store_all(ctx: Context, worker_id: str, sealed: list[_Sealed]) -> list[str]
     return stored
 
 
-def _store_in(session, ctx: Context, worker_id: str, item: _Sealed) -> str | None:
-    """Add one credential, its deliveries and its audit entry, if the row's lease is still ours."""
+def _locked_issuances(session, issuance_ids: list[str]) -> dict[str, Issuance]:
+    """The inbox rows, locked (PostgreSQL) until the transaction ends, in one query for the batch."""
+    rows = session.execute(select(Issuance).where(Issuance.id.in_(issuance_ids)).with_for_update()).scalars()
+    return {row.id: row for row in rows}
+
+
+def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[str, Issuance]) -> str | None:
+    """Add one credential, its deliveries and its audit entry, if the row's lease is still ours.
+
+    Nothing is flushed here: the whole batch goes to the database at commit, in as few statements as
+    SQLAlchemy can make of it (the inserts are ordered by the tables' foreign keys).
+    """
     credential, document, fmt, supersedes = item.credential, item.document, item.fmt, item.supersedes
     cid = credential.issuance.credential_id
-    row = session.get(Issuance, item.issuance_id, with_for_update=True)
+    row = rows.get(item.issuance_id)
     if row is None or row.status != "sealing" or row.claimed_by != worker_id:
         log.warning("lease on issuance %s was lost before storing; the sealed document is dropped", item.issuance_id)
         return None
@@ -345,7 +357,6 @@ def _store_in(session, ctx: Context, worker_id: str, item: _Sealed) -> str | Non
         issued_at=credential.issuance.issued_at, status="issued", format=fmt, document=packed.data,
         codec=packed.codec, dictionary_id=dictionary_id, size=len(document), sha256=digest,
         supersedes=supersedes))
-    session.flush()
     session.add(new_link(cid))  # the page link is made now, so delivering only reads
     session.add_all(_new_deliveries(ctx, cid, "issued"))
     audit.append(session, "worker", "credential.issued", cid,

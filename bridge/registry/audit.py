@@ -44,19 +44,24 @@ def append(session: Session, actor: str, action: str, subject: str, details: dic
     body = json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     row = AuditEntry(seq=seq + 1, at=at, actor=actor, action=action, subject=subject, details=body, prev_hash=prev)
     row.hash = entry_hash(row)
-    session.add(row)
-    session.flush()
-    session.info[_HEAD] = (session.get_transaction(), row.seq, row.hash)
+    session.add(row)  # written at the next flush or at commit, like the change it records
+    session.info[_HEAD] = (_innermost(session), row.seq, row.hash)
     return row
 
 
 _HEAD = "edc.audit_head"
 
 
+def _innermost(session: Session):
+    """The transaction (or savepoint) an append belongs to: a savepoint rolled back takes its entries
+    with it, so a head noted inside one is never trusted outside it, and the other way round."""
+    return session.get_nested_transaction() or session.get_transaction()
+
+
 def _head(session: Session) -> tuple[int, str]:
     """(seq, hash) of the chain's last entry, as seen by this transaction (0 and GENESIS when empty)."""
     known = session.info.get(_HEAD)
-    transaction = session.get_transaction()
+    transaction = _innermost(session)
     if known is not None and transaction is not None and known[0] is transaction:
         return known[1], known[2]
     if session.get_bind().dialect.name == "postgresql":

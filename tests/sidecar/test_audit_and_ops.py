@@ -102,3 +102,20 @@ def test_readyz_reports_a_token_that_will_not_log_in(settings, channels, tmp_pat
     finally:
         stop_app(app)
         app.extensions["edc"].registry.dispose()
+
+
+def test_an_entry_rolled_back_with_its_savepoint_leaves_no_gap_in_the_chain(ctx):
+    from bridge.registry import audit
+    from bridge.registry.models import AuditEntry
+    from sqlalchemy import select
+
+    with ctx.registry.transaction() as session:
+        audit.append(session, "test", "first", "s1")
+        savepoint = session.begin_nested()
+        audit.append(session, "test", "undone", "s2")
+        savepoint.rollback()
+        audit.append(session, "test", "second", "s3")
+    with ctx.registry.reading() as session:
+        entries = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
+    assert [e.action for e in entries][-2:] == ["first", "second"]
+    assert audit.verify_chain(entries).ok

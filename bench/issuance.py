@@ -194,7 +194,8 @@ class PostgresRegistry:
 
 
 def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds: float, moodle_on: bool,
-        tmp: Path, pdf: bool = False, processes: int = 0, database_url: str | None = None) -> dict:
+        tmp: Path, pdf: bool = False, processes: int = 0, database_url: str | None = None,
+        senders: int = 8) -> dict:
     token = create_demo_token(tmp / f"token-{key_type}", key_type=key_type, token_label=f"bench-{key_type}")
     work = tmp / f"run-{key_type}"
     work.mkdir()
@@ -229,7 +230,7 @@ def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds:
             assert sidecar.post_event(event, session).status_code in (200, 202)
             latencies.append(wait_for_mail(mail, event["learner"]["email"]) - started)
 
-        # Throughput: n events from 8 senders; the clock stops at the last mail.
+        # Throughput: n events from `senders` threads; the clock stops at the last mail.
         events = [make_event(i, COURSE_ID) for i in range(n)]
         sessions = threading.local()
 
@@ -241,7 +242,7 @@ def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds:
 
         cpu_before = cpu_seconds(sidecar.proc.pid), resource.getrusage(resource.RUSAGE_SELF)
         started = time.time()
-        with ThreadPoolExecutor(8) as pool:
+        with ThreadPoolExecutor(senders) as pool:
             list(pool.map(post, events))
         accepted = time.time()
         expected = 1 + latency_samples + n
@@ -328,6 +329,7 @@ def main() -> None:
     parser.add_argument("--no-moodle", action="store_true", help="email only")
     parser.add_argument("--processes", type=int, default=0,
                         help="EDC_WORKER_PROCESSES: issue and deliver in this many child processes (default 0)")
+    parser.add_argument("--senders", type=int, default=8, help="threads posting events at once (default 8)")
     parser.add_argument("--database-url", help="a PostgreSQL URL: run on a fresh schema there (default: SQLite file)")
     parser.add_argument("--pdf", action="store_true", help="attach the printable PDF to each mail (EDC_EMAIL_PDF=1)")
     parser.add_argument("--json", action="store_true", help="also print the raw numbers as JSON")
@@ -336,7 +338,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="edc-bench-") as tmp:
         for key_type in args.keys.split(","):
             result = run(key_type.strip(), args.n, args.latency_samples, args.workers, args.sign_seconds,
-                         not args.no_moodle, Path(tmp), args.pdf, args.processes, args.database_url)
+                         not args.no_moodle, Path(tmp), args.pdf, args.processes, args.database_url,
+                         args.senders)
             results.append(result)
             print(report(result), flush=True)
     if args.json:

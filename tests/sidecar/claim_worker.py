@@ -1,7 +1,7 @@
 """A separate sidecar worker process for test_claims: claims and seals until the queue is empty.
 
 Run as `python -m tests.sidecar.claim_worker <database url>`; the token comes from the EDC_* environment.
-It prints "ready", waits for a line on stdin (so both processes start together), then prints one JSON
+It takes work in batches of 4. It prints "ready", waits for a line on stdin (so both processes start together), then prints one JSON
 line: the issuance ids it sealed.
 """
 from __future__ import annotations
@@ -10,9 +10,12 @@ import json
 import os
 import sys
 
+from sqlalchemy import select
+
 from bridge import worker
 from bridge.app import build_seal_provider
 from bridge.registry import Registry
+from bridge.registry.models import Issuance
 from bridge.settings import Settings
 
 
@@ -25,13 +28,14 @@ def main() -> int:
     me = f"proc-{os.getpid()}"
     sealed, idle = [], 0
     while idle < 3:
-        issuance_id = worker.claim_issuance(ctx, me)
-        if issuance_id is None:
+        claimed = worker.claim_issuances(ctx, me, 4)  # batches, as the sidecar's worker threads take them
+        if not claimed:
             idle += 1
             continue
         idle = 0
-        if worker.process_issuance(ctx, issuance_id, me):
-            sealed.append(issuance_id)
+        made = worker.process_issuances(ctx, claimed, me)
+        with ctx.registry.reading() as session:
+            sealed += [i for (i,) in session.execute(select(Issuance.id).where(Issuance.credential_id.in_(made)))]
     print(json.dumps(sealed), flush=True)
     return 0
 

@@ -621,29 +621,28 @@ def recover_handed_over(ctx: Context) -> int:
             row.last_error = "handed over before a crash; counted as sent"
             audit.append(session, "worker", "delivery.sent_after_crash", str(row.id),
                          {"credential": row.credential_id, "channel": row.channel})
-            session.flush()
-            if row.kind == "issued":
-                _update_issuance_after_delivery(session, row.credential_id)
             recovered += 1
+        _update_issuances_after_delivery(session, sorted({r.credential_id for r in rows if r.kind == "issued"}))
     return recovered
 
 
 def _record_attempts(ctx: Context, results: list[tuple[int, DeliveryError | None]], claim_next: int = 0) -> list[int]:
     """Write down each attempt's outcome, and claim the next `claim_next` due deliveries, in one transaction."""
     with ctx.registry.transaction() as session:
+        ids = [delivery_id for delivery_id, _ in results]
+        rows = {row.id: row for row in session.execute(  # locked in id order: no deadlock between batches
+            select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id).with_for_update()).scalars()}
         credentials = []
         for delivery_id, error in results:
-            kind, credential_id = _record_in(session, ctx, delivery_id, error)
-            if kind == "issued" and credential_id not in credentials:
-                credentials.append(credential_id)
-        session.flush()
-        for credential_id in credentials:
-            _update_issuance_after_delivery(session, credential_id)
+            row = rows[delivery_id]
+            _record_in(session, ctx, row, error)
+            if row.kind == "issued" and row.credential_id not in credentials:
+                credentials.append(row.credential_id)
+        _update_issuances_after_delivery(session, credentials)
         return _claim_in(session, ctx, claim_next) if claim_next else []
 
 
-def _record_in(session, ctx: Context, delivery_id: int, error: DeliveryError | None) -> tuple[str, str]:
-    row = session.get(Delivery, delivery_id, with_for_update=True)
+def _record_in(session, ctx: Context, row: Delivery, error: DeliveryError | None) -> None:
     row.attempts += 1
     row.claimed_until = None
     if error is None:
@@ -658,20 +657,30 @@ def _record_in(session, ctx: Context, delivery_id: int, error: DeliveryError | N
         else:
             row.state = "pending"  # it may be 'handed_over' when the server refused the final step
             row.next_attempt_at = utcnow() + backoff(row.attempts, ctx.settings.retry_base_seconds, ctx.settings.retry_max_seconds)
-    return row.kind, row.credential_id
 
 
-def _update_issuance_after_delivery(session, credential_id: str) -> None:
-    # Lock the inbox row first: two channels of one credential finishing at once would otherwise each see
-    # the other still pending (PostgreSQL, read committed) and both leave the status at 'issued'.
-    session.execute(select(Issuance.id).where(Issuance.credential_id == credential_id).with_for_update())
-    states = [s for (s,) in session.execute(select(Delivery.state).where(
-        Delivery.credential_id == credential_id, Delivery.kind == "issued"))]
-    status = "delivered" if states and all(s == "sent" for s in states) else (
-        "failed" if "failed" in states else "issued")
-    session.execute(update(Issuance).where(Issuance.credential_id == credential_id,
-                                           Issuance.status.in_(("issued", "delivered", "failed")))
-                    .values(status=status, updated_at=utcnow()))
+def _update_issuances_after_delivery(session, credential_ids: list[str]) -> None:
+    """Each credential's inbox row becomes delivered (every channel sent), failed, or stays issued."""
+    if not credential_ids:
+        return
+    session.flush()  # the deliveries' new states, which the query below reads
+    # Lock the inbox rows first (in id order): two channels of one credential finishing at once would
+    # otherwise each see the other still pending (PostgreSQL, read committed) and both leave 'issued'.
+    session.execute(select(Issuance.id).where(Issuance.credential_id.in_(credential_ids))
+                    .order_by(Issuance.id).with_for_update())
+    states: dict[str, list[str]] = {cid: [] for cid in credential_ids}
+    for credential_id, state in session.execute(select(Delivery.credential_id, Delivery.state).where(
+            Delivery.credential_id.in_(credential_ids), Delivery.kind == "issued")):
+        states[credential_id].append(state)
+    by_status: dict[str, list[str]] = {}
+    for credential_id, found in states.items():
+        status = "delivered" if found and all(s == "sent" for s in found) else (
+            "failed" if "failed" in found else "issued")
+        by_status.setdefault(status, []).append(credential_id)
+    for status, ids in by_status.items():
+        session.execute(update(Issuance).where(Issuance.credential_id.in_(ids),
+                                               Issuance.status.in_(("issued", "delivered", "failed")))
+                        .values(status=status, updated_at=utcnow()))
 
 
 # --- the running service ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -178,12 +178,14 @@ def authenticate(headers: Mapping[str, str], method: str, path: str, body: bytes
 
 
 def claim_nonce(session: Session, auth: Authenticated, window: int = 300) -> None:
-    """Record the nonce in the caller's transaction; raises AuthError when it was used before."""
+    """Record the nonce in the caller's transaction; raises AuthError when it was used before.
+
+    Callers claim it first and let the AuthError end (roll back) their transaction, so a plain insert
+    does: no savepoint is needed to survive the unique-key failure.
+    """
     expires = dt.datetime.fromtimestamp(auth.timestamp + window, dt.timezone.utc) + dt.timedelta(seconds=window)
     try:
-        with session.begin_nested():
-            session.add(Nonce(key_id=auth.key_id, nonce=auth.nonce, expires_at=expires))
-            session.flush()
+        session.execute(insert(Nonce).values(key_id=auth.key_id, nonce=auth.nonce, expires_at=expires))
     except IntegrityError:
         raise AuthError("nonce already used (replayed request)", HEADER_NONCE) from None
 

@@ -447,6 +447,52 @@ def retry_delivery(ctx: Context, delivery_id: int, by: str) -> Delivery:
     return row
 
 
+RESEND_REASON_MAX = 500
+RECOVERED_NOTE = "handed over before a crash; counted as sent"
+
+
+def resend_delivery(ctx: Context, delivery_id: int, by: str, reason: str) -> Delivery:
+    """Send a delivered credential (or revocation notice) again, on a learner's request.
+
+    Only a `sent` delivery: a pending or failed one is a job for retry_delivery. The mail goes out with a
+    new Message-ID (see messages.message_id), so the learner's client shows it even if it kept the first.
+    An "issued" mail is not resent once the credential was revoked: the learner would get a credential
+    the registry already calls invalid.
+    """
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidRequest("/reason", "required: say why it is sent again (e.g. the learner's request)")
+    if len(reason) > RESEND_REASON_MAX:
+        raise InvalidRequest("/reason", f"at most {RESEND_REASON_MAX} characters")
+    with ctx.registry.transaction() as session:
+        row = session.get(Delivery, delivery_id, with_for_update=True)
+        if row is None:
+            raise NotFound(str(delivery_id))
+        if row.state != "sent":
+            raise Conflict(f"delivery {delivery_id} is {row.state}, not sent: "
+                           + ("use retry for a pending or failed delivery" if row.state in ("pending", "failed")
+                              else "it is being sent right now"))
+        cred = session.get(Credential, row.credential_id)
+        if row.kind == "issued" and cred is not None and cred.status == "revoked":
+            raise Conflict(f"credential {row.credential_id} was revoked: its credential mail is not sent again")
+        row.state, row.attempts, row.next_attempt_at, row.claimed_until = "pending", 0, None, None
+        row.last_error, row.sent_at = None, None
+        row.resends = (row.resends or 0) + 1
+        audit.append(session, by, "delivery.resend_requested", str(delivery_id),
+                     {"credential": row.credential_id, "channel": row.channel, "kind": row.kind,
+                      "reason": reason, "resend": row.resends})
+    ctx.deliveries_due.set()
+    return row
+
+
+class InvalidRequest(ValueError):
+    """A request field at fault: `pointer` names it (JSON pointer), the message says what is wrong."""
+
+    def __init__(self, pointer: str, message: str) -> None:
+        self.pointer = pointer
+        super().__init__(message)
+
+
 # --- delivering ----------------------------------------------------------------------------------
 
 
@@ -492,7 +538,7 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
         issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
         document=document, attachments=attachments, filename=f"credential-{short}.{extension}",
         media_type="application/ld+json" if extension == "json" else "application/xml",
-        verify_url=f"{public}/verify", view_url=view_url, reason=reason)
+        verify_url=f"{public}/verify", view_url=view_url, reason=reason, resend=delivery.resends or 0)
 
 
 def _page_link(session, credential_id: str, public: str) -> str | None:
@@ -618,7 +664,7 @@ def recover_handed_over(ctx: Context) -> int:
         ).scalars().all()
         for row in rows:
             row.state, row.sent_at, row.claimed_until = "sent", now, None
-            row.last_error = "handed over before a crash; counted as sent"
+            row.last_error = RECOVERED_NOTE
             audit.append(session, "worker", "delivery.sent_after_crash", str(row.id),
                          {"credential": row.credential_id, "channel": row.channel})
             recovered += 1

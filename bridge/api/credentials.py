@@ -1,4 +1,4 @@
-"""Staff endpoints: list and read credentials, revoke, re-issue, and retry parked deliveries."""
+"""Staff endpoints: list and read credentials, revoke, re-issue, retry parked deliveries, send delivered ones again."""
 from __future__ import annotations
 
 import datetime as dt
@@ -29,7 +29,7 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 def delivery_json(d: Delivery) -> dict:
     return {"id": d.id, "channel": d.channel, "kind": d.kind, "state": d.state, "attempts": d.attempts,
-            "last_error": d.last_error, "next_attempt_at": _iso(d.next_attempt_at), "sent_at": _iso(d.sent_at)}
+            "resends": d.resends or 0, "last_error": d.last_error, "next_attempt_at": _iso(d.next_attempt_at), "sent_at": _iso(d.sent_at)}
 
 
 def credential_json(c: Credential, deliveries: list[Delivery] | None = None, revocation: Revocation | None = None) -> dict:
@@ -221,9 +221,14 @@ def list_deliveries():
     state = request.args.get("state")
     if state is not None and state not in ("pending", "sent", "failed"):
         problems.append(problem("?state", "must be pending, sent or failed"))
+    recovered = request.args.get("recovered")
+    if recovered is not None and recovered not in ("0", "1"):
+        problems.append(problem("?recovered", "must be 1 (only those counted as sent after a crash) or 0"))
     if problems:
         raise ApiError(400, "bad query parameters", problems)
     conditions = [Delivery.state == state] if state else []
+    if recovered == "1":  # handed to the mail server just before a crash: sent, almost surely; staff may resend
+        conditions += [Delivery.state == "sent", Delivery.last_error == worker.RECOVERED_NOTE]
     with context().registry.reading() as session:
         total = session.execute(select(func.count()).select_from(Delivery).where(*conditions)).scalar_one()
         rows = session.execute(select(Delivery).where(*conditions).order_by(Delivery.id).limit(limit)
@@ -238,6 +243,25 @@ def list_deliveries():
 def retry_delivery(delivery_id: int):
     try:
         row = worker.retry_delivery(context(), delivery_id, g.actor)
+    except worker.NotFound:
+        raise ApiError(404, "no such delivery", [problem("/id", f"delivery {delivery_id} does not exist")])
+    except worker.Conflict as exc:
+        raise ApiError(409, str(exc), [problem("/id", str(exc))])
+    return jsonify(dict(delivery_json(row), credential_id=row.credential_id)), 202
+
+
+@bp.post("/api/v1/deliveries/<int:delivery_id>/resend")
+@staff_required
+def resend_delivery(delivery_id: int):
+    body = _json_body()
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        raise ApiError(400, "a reason is required", [problem("/reason", "required: why it is sent again "
+                                                                        "(e.g. the learner's request)")])
+    try:
+        row = worker.resend_delivery(context(), delivery_id, g.actor, reason)
+    except worker.InvalidRequest as exc:
+        raise ApiError(400, f"{exc.pointer}: {exc}", [problem(exc.pointer, str(exc))])
     except worker.NotFound:
         raise ApiError(404, "no such delivery", [problem("/id", f"delivery {delivery_id} does not exist")])
     except worker.Conflict as exc:

@@ -41,6 +41,7 @@ class DeliveryJob:
     view_url: str = ""  # where the learner reads it in plain words
     reason: str | None = None  # revocation reason (kind == "revoked")
     attachments: tuple = ()  # more files (bridge.delivery.messages.Attachment), e.g. the PDF
+    resend: int = 0  # how many times staff asked to send it again (0: the first sending, or its retries)
     extra: dict[str, str] = field(default_factory=dict)  # room for additive fields without breaking channels
 
     def __repr__(self) -> str:  # keep the document bytes and the learner's address out of logs

@@ -39,13 +39,15 @@ def message_language(lang: str | None) -> str:
     return base if base in LANGUAGES else "en"
 
 
-def message_id(credential_id: str, kind: str, mail_from: str) -> str:
+def message_id(credential_id: str, kind: str, mail_from: str, resend: int = 0) -> str:
     """A Message-ID fixed by the credential and the event, so a resend after a crash is the same message.
 
     Mail clients thread or drop a second copy with the same id instead of showing two different mails.
-    The local part is a digest, not the id itself, so nothing about the learner leaks into headers.
+    A copy staff send again on the learner's request (`resend` n > 0) is meant to arrive, so it gets an
+    id of its own. The local part is a digest, not the id itself, so nothing about the learner leaks.
     """
-    digest = hashlib.sha256(f"{credential_id}\n{kind}".encode()).hexdigest()[:32]
+    source = f"{credential_id}\n{kind}" + (f"\nresend {resend}" if resend else "")
+    digest = hashlib.sha256(source.encode()).hexdigest()[:32]
     domain = mail_from.rpartition("@")[2].strip(" >") or "edc-bridge.invalid"
     return f"<edc.{kind}.{digest}@{domain}>"
 
@@ -106,7 +108,7 @@ def compose(job: DeliveryJob, mail_from: str, attachments: tuple[Attachment, ...
     msg["From"] = mail_from
     msg["To"] = Address(display_name=job.learner_name, addr_spec=job.learner_email)
     msg["Date"] = email.utils.formatdate(localtime=False)
-    msg["Message-ID"] = message_id(job.credential_id, job.kind, mail_from)
+    msg["Message-ID"] = message_id(job.credential_id, job.kind, mail_from, getattr(job, "resend", 0))
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-EDC-Credential-Id"] = job.credential_id
     msg.set_content("\n\n".join(paragraphs) + "\n", subtype="plain", charset="utf-8", cte="quoted-printable")

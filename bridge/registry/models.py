@@ -137,6 +137,7 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(16), default="issued")  # issued | revoked
     state: Mapped[str] = mapped_column(String(16), default="pending")  # see DELIVERY_STATES
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # staff's "send again"
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -295,6 +295,8 @@ class DeliveryRow:
     last_error: str | None
     updated_at: str
     retryable: bool
+    resendable: bool = False  # sent: staff may send it again (the learner lost it)
+    resends: int = 0
 
 
 @dataclass(frozen=True)
@@ -309,7 +311,8 @@ def _deliveries(db: Session, credential_id: str) -> list[DeliveryRow]:
     rows = db.execute(select(Delivery).where(Delivery.credential_id == credential_id).order_by(Delivery.id)).scalars()
     return [DeliveryRow(d.id, d.channel, d.kind, d.state, d.attempts, d.last_error,
                         (d.sent_at or d.next_attempt_at or d.created_at).strftime("%Y-%m-%d %H:%M"),
-                        d.state == "failed" or (d.state == "pending" and bool(d.last_error)))
+                        d.state == "failed" or (d.state == "pending" and bool(d.last_error)),
+                        d.state == "sent", d.resends or 0)
             for d in rows]
 
 
@@ -414,6 +417,30 @@ def retry(delivery_id: int):
         return redirect(url_for("staff.dashboard"), 303)
     flash(i18n.t("retry_done"), "ok")
     return _back_to(row.credential_id)
+
+
+@staff.post("/deliveries/<int:delivery_id>/resend")
+def resend(delivery_id: int):
+    from bridge import worker
+
+    try:
+        row = worker.resend_delivery(_context(), delivery_id, ACTOR, request.form.get("reason", ""))
+    except worker.NotFound:
+        abort(404)
+    except worker.InvalidRequest:
+        flash(i18n.t("resend_reason_missing"), "error")
+        return _back_to_delivery(delivery_id)
+    except worker.Conflict as exc:
+        flash(str(exc), "error")
+        return _back_to_delivery(delivery_id)
+    flash(i18n.t("resend_done"), "ok")
+    return _back_to(row.credential_id)
+
+
+def _back_to_delivery(delivery_id: int):
+    with _context().registry.reading() as db:
+        row = db.get(Delivery, delivery_id)
+        return _back_to(row.credential_id) if row else redirect(url_for("staff.dashboard"), 303)
 
 
 # --- dashboard -----------------------------------------------------------------------------------

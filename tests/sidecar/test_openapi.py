@@ -168,6 +168,23 @@ def test_real_answers_match_the_document(client, ctx, settings):
     pending = client.get(deliveries + "?state=pending", headers=STAFF_HEADERS).json["items"]
     if pending:
         check(retry, "post", client.post(f"/api/v1/deliveries/{pending[0]['id']}/retry", headers=STAFF_HEADERS), 202)
+    check(deliveries, "get", client.get(deliveries + "?recovered=1", headers=STAFF_HEADERS), 200)
+    check(deliveries, "get", client.get(deliveries + "?recovered=yes", headers=STAFF_HEADERS), 400)
+    resend = "/api/v1/deliveries/{delivery_id}/resend"
+    worker.drain(ctx)  # the revocation notices go out
+    sent = client.get(deliveries + "?state=sent&limit=200", headers=STAFF_HEADERS).json["items"]
+    live = next(d for d in sent if d["kind"] == "revoked")  # a notice may be sent again; a revoked credential not
+    dead = next(d for d in sent if d["kind"] == "issued" and d["credential_id"] == live["credential_id"])
+    check(resend, "post", client.post(f"/api/v1/deliveries/{dead['id']}/resend", json={"reason": "lost"},
+                                      headers=STAFF_HEADERS), 409)
+    check(resend, "post", client.post(f"/api/v1/deliveries/{live['id']}/resend", json={}, headers=STAFF_HEADERS), 400)
+    check(resend, "post", client.post("/api/v1/deliveries/999999/resend", json={"reason": "lost"},
+                                      headers=STAFF_HEADERS), 404)
+    check(resend, "post", client.post(f"/api/v1/deliveries/{live['id']}/resend", json={"reason": "lost"}), 401)
+    check(resend, "post", client.post(f"/api/v1/deliveries/{live['id']}/resend", json={"reason": "learner lost it"},
+                                      headers=STAFF_HEADERS), 202)
+    check(resend, "post", client.post(f"/api/v1/deliveries/{live['id']}/resend", json={"reason": "twice"},
+                                      headers=STAFF_HEADERS), 409)  # pending again, not sent yet
 
     check("/healthz", "get", client.get("/healthz"), 200)
     check("/readyz", "get", client.get("/readyz"), 200)

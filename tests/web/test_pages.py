@@ -199,3 +199,32 @@ def test_reissue_with_a_corrected_name_supersedes_the_old_credential(sidecar, st
     detail = staff_client.get(f"/staff/credentials/{old_id}").get_data(as_text=True)
     assert "credential.reissue_requested" in detail and 'id="status">revoked<' in detail
     assert "Ona Marija Jonaitė" in staff_client.get(f"/staff/credentials/{new_id}").get_data(as_text=True)
+
+
+def test_a_sent_delivery_can_be_sent_again_from_its_credential_page_with_a_reason(sidecar, staff_client):
+    from sqlalchemy import select, update
+
+    from bridge.registry.models import AuditEntry, Delivery
+
+    credential_id = next(v for k, v in sidecar.credentials.items() if k.startswith("LTLANG01/"))
+    with sidecar.ctx.registry.transaction() as session:  # the test sidecar's SMTP is closed: mark it delivered
+        delivery_id = session.execute(select(Delivery.id).where(Delivery.credential_id == credential_id,
+                                                                Delivery.kind == "issued")).scalar_one()
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(state="sent", last_error=None))
+    page = staff_client.get(f"/staff/credentials/{credential_id}").get_data(as_text=True)
+    assert f'action="/staff/deliveries/{delivery_id}/resend"' in page and "Send again" in page
+    refused = staff_client.post(f"/staff/deliveries/{delivery_id}/resend",
+                                data={"csrf_token": _csrf(page), "reason": " "}, follow_redirects=True)
+    refused = refused.get_data(as_text=True)
+    assert "A reason is needed to send it again." in refused
+    page = staff_client.get(f"/staff/credentials/{credential_id}").get_data(as_text=True)
+    done = staff_client.post(f"/staff/deliveries/{delivery_id}/resend",
+                             data={"csrf_token": _csrf(page), "reason": "the learner asked at the desk"},
+                             follow_redirects=True).get_data(as_text=True)
+    assert "It will be sent again now, as a new message." in done and "sent again: 1" in done
+    with sidecar.ctx.registry.reading() as session:
+        row = session.get(Delivery, delivery_id)
+        assert row.state == "pending" and row.resends == 1
+        entry = session.execute(select(AuditEntry).where(AuditEntry.action == "delivery.resend_requested",
+                                                         AuditEntry.subject == str(delivery_id))).scalar_one()
+        assert "the learner asked at the desk" in entry.details and "staff" in entry.actor

@@ -253,11 +253,11 @@ def retry_delivery(delivery_id: int):
 @bp.post("/api/v1/deliveries/<int:delivery_id>/resend")
 @staff_required
 def resend_delivery(delivery_id: int):
-    body = _json_body()
-    reason = body.get("reason")
+    body = request.get_json(silent=True)  # not JSON, not an object, no reason: all the same fix for the caller
+    reason = body.get("reason") if isinstance(body, dict) else None
     if not isinstance(reason, str):
-        raise ApiError(400, "a reason is required", [problem("/reason", "required: why it is sent again "
-                                                                        "(e.g. the learner's request)")])
+        raise ApiError(400, "a reason is required", [problem("/reason", 'required: a JSON body {"reason": "..."} '
+                                                                        "saying why it is sent again")])
     try:
         row = worker.resend_delivery(context(), delivery_id, g.actor, reason)
     except worker.InvalidRequest as exc:

@@ -101,6 +101,15 @@ def test_a_missing_or_overlong_reason_is_named(mailing_app, reason, words):
     assert _issued_email(ctx).state == "sent" and _issued_email(ctx).resends == 0
 
 
+@pytest.mark.parametrize("body", [b"reason: lost", b"[]", b'{"reason": 5}', b""])
+def test_a_body_that_is_not_a_json_object_with_a_reason_is_named(mailing_app, body):
+    client, ctx, delivery = _issue_one(mailing_app)
+    answer = client.post(f"/api/v1/deliveries/{delivery.id}/resend", data=body,
+                         headers={**STAFF_HEADERS, "Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.json["problems"][0]["pointer"] == "/reason"
+    assert _issued_email(ctx).resends == 0
+
+
 def test_refusals_pending_revoked_and_unknown(mailing_app, mail_sink):
     client, ctx, delivery = _issue_one(mailing_app)
     with ctx.registry.transaction() as s:

@@ -228,3 +228,13 @@ def test_a_sent_delivery_can_be_sent_again_from_its_credential_page_with_a_reaso
         entry = session.execute(select(AuditEntry).where(AuditEntry.action == "delivery.resend_requested",
                                                          AuditEntry.subject == str(delivery_id))).scalar_one()
         assert "the learner asked at the desk" in entry.details and "staff" in entry.actor
+    page = staff_client.get(f"/staff/credentials/{credential_id}").get_data(as_text=True)
+    twice = staff_client.post(f"/staff/deliveries/{delivery_id}/resend",  # still pending: refused, in words
+                              data={"csrf_token": _csrf(page), "reason": "again"}, follow_redirects=True)
+    assert "Only a delivery that was sent can be sent again" in twice.get_data(as_text=True)
+    in_lithuanian = staff_client.post(f"/staff/deliveries/{delivery_id}/resend?lang=lt",
+                                      data={"csrf_token": _csrf(page), "reason": "again"}, follow_redirects=True)
+    assert "Dar kartą siųsti galima tik išsiųstą pristatymą" in in_lithuanian.get_data(as_text=True)
+    staff_client.get("/staff/?lang=en")  # the language choice is remembered: leave the session in English
+    with sidecar.ctx.registry.reading() as session:
+        assert session.get(Delivery, delivery_id).resends == 1

@@ -2,7 +2,7 @@
 
 SQLite runs in WAL mode and every transaction starts with `BEGIN IMMEDIATE`, so writers queue on the
 database lock instead of failing half-way; PostgreSQL needs nothing special beyond `SKIP LOCKED` when
-claiming work (see worker.py), which SQLAlchemy leaves out on SQLite, so one code path serves both.
+claiming work (see bridge/worker/issuing.py), which SQLAlchemy leaves out on SQLite, so one code path serves both.
 Migrations run at start, under a lock, so several processes starting at once do not race.
 """
 from __future__ import annotations

@@ -12,7 +12,7 @@ from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Intege
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ISSUANCE_STATUSES = ("queued", "parked", "sealing", "issued", "delivered", "failed", "revoked")
-DELIVERY_STATES = ("pending", "handed_over", "sent", "failed")  # handed_over: see worker._hand_over
+DELIVERY_STATES = ("pending", "handed_over", "sent", "failed")  # handed_over: see bridge/worker/delivering.py
 
 
 def utcnow() -> dt.datetime:

@@ -1,0 +1,65 @@
+"""What the worker's parts share: the service context, the retry backoff, and the errors staff actions raise."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.delivery import Channel
+from bridge.edc import ltv, model
+from bridge.registry import Registry
+from bridge.settings import Settings
+
+MAX_BACKOFF_SECONDS = 3600.0
+
+
+@dataclass
+class Context:
+    """What the worker and the API share: settings, registry, the seal, the schema and the channels."""
+
+    settings: Settings
+    registry: Registry
+    seals: Any  # hsm.signer.SealProvider (or anything with .current())
+    schema: Any = None  # bridge.edc.schema_check.EdcSchema | None
+    channels: dict[str, Channel] = field(default_factory=dict)
+    metrics: Any = None  # bridge.metrics.Metrics
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    wake: threading.Event = field(default_factory=threading.Event)  # new work for the issuing threads
+    deliveries_due: threading.Event = field(default_factory=threading.Event)  # ... for the delivery threads
+    seal_level: Any = field(default_factory=lambda: ltv.SealLevelSettings.from_env())  # EDC_SEAL_LEVEL, EDC_TSA_*
+    _specs: dict = field(default_factory=dict, repr=False)  # parsed descriptions by their stored text
+
+    def course_spec(self, document: str) -> model.CourseSpec:
+        """Validating a description costs ~10 ms; it changes rarely, so keep the parsed one per text."""
+        spec = self._specs.get(document)
+        if spec is None:
+            spec = model.load_course_spec(json.loads(document))
+            if len(self._specs) > 256:
+                self._specs.clear()
+            self._specs[document] = spec
+        return spec
+
+
+def backoff(attempts: int, base: float, ceiling: float = MAX_BACKOFF_SECONDS) -> dt.timedelta:
+    return dt.timedelta(seconds=min(ceiling, base * 2 ** max(0, attempts - 1)))
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(ValueError):
+    pass
+
+
+class InvalidRequest(ValueError):
+    """A request field at fault: `pointer` names it (JSON pointer), the message says what is wrong."""
+
+    def __init__(self, pointer: str, message: str) -> None:
+        self.pointer = pointer
+        super().__init__(message)

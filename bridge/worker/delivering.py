@@ -1,0 +1,259 @@
+"""Delivering: send each credential (and revocation notice) on every channel, exactly once for email.
+
+Delivery threads claim a batch of due deliveries, send them, and record the outcomes in the transaction
+that claims the next batch. The email channel calls back just before the final "." of DATA
+(`_hand_over`): from then on a crash counts the mail as sent instead of sending it twice. Failures are
+retried with exponential backoff, then parked as failed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import logging
+import threading
+from typing import Any, Callable
+
+from sqlalchemy import or_, select, update
+
+from bridge.delivery import DeliveryError, DeliveryJob
+from bridge.registry import audit, documents
+from bridge.registry.models import Credential, Delivery, Issuance, Revocation, utcnow
+from bridge.web.public import public_url
+from bridge.worker.context import Context, backoff
+
+log = logging.getLogger("edc.worker")
+RECOVERED_NOTE = "handed over before a crash; counted as sent"
+
+
+def _claim_deliveries(ctx: Context, limit: int, credential_id: str | None) -> list[int]:
+    with ctx.registry.transaction() as session:
+        return _claim_in(session, ctx, limit, credential_id)
+
+
+def _claim_in(session, ctx: Context, limit: int, credential_id: str | None = None) -> list[int]:
+    now = utcnow()
+    query = (select(Delivery).where(
+        Delivery.state == "pending",
+        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
+        .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True))
+    if credential_id:
+        query = query.where(Delivery.credential_id == credential_id)
+    rows = session.execute(query).scalars().all()
+    for row in rows:
+        row.claimed_until = now + dt.timedelta(seconds=ctx.settings.lease_seconds)
+    return [row.id for row in rows]
+
+
+def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
+    cred = session.get(Credential, delivery.credential_id)
+    title = json.loads(cred.title)
+    issuer = json.loads(cred.issuer_name)
+    reason = None
+    if delivery.kind == "revoked":
+        revocation = session.execute(select(Revocation).where(Revocation.credential_id == cred.id)).scalar_one_or_none()
+        reason = revocation.reason if revocation else None
+    short = cred.id.rsplit(":", 1)[-1]
+    extension = "json" if cred.format == "elm3-jsonld" else "xml"
+    public = ctx.settings.public_url
+    view_url = _page_link(session, cred.id, public) or f"{public}/credentials/{short}"
+    document = documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b""
+    attachments = _printable(document, cred, view_url, short) \
+        if ctx.settings.email_pdf and delivery.channel == "email" and document else ()
+    return DeliveryJob(
+        credential_id=cred.id, kind=delivery.kind, learner_email=cred.learner_email, learner_name=cred.learner_name,
+        learner_lang=cred.learner_lang, learner_moodle_id=int(cred.learner_id) if cred.learner_id.isdigit() else None,
+        site_id=cred.site_id, course_id=cred.course_id, title=title,
+        issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
+        document=document, attachments=attachments, filename=f"credential-{short}.{extension}",
+        media_type="application/ld+json" if extension == "json" else "application/xml",
+        verify_url=f"{public}/verify", view_url=view_url, reason=reason, resend=delivery.resends or 0)
+
+
+def _page_link(session, credential_id: str, public: str) -> str | None:
+    """The credential page's unguessable link (bridge/web), made with the credential."""
+    try:
+        return public_url(session, credential_id, public)
+    except Exception:  # noqa: BLE001 - a plain link is better than no delivery
+        log.warning("no page link for %s; using the plain credential URL", credential_id)
+        return None
+
+
+def _printable(document: bytes, cred: Credential, view_url: str, short: str) -> tuple:
+    """The PDF for the email (EDC XML only); a PDF problem must not hold back the credential itself."""
+    if cred.format != "edc-xml":
+        return ()
+    try:
+        from bridge.delivery.messages import Attachment
+        from bridge.presentation.pdf import credential_pdf
+
+        return (Attachment(f"credential-{short}.pdf", "application/pdf",
+                           credential_pdf(document, cred.learner_lang, view_url)),)
+    except Exception:  # noqa: BLE001
+        log.exception("could not render the PDF of %s; sending the credential without it", cred.id)
+        return ()
+
+
+def deliver_due(ctx: Context, *, limit: int = 20, credential_id: str | None = None) -> int:
+    """Attempt every due pending delivery (all, or one credential's); returns how many were attempted."""
+    ids = _claim_deliveries(ctx, limit, credential_id)
+    if ids:
+        _record_attempts(ctx, _attempt_all(ctx, ids))
+    return len(ids)
+
+
+def deliver_continuously(ctx: Context, stop: threading.Event, batch: int = 1,
+                         on_full_batch: Callable[[], Any] = lambda: None) -> int:
+    """Deliver until nothing is due, `batch` at a time.
+
+    Each batch's results are recorded in the transaction that claims the next batch, so a busy sidecar
+    spends one registry write per batch on bookkeeping (plus the email hand-over, one per mail).
+    `on_full_batch` is called when a whole batch was claimed (more may be due: wake a peer).
+    """
+    claimed = _claim_deliveries(ctx, batch, None)
+    done = 0
+    while claimed and not stop.is_set():
+        if len(claimed) == batch:
+            on_full_batch()
+        results = _attempt_all(ctx, claimed, stop)
+        done += len(results)
+        left = claimed[len(results):]
+        claimed = _record_attempts(ctx, results, 0 if stop.is_set() else batch)
+        if left:  # stopping half-way: give the rest back at once rather than after their lease
+            _unclaim(ctx, left)
+    if claimed:
+        _unclaim(ctx, claimed)
+    return done
+
+
+def _unclaim(ctx: Context, delivery_ids: list[int]) -> None:
+    with ctx.registry.transaction() as session:
+        session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(claimed_until=None))
+
+
+def _attempt_all(ctx: Context, delivery_ids: list[int],
+                 stop: threading.Event | None = None) -> list[tuple[int, DeliveryError | None]]:
+    """Send each claimed delivery (in order, stopping early if asked); [(id, error or None)]."""
+    with ctx.registry.reading() as session:  # reading only: the page link was made with the credential
+        jobs = []
+        for delivery_id in delivery_ids:
+            delivery = session.get(Delivery, delivery_id)
+            jobs.append((delivery_id, delivery.channel, _job(ctx, session, delivery)))
+    results = []
+    for delivery_id, channel_name, job in jobs:
+        if stop is not None and stop.is_set():
+            break
+        results.append((delivery_id, _send(ctx, delivery_id, channel_name, job)))
+    return results
+
+
+def _send(ctx: Context, delivery_id: int, channel_name: str, job: DeliveryJob) -> DeliveryError | None:
+    channel = ctx.channels.get(channel_name)
+    error: DeliveryError | None = None
+    try:
+        if channel is None:
+            raise DeliveryError(f"channel {channel_name!r} is not configured in this process", retryable=True)
+        if _takes_commit_point(channel):
+            channel.deliver(job, commit_point=lambda: _hand_over(ctx, delivery_id))
+        else:
+            channel.deliver(job)
+    except DeliveryError as exc:
+        error = exc
+    except Exception as exc:  # noqa: BLE001 - a channel bug must not kill the worker; it is retried and visible
+        error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+    if ctx.metrics:
+        ctx.metrics.delivery_attempts.labels(channel_name, "sent" if error is None else "error").inc()
+    return error
+
+
+def _takes_commit_point(channel: Any) -> bool:
+    try:
+        return "commit_point" in inspect.signature(channel.deliver).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _hand_over(ctx: Context, delivery_id: int) -> None:
+    """Called by a channel just before the point of no return (email: before the final "." of DATA).
+
+    After this commit a crash counts the delivery as done (see recover_handed_over): resending would
+    give the learner a second copy, while the server almost certainly has the first.
+    """
+    with ctx.registry.transaction() as session:
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(state="handed_over"))
+
+
+def recover_handed_over(ctx: Context) -> int:
+    """Deliveries a crashed process handed over (and whose lease ran out) are counted as sent, not resent."""
+    now = utcnow()
+    recovered = 0
+    with ctx.registry.transaction() as session:
+        rows = session.execute(select(Delivery).where(Delivery.state == "handed_over", or_(
+            Delivery.claimed_until.is_(None), Delivery.claimed_until < now)).with_for_update(skip_locked=True)
+        ).scalars().all()
+        for row in rows:
+            row.state, row.sent_at, row.claimed_until = "sent", now, None
+            row.last_error = RECOVERED_NOTE
+            audit.append(session, "worker", "delivery.sent_after_crash", str(row.id),
+                         {"credential": row.credential_id, "channel": row.channel})
+            recovered += 1
+        _update_issuances_after_delivery(session, sorted({r.credential_id for r in rows if r.kind == "issued"}))
+    return recovered
+
+
+def _record_attempts(ctx: Context, results: list[tuple[int, DeliveryError | None]], claim_next: int = 0) -> list[int]:
+    """Write down each attempt's outcome, and claim the next `claim_next` due deliveries, in one transaction."""
+    with ctx.registry.transaction() as session:
+        ids = [delivery_id for delivery_id, _ in results]
+        rows = {row.id: row for row in session.execute(  # locked in id order: no deadlock between batches
+            select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id).with_for_update()).scalars()}
+        credentials = []
+        for delivery_id, error in results:
+            row = rows[delivery_id]
+            _record_in(session, ctx, row, error)
+            if row.kind == "issued" and row.credential_id not in credentials:
+                credentials.append(row.credential_id)
+        _update_issuances_after_delivery(session, credentials)
+        return _claim_in(session, ctx, claim_next) if claim_next else []
+
+
+def _record_in(session, ctx: Context, row: Delivery, error: DeliveryError | None) -> None:
+    row.attempts += 1
+    row.claimed_until = None
+    if error is None:
+        row.state, row.sent_at, row.last_error = "sent", utcnow(), None
+    else:
+        row.last_error = str(error)[:2000]
+        if not error.retryable or row.attempts >= ctx.settings.max_delivery_attempts:
+            row.state = "failed"
+            audit.append(session, "worker", "delivery.failed", str(row.id),
+                         {"credential": row.credential_id, "channel": row.channel, "attempts": row.attempts,
+                          "error": row.last_error})
+        else:
+            row.state = "pending"  # it may be 'handed_over' when the server refused the final step
+            row.next_attempt_at = utcnow() + backoff(row.attempts, ctx.settings.retry_base_seconds, ctx.settings.retry_max_seconds)
+
+
+def _update_issuances_after_delivery(session, credential_ids: list[str]) -> None:
+    """Each credential's inbox row becomes delivered (every channel sent), failed, or stays issued."""
+    if not credential_ids:
+        return
+    session.flush()  # the deliveries' new states, which the query below reads
+    # Lock the inbox rows first (in id order): two channels of one credential finishing at once would
+    # otherwise each see the other still pending (PostgreSQL, read committed) and both leave 'issued'.
+    session.execute(select(Issuance.id).where(Issuance.credential_id.in_(credential_ids))
+                    .order_by(Issuance.id).with_for_update())
+    states: dict[str, list[str]] = {cid: [] for cid in credential_ids}
+    for credential_id, state in session.execute(select(Delivery.credential_id, Delivery.state).where(
+            Delivery.credential_id.in_(credential_ids), Delivery.kind == "issued")):
+        states[credential_id].append(state)
+    by_status: dict[str, list[str]] = {}
+    for credential_id, found in states.items():
+        status = "delivered" if found and all(s == "sent" for s in found) else (
+            "failed" if "failed" in found else "issued")
+        by_status.setdefault(status, []).append(credential_id)
+    for status, ids in by_status.items():
+        session.execute(update(Issuance).where(Issuance.credential_id.in_(ids),
+                                               Issuance.status.in_(("issued", "delivered", "failed")))
+                        .values(status=status, updated_at=utcnow()))

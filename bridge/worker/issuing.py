@@ -1,0 +1,319 @@
+"""Issuing: claim queued events in batches, seal each, store the batch's credentials in one transaction.
+
+Worker threads (EDC_WORKERS) each claim up to EDC_BATCH due inbox rows under a lease (one row when
+that is all there is, so an idle sidecar answers as fast as ever). The claim is a row lock with SKIP
+LOCKED on PostgreSQL (so several sidecar processes share one registry without issuing twice) and the
+database write lock on SQLite. The rows are sealed one by one; then every credential, its deliveries,
+its audit entry and its inbox row's new status commit in one transaction that re-checks each lease:
+a worker that lost a lease (it was too slow, or presumed dead) stores nothing for that row. Batching
+matters because a registry write costs more than the row it writes (on SQLite all writers queue on
+one lock).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+
+from bridge.edc import ltv, model
+from bridge.edc.timestamps import TsaUnavailableError
+from bridge.registry import audit, documents
+from bridge.registry.models import CourseSpecification, Credential, Issuance, utcnow
+from bridge.web.public import new_link
+from bridge.worker.context import Context, backoff
+from bridge.worker.corrections import deliveries_for, revoke_in
+
+log = logging.getLogger("edc.worker")
+
+
+def claim_issuances(ctx: Context, worker_id: str, limit: int = 1) -> list[str]:
+    """Take up to `limit` due queued rows under one lease, oldest first; [] when there is nothing to do.
+
+    Taking several at once lets the worker store their credentials in one transaction: on a busy
+    registry each write transaction costs far more than the row it writes.
+    """
+    now = utcnow()
+    with ctx.registry.transaction() as session:
+        rows = session.execute(
+            select(Issuance)
+            .where(Issuance.status == "queued", or_(Issuance.next_attempt_at.is_(None), Issuance.next_attempt_at <= now))
+            .order_by(Issuance.received_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars().all()
+        until = now + dt.timedelta(seconds=ctx.settings.lease_seconds)
+        for row in rows:
+            row.status, row.claimed_by, row.claimed_until = "sealing", worker_id, until
+        return [row.id for row in rows]
+
+
+def claim_issuance(ctx: Context, worker_id: str) -> str | None:
+    """Take one due queued row under a lease; None when there is nothing to do."""
+    claimed = claim_issuances(ctx, worker_id, 1)
+    return claimed[0] if claimed else None
+
+
+def requeue_expired_leases(ctx: Context) -> int:
+    """Crash recovery: rows left 'sealing' past their lease go back to the queue."""
+    with ctx.registry.transaction() as session:
+        n = session.execute(
+            update(Issuance).where(Issuance.status == "sealing", Issuance.claimed_until < utcnow())
+            .values(status="queued", claimed_by=None, claimed_until=None, updated_at=utcnow())
+        ).rowcount or 0
+    if n:
+        log.warning("re-queued %d issuance(s) whose worker stopped before finishing", n)
+    return n
+
+
+def _release(ctx: Context, issuance_id: str, worker_id: str, *, status: str, error: str | None = None,
+             parked_reason: list | None = None, retry: bool = False, counts: bool = True) -> None:
+    """Give a claimed row back. `counts` False: an outage outside us (the TSA) that must never park work."""
+    with ctx.registry.transaction() as session:
+        row = session.get(Issuance, issuance_id, with_for_update=True)
+        if row is None or row.status != "sealing" or row.claimed_by != worker_id:
+            return
+        row.claimed_by, row.claimed_until, row.last_error = None, None, error
+        if retry and not counts:
+            row.next_attempt_at = utcnow() + backoff(row.attempts + 1, ctx.settings.retry_base_seconds,
+                                                     ctx.settings.retry_max_seconds)
+        elif retry:
+            row.attempts += 1
+            if row.attempts >= ctx.settings.max_delivery_attempts:
+                status = "failed"
+            else:
+                row.next_attempt_at = utcnow() + backoff(row.attempts, ctx.settings.retry_base_seconds, ctx.settings.retry_max_seconds)
+        row.status = status
+        if parked_reason is not None:
+            row.parked_reason = json.dumps(parked_reason, ensure_ascii=False)
+        if status in ("parked", "failed"):
+            audit.append(session, "worker", f"issuance.{status}", issuance_id,
+                         {"error": error, "problems": parked_reason})
+
+
+def _spec_problems(spec_row: CourseSpecification | None, site: str, course: int) -> list[dict] | None:
+    if spec_row is None:
+        return [{"pointer": "", "message": f"no credential description stored for course {course} of site "
+                                           f"{site} yet (the teacher fills it in Moodle)"}]
+    if not spec_row.valid:
+        return json.loads(spec_row.problems)
+    return None
+
+
+def _seal(ctx: Context, credential: model.Credential, fmt: str) -> bytes:
+    """Seal at the configured level (EDC_SEAL_LEVEL, EDC_TSA_URL, EDC_TSA_POLICY).
+
+    With policy `wait` a TSA outage raises TsaUnavailableError and the issuance stays queued; with
+    `seal-then-stamp` the B-B document is stored and delivered, and the missing time-stamp is logged
+    and audited (`credential.timestamp_pending`) so it can be added later with ltv.complete_pending.
+    """
+    seal = ctx.seals.current()
+    options = ctx.seal_level.issue_kwargs()
+    try:
+        if fmt == "elm3-jsonld":
+            from bridge.edc.elm3_issuer import issue_elm3
+
+            return issue_elm3(credential, seal, **options)
+        from bridge.edc.issuer import issue_edc_xml
+
+        return issue_edc_xml(credential, seal, schema=ctx.schema, **options)
+    except ltv.TimestampPending as pending:
+        log.warning("credential %s sealed at B-B, time-stamp pending: %s", credential.issuance.credential_id,
+                    pending.reason)
+        with ctx.registry.transaction() as session:
+            audit.append(session, "worker", "credential.timestamp_pending", credential.issuance.credential_id,
+                         {"reason": pending.reason, "wanted_level": pending.wanted_level})
+        return pending.sealed
+
+
+@dataclass
+class _Sealed:
+    """A credential sealed by this worker and not yet stored."""
+
+    issuance_id: str
+    credential: model.Credential
+    document: bytes
+    fmt: str
+    supersedes: str | None
+
+
+def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | None:
+    """Seal and store one claimed row; returns the new credential id (None if parked, retried or lost)."""
+    made = process_issuances(ctx, [issuance_id], worker_id)
+    return made[0] if made else None
+
+
+def process_issuances(ctx: Context, issuance_ids: list[str], worker_id: str) -> list[str]:
+    """Seal the claimed rows one by one, then store all their credentials in one transaction.
+
+    Returns the ids of the credentials stored. A row that cannot be sealed (description incomplete,
+    token away) is given back on its own and does not hold back the others.
+    """
+    with ctx.registry.reading() as session:
+        inputs = [_issuance_input(session, issuance_id, worker_id) for issuance_id in issuance_ids]
+    sealed = [s for s in (_seal_one(ctx, worker_id, *item) for item in inputs if item is not None) if s is not None]
+    stored = _store_all(ctx, worker_id, sealed)
+    if stored:
+        ctx.deliveries_due.set()
+    if ctx.metrics:
+        for _ in stored:
+            ctx.metrics.credentials_issued.inc()
+    return stored
+
+
+def _issuance_input(session, issuance_id: str, worker_id: str) -> tuple | None:
+    """(id, event, stored description or None, what is wrong with it, supersedes) of a row still ours."""
+    row = session.get(Issuance, issuance_id)
+    if row is None or row.status != "sealing" or row.claimed_by != worker_id:
+        return None
+    spec_row = session.get(CourseSpecification, (row.site_id, row.course_id))
+    spec_doc = spec_row.document if spec_row is not None and spec_row.valid else None
+    return (issuance_id, json.loads(row.payload), spec_doc, _spec_problems(spec_row, row.site_id, row.course_id),
+            row.supersedes)
+
+
+def _seal_one(ctx: Context, worker_id: str, issuance_id: str, event: dict, spec_doc: str | None,
+              problems: list | None, supersedes: str | None) -> _Sealed | None:
+    if problems is not None:
+        _release(ctx, issuance_id, worker_id, status="parked", parked_reason=problems,
+                 error="the course's credential description is missing or incomplete")
+        return None
+    try:
+        spec = ctx.course_spec(spec_doc)
+        learner = model.load_learner(event["learner"])
+    except model.ModelError as exc:
+        _release(ctx, issuance_id, worker_id, status="parked", parked_reason=exc.as_json(), error=str(exc))
+        return None
+    completed = event.get("completed_at")
+    awarded = dt.datetime.fromisoformat(completed.replace("Z", "+00:00")) if completed else None
+    credential = model.Credential(spec, learner, model.Issuance.new(awarded, grade=event.get("grade"),
+                                                                    valid_for=spec.valid_for))
+    fmt = (spec.source.get("format") if spec.source.get("format") in ctx.settings.formats else None) \
+        or ctx.settings.formats[0]
+    started = time.perf_counter()
+    try:
+        document = _seal(ctx, credential, fmt)
+    except TsaUnavailableError as exc:  # the TSA is down: wait, however long, never park (policy `wait`)
+        log.warning("issuance %s waits for the time-stamping authority: %s", issuance_id, exc)
+        _release(ctx, issuance_id, worker_id, status="queued", error=f"TSA unavailable: {exc}", retry=True,
+                 counts=False)
+        return None
+    except Exception as exc:  # noqa: BLE001 - token away, schema bug: recorded, retried, then parked as failed
+        cause = type(exc).__name__
+        if ctx.metrics:
+            ctx.metrics.issue_failures.labels(cause).inc()
+        log.error("sealing issuance %s failed: %s", issuance_id, exc)
+        _release(ctx, issuance_id, worker_id, status="queued", error=f"{cause}: {exc}", retry=True)
+        return None
+    if ctx.metrics:
+        ctx.metrics.seal_seconds.observe(time.perf_counter() - started)
+    return _Sealed(issuance_id, credential, document, fmt, supersedes)
+
+
+PLACEHOLDER_LEARNER = model.Learner(id="0", email="learner@placeholder.invalid", given_names="Placeholder",
+                                    family_name="Learner", lang="en")
+
+
+def dictionary_seed(credential: model.Credential, document: bytes) -> bytes:
+    """The bytes a course's credentials share, with no real person in them.
+
+    The course's unsealed document for a placeholder learner (specification, outcomes, awarding body,
+    images), followed by the `<proof>` element of the first sealed document (algorithms, the seal's
+    certificate chain, the XAdES structure; digests and a signature value, but no personal data).
+    A learner's erasure request then never touches the dictionary the whole course depends on.
+    """
+    placeholder = model.Credential(credential.spec, PLACEHOLDER_LEARNER,
+                                   model.Issuance.new(credential.issuance.awarded_at, valid_for=credential.spec.valid_for))
+    if document.lstrip()[:1] == b"{":  # ELM v3: a JAdES JWS whose payload is the JSON-LD, as an escaped string
+        from bridge.edc.elm3_builder import build_elm3, serialize_elm3
+
+        payload = serialize_elm3(build_elm3(placeholder)).decode("utf-8")
+        try:
+            rest = {k: v for k, v in json.loads(document).items() if k != "payload"}  # header, signature
+        except ValueError:
+            rest = {}
+        return (json.dumps({"payload": payload}, ensure_ascii=False, separators=(",", ":")) +
+                json.dumps(rest, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
+    from bridge.edc.xml_builder import build_edc_xml
+
+    seed = build_edc_xml(placeholder)
+    start, end = document.find(b"<proof"), document.rfind(b"</proof>")
+    if start >= 0 and end > start:
+        seed += b"\n" + document[start:end + len(b"</proof>")]
+    return seed
+
+
+def _store_all(ctx: Context, worker_id: str, sealed: list[_Sealed]) -> list[str]:
+    """Store every sealed credential in one transaction; if that fails, each in its own.
+
+    The one-by-one fallback keeps a single bad row (say, a re-issue whose original was revoked in the
+    meantime) from taking the rest of the batch down with it: they still commit, and the bad one is
+    logged and left to its lease, as a lone row would be.
+    """
+    if not sealed:
+        return []
+    if len(sealed) > 1:
+        try:
+            with ctx.registry.transaction() as session:
+                rows = _locked_issuances(session, [item.issuance_id for item in sealed])
+                return [cid for item in sealed if (cid := _store_in(session, ctx, worker_id, item, rows))]
+        except Exception:  # noqa: BLE001 - retried row by row just below, where the culprit is named
+            log.warning("storing a batch of %d credentials failed; storing them one by one", len(sealed))
+    stored = []
+    for item in sealed:
+        try:
+            with ctx.registry.transaction() as session:
+                rows = _locked_issuances(session, [item.issuance_id])
+                cid = _store_in(session, ctx, worker_id, item, rows)
+        except Exception:  # noqa: BLE001 - its lease runs out and it is sealed again
+            log.exception("storing the credential of issuance %s failed", item.issuance_id)
+            continue
+        if cid:
+            stored.append(cid)
+    return stored
+
+
+def _locked_issuances(session, issuance_ids: list[str]) -> dict[str, Issuance]:
+    """The inbox rows, locked (PostgreSQL) until the transaction ends, in one query for the batch."""
+    rows = session.execute(select(Issuance).where(Issuance.id.in_(issuance_ids)).with_for_update()).scalars()
+    return {row.id: row for row in rows}
+
+
+def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[str, Issuance]) -> str | None:
+    """Add one credential, its deliveries and its audit entry, if the row's lease is still ours.
+
+    Nothing is flushed here: the whole batch goes to the database at commit, in as few statements as
+    SQLAlchemy can make of it (the inserts are ordered by the tables' foreign keys).
+    """
+    credential, document, fmt, supersedes = item.credential, item.document, item.fmt, item.supersedes
+    cid = credential.issuance.credential_id
+    row = rows.get(item.issuance_id)
+    if row is None or row.status != "sealing" or row.claimed_by != worker_id:
+        log.warning("lease on issuance %s was lost before storing; the sealed document is dropped", item.issuance_id)
+        return None
+    packed, dictionary_id, digest = documents.pack_for_course(
+        session, ctx.registry.dictionaries, row.site_id, row.course_id, document,
+        seed=lambda: dictionary_seed(credential, document))
+    spec, learner = credential.spec, credential.learner
+    session.add(Credential(
+        id=cid, issuance_id=row.id, site_id=row.site_id, course_id=row.course_id, learner_id=row.learner_id,
+        learner_email=learner.email, learner_name=learner.full_name, learner_lang=learner.lang,
+        title=json.dumps(dict(spec.title), ensure_ascii=False),
+        issuer_name=json.dumps(dict(spec.awarding_body.name), ensure_ascii=False),
+        issued_at=credential.issuance.issued_at, status="issued", format=fmt, document=packed.data,
+        codec=packed.codec, dictionary_id=dictionary_id, size=len(document), sha256=digest,
+        supersedes=supersedes))
+    session.add(new_link(cid))  # the page link is made now, so delivering only reads
+    session.add_all(deliveries_for(ctx, cid, "issued"))
+    audit.append(session, "worker", "credential.issued", cid,
+                 {"issuance": row.id, "sha256": digest, "format": fmt, "site": row.site_id,
+                  "course": row.course_id, "learner": row.learner_id, "supersedes": supersedes})
+    if supersedes:
+        revoke_in(session, ctx, supersedes, "superseded by a corrected credential " + cid, "worker",
+                   superseded_by=cid)
+    row.status = "issued" if ctx.settings.channels else "delivered"
+    row.credential_id, row.claimed_by, row.claimed_until, row.last_error = cid, None, None, None
+    return cid

@@ -1,0 +1,160 @@
+"""The running worker: issuing and delivery threads, and APScheduler's periodic jobs.
+
+APScheduler runs delivery retries (through the due times set with exponential backoff), the re-queueing
+of expired leases (a crash mid-issue), the recovery of mails handed over before a crash, the
+seal-expiry check and nonce cleanup.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Any, Callable
+
+from bridge.delivery import DeliveryError
+from bridge.worker.context import Context
+from bridge.worker.delivering import deliver_continuously, deliver_due, recover_handed_over
+from bridge.worker.issuing import claim_issuances, process_issuances, requeue_expired_leases
+
+log = logging.getLogger("edc.worker")
+
+
+class Worker:
+    """EDC_WORKERS threads issuing, plus the scheduler; `stop()` lets the current work finish."""
+
+    def __init__(self, ctx: Context, *, working: bool = True, scheduling: bool = True) -> None:
+        self.ctx = ctx
+        self.working = working  # issuing and delivery threads (off in a server whose worker processes do it)
+        self.scheduling = scheduling  # the periodic jobs (off in worker processes: their server runs them)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.scheduler = None
+
+    def start(self) -> None:
+        if self.scheduling:
+            self._recover()  # what a previous run left half-done
+        workers = self.ctx.settings.workers
+        # Delivery threads mostly wait on SMTP and Moodle, so there are more of them, and sealing never
+        # waits for a slow mail server.
+        for i in range(workers if self.working else 0):
+            self._spawn(self._issue_loop, f"edc-issue-{i}", f"{self.ctx.worker_id}/{i}")
+        for i in range(max(2, 2 * workers) if self.working else 0):
+            self._spawn(self._delivery_loop, f"edc-deliver-{i}")
+        if self.scheduling:
+            self._start_scheduler()
+
+    def _spawn(self, target: Callable, name: str, *args: Any) -> None:
+        t = threading.Thread(target=target, args=args, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _issue_loop(self, worker_id: str) -> None:
+        while not self._stop.is_set():
+            try:
+                # Clear before looking, wait after: a wake-up set in between is never lost (one cleared
+                # after a look made a thread with work waiting sleep its whole second).
+                self.ctx.wake.clear()
+                claimed = claim_issuances(self.ctx, worker_id, self.ctx.settings.batch)
+                if not claimed:
+                    self.ctx.wake.wait(1.0)
+                    continue
+                if len(claimed) == self.ctx.settings.batch:
+                    self.ctx.wake.set()  # there may be more: let an idle peer take the next batch
+                process_issuances(self.ctx, claimed, worker_id)
+            except Exception:  # noqa: BLE001 - keep the thread alive (database blip); the lease recovers the row
+                log.exception("worker %s: unexpected error", worker_id)
+                self._stop.wait(2.0)
+
+    def _delivery_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.ctx.deliveries_due.clear()  # as in _issue_loop: clear, look, then wait
+                if deliver_continuously(self.ctx, self._stop, self.ctx.settings.batch,
+                                        on_full_batch=self.ctx.deliveries_due.set) == 0:
+                    self.ctx.deliveries_due.wait(1.0)
+            except Exception:  # noqa: BLE001
+                log.exception("delivery thread: unexpected error")
+                self._stop.wait(2.0)
+
+    def _start_scheduler(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
+        every = dict(trigger="interval", max_instances=1, coalesce=True)
+        scheduler.add_job(self._guard(self._recover), seconds=max(1, min(10, self.ctx.settings.lease_seconds)),
+                          id="recovery", **every)
+        scheduler.add_job(self._guard(self._purge_nonces), minutes=5, id="nonces", **every)
+        try:
+            from hsm.expiry import add_expiry_job
+
+            add_expiry_job(scheduler, lambda: self.ctx.seals.current().certificate,
+                           lambda warning: warn_security_contact(self.ctx, warning))
+        except ImportError:
+            pass
+        scheduler.start()
+        self.scheduler = scheduler
+
+    def _recover(self) -> None:
+        requeue_expired_leases(self.ctx)
+        recover_handed_over(self.ctx)
+
+    def _purge_nonces(self) -> None:
+        from bridge.intake.auth import purge_expired_nonces
+
+        with self.ctx.registry.transaction() as session:
+            purge_expired_nonces(session)
+
+    @staticmethod
+    def _guard(fn: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001
+                log.exception("scheduled job failed")
+        return run
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.ctx.wake.set()
+        self.ctx.deliveries_due.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        for t in self._threads:
+            t.join(timeout)
+
+
+def warn_security_contact(ctx: Context, warning: Any) -> bool:
+    """Tell the security contact (EDC_SECURITY_CONTACT) that the seal certificate nears expiry, by email.
+
+    Called once per certificate and threshold (60/30/7 days, expired) by hsm.expiry's scheduled check,
+    which has already logged the warning; returns whether a mail went out.
+    """
+    contact = ctx.settings.security_contact
+    channel = ctx.channels.get("email")
+    if not contact or channel is None or not hasattr(channel, "send_notice"):
+        log.warning("seal certificate: %s; no mail sent (set EDC_SECURITY_CONTACT and EDC_SMTP_URL)",
+                    warning.message)
+        return False
+    subject = f"[EDC issuer] seal certificate {warning.level}: {warning.days_left} days left"
+    text = (f"{warning.message}\n\nSeal certificate: {warning.subject}\nSerial number: {warning.serial_number:x}\n"
+            f"Valid until: {warning.not_after.isoformat()}\n\nRenew it with the key ceremony in hsm/README.md "
+            f"(keygen, csr, import-cert, activate) before that date: credentials cannot be sealed after it.\n")
+    try:
+        channel.send_notice(contact, subject, text)
+    except DeliveryError as exc:
+        log.error("seal certificate warning could not be mailed to the security contact: %s", exc)
+        return False
+    return True
+
+
+def drain(ctx: Context, *, worker_id: str = "drain", max_rounds: int = 1000) -> int:
+    """Process everything due now in the calling thread (tests, the demo command); returns credentials made."""
+    made = 0
+    for _ in range(max_rounds):
+        claimed = claim_issuances(ctx, worker_id, ctx.settings.batch)
+        if not claimed:
+            break
+        made += len(process_issuances(ctx, claimed, worker_id))
+    while deliver_due(ctx, limit=100):
+        pass
+    return made

@@ -16,17 +16,10 @@ from bridge.delivery.messages import message_id
 from bridge.registry import audit
 from bridge.registry.db import MIGRATIONS, Registry
 from bridge.registry.models import AuditEntry, Credential, Delivery
-from tests.delivery.sinks import MailSink
+from tests.delivery.conftest import mail_sink  # noqa: F401 - the loopback SMTP server fixture, shared
 from tests.sidecar.conftest import STAFF_HEADERS, RecordingChannel, make_event, pilot_spec, post_event, put_spec
 
 MAIL_FROM = "credentials@edc.example.test"
-
-
-@pytest.fixture
-def mail_sink():
-    sink = MailSink().start()
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def compose(job: DeliveryJob, mail_from: str, attachments: tuple[Attachment, ...
     msg["From"] = mail_from
     msg["To"] = Address(display_name=job.learner_name, addr_spec=job.learner_email)
     msg["Date"] = email.utils.formatdate(localtime=False)
-    msg["Message-ID"] = message_id(job.credential_id, job.kind, mail_from, getattr(job, "resend", 0))
+    msg["Message-ID"] = message_id(job.credential_id, job.kind, mail_from, job.resend)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-EDC-Credential-Id"] = job.credential_id
     msg.set_content("\n\n".join(paragraphs) + "\n", subtype="plain", charset="utf-8", cte="quoted-printable")

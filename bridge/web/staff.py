@@ -430,22 +430,11 @@ def resend(delivery_id: int):
     except worker.InvalidRequest:
         flash(i18n.t("resend_reason_missing"), "error")
         return _back_to_delivery(delivery_id)
-    except worker.Conflict:
-        flash(_resend_refusal(delivery_id), "error")
+    except worker.Conflict as exc:  # the worker's words are English (API, logs); the page says it in its own
+        flash(i18n.t(f"resend_{exc.code}"), "error")
         return _back_to_delivery(delivery_id)
     flash(i18n.t("resend_done"), "ok")
     return _back_to(row.credential_id)
-
-
-def _resend_refusal(delivery_id: int) -> str:
-    """Why a resend was refused, in the page's language: the worker's own words are English (API, logs)."""
-    with _context().registry.reading() as db:
-        row = db.get(Delivery, delivery_id)
-        cred = db.get(Credential, row.credential_id) if row is not None else None
-        revoked = (row is not None and row.state == "sent" and row.kind == "issued"
-                   and cred is not None and cred.status == "revoked")
-    in_flight = row is not None and row.state == "handed_over"
-    return i18n.t("resend_revoked" if revoked else "resend_in_flight" if in_flight else "resend_not_sent")
 
 
 def _back_to_delivery(delivery_id: int):

@@ -54,7 +54,12 @@ class NotFound(LookupError):
 
 
 class Conflict(ValueError):
-    pass
+    """The request does not fit the current state. `code` (where set) says which rule refused it, so a
+    page can explain it in its own language without deciding the rule a second time."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class InvalidRequest(ValueError):

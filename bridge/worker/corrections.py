@@ -108,13 +108,16 @@ def resend_delivery(ctx: Context, delivery_id: int, by: str, reason: str) -> Del
         row = session.get(Delivery, delivery_id, with_for_update=True)
         if row is None:
             raise NotFound(str(delivery_id))
+        if row.state in ("pending", "failed"):
+            raise Conflict(f"delivery {delivery_id} is {row.state}, not sent: use retry for a pending or failed "
+                           f"delivery", code="not_sent")
         if row.state != "sent":
-            raise Conflict(f"delivery {delivery_id} is {row.state}, not sent: "
-                           + ("use retry for a pending or failed delivery" if row.state in ("pending", "failed")
-                              else "it is being sent right now"))
+            raise Conflict(f"delivery {delivery_id} is {row.state}, not sent: it is being sent right now",
+                           code="in_flight")
         cred = session.get(Credential, row.credential_id)
         if row.kind == "issued" and cred is not None and cred.status == "revoked":
-            raise Conflict(f"credential {row.credential_id} was revoked: its credential mail is not sent again")
+            raise Conflict(f"credential {row.credential_id} was revoked: its credential mail is not sent again",
+                           code="revoked")
         row.state, row.attempts, row.next_attempt_at, row.claimed_until = "pending", 0, None, None
         row.last_error, row.sent_at = None, None
         row.resends = (row.resends or 0) + 1

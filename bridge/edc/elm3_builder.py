@@ -25,8 +25,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from bridge.edc import vocabularies as vocab
 from bridge.edc.elm3_image import render_png
@@ -78,17 +77,12 @@ def _timestamp(value: dt.datetime, what: str) -> str:
     return value.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _decimal(value: float) -> str:
-    """6.0 -> "6", 2.5 -> "2.5": the shortest exact decimal (CreditPoint.point is a string)."""
-    return format(Decimal(str(value)).normalize(), "f")
-
-
 class _Writer:
     """Knows the credential's languages, so every label comes out in the same languages."""
 
     def __init__(self, spec: CourseSpec):
         self.primary = spec.primary_language
-        self.languages = (spec.primary_language,) + tuple(l for l in spec.languages if l != spec.primary_language)
+        self.languages = spec.languages_primary_first
         unknown = [l for l in self.languages if l not in vocab.LANGUAGES]
         if unknown:
             raise Elm3MappingError(f"language(s) {', '.join(unknown)} have no code in the EU language list we know")
@@ -259,7 +253,7 @@ def _qualification(w: _Writer, spec: CourseSpec) -> dict[str, Any]:
         "id": QUALIFICATION_ID, "type": "Qualification",
         "title": dict(spec.title),
         "creditPoint": {"id": "urn:epass:creditPoint:1", "type": "CreditPoint",
-                        "framework": w.concept(ECTS), "point": _decimal(spec.ects)},
+                        "framework": w.concept(ECTS), "point": spec.ects_text},
         "eqfLevel": w.concept(level),
         "learningOutcome": [_outcome(w, n, lo) for n, lo in enumerate(spec.learning_outcomes, start=1)],
         "mode": [w.concept(vocab.LEARNING_MODES[spec.participation_mode])],
@@ -311,7 +305,7 @@ def _display(w: _Writer, c: Credential) -> dict[str, Any]:
         png = render_png(
             lang, title=spec.title.get_in(lang, w.primary), learner=c.learner.full_name,
             issuer=spec.issuer.name.get_in(lang, w.primary), issued=c.issuance.issued_at.date().isoformat(),
-            ects=_decimal(spec.ects), eqf=str(spec.eqf_level),
+            ects=spec.ects_text, eqf=str(spec.eqf_level),
         )
         image = {"id": f"urn:epass:mediaObject:{n}", "type": "MediaObject",
                  "content": base64.b64encode(png).decode("ascii"),

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -125,6 +126,16 @@ class CourseSpec:
     homepage: str | None = None
     valid_for: str | None = None
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def languages_primary_first(self) -> tuple[str, ...]:
+        """Every language of the credential, the primary one first: the order both formats write texts in."""
+        return (self.primary_language,) + tuple(l for l in self.languages if l != self.primary_language)
+
+    @property
+    def ects_text(self) -> str:
+        """6.0 -> "6", 2.5 -> "2.5": the shortest exact decimal, never scientific notation (both formats)."""
+        return format(Decimal(str(self.ects)).normalize(), "f")
 
 
 @dataclass(frozen=True)

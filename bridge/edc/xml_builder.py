@@ -28,8 +28,7 @@ same bytes, which the registry's hashes and the tests rely on.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Iterable, Mapping
+from typing import Mapping
 
 from lxml import etree
 
@@ -75,17 +74,12 @@ def _timestamp(value: dt.datetime, what: str) -> str:
     return value.replace(microsecond=0).isoformat()
 
 
-def _decimal(value: float) -> str:
-    """6.0 -> "6", 2.5 -> "2.5": the shortest exact decimal, never scientific notation."""
-    return format(Decimal(str(value)).normalize(), "f")
-
-
 class _Writer:
     """Knows the credential's languages, so every multilingual text comes out in the same order."""
 
     def __init__(self, spec: CourseSpec):
         self.primary = spec.primary_language
-        self.languages = (spec.primary_language,) + tuple(l for l in spec.languages if l != spec.primary_language)
+        self.languages = spec.languages_primary_first
         unknown = [l for l in self.languages if l not in vocab.EDC_LANGUAGES]
         if unknown:
             raise XmlMappingError(
@@ -213,7 +207,7 @@ def _qualification(w: _Writer, root: etree._Element, spec: CourseSpec) -> None:
         w.code(q, "hasISCED-FCode", _isced(spec.isced_f))
     if spec.hours:
         etree.SubElement(q, _snb("volumeOfLearning")).text = f"PT{spec.hours}H"
-    etree.SubElement(q, _snb("hasECTSCreditPoints")).text = _decimal(spec.ects)
+    etree.SubElement(q, _snb("hasECTSCreditPoints")).text = spec.ects_text
     # The model has no separate language of instruction; the credential's primary language stands for it.
     w.code(q, "language", vocab.LANGUAGES[w.primary])
     w.code(q, "mode", vocab.LEARNING_MODES[spec.participation_mode])

@@ -12,7 +12,9 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
+from asn1crypto import core
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,6 +42,35 @@ SEAL_KEY_USAGE = x509.KeyUsage(digital_signature=True, content_commitment=True, 
                                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
                                encipher_only=False, decipher_only=False)
 
+# QC statements (ETSI EN 319 412-5) a TEST seal certificate may carry, by name, to exercise the verifier's
+# "qualified" decision; the subject still says it is a TEST seal, and no trusted list names the TEST CA.
+QC_STATEMENTS_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
+QC_STATEMENT_OIDS = {"compliance": "0.4.0.1862.1.1", "qscd": "0.4.0.1862.1.4"}
+QC_TYPE_OID = "0.4.0.1862.1.6"
+QC_TYPE_OIDS = {"esign": "0.4.0.1862.1.6.1", "eseal": "0.4.0.1862.1.6.2", "web": "0.4.0.1862.1.6.3"}
+QUALIFIED_SEAL_STATEMENTS = ("compliance", "eseal", "qscd")
+
+
+def _sequence(*items: bytes) -> bytes:
+    """A DER SEQUENCE of already-encoded items."""
+    body = b"".join(items)
+    size = len(body).to_bytes((len(body).bit_length() + 7) // 8 or 1, "big")
+    return b"\x30" + (size if len(body) < 0x80 else bytes([0x80 | len(size)]) + size) + body
+
+
+def qc_statements_extension(names: Iterable[str]) -> x509.UnrecognizedExtension:
+    """The qcStatements extension with the named statements: compliance, qscd, and QcType esign/eseal/web."""
+    names = list(names)
+    unknown = set(names) - set(QC_STATEMENT_OIDS) - set(QC_TYPE_OIDS)
+    if unknown:
+        raise ValueError(f"unknown QC statement(s) {sorted(unknown)}; known: "
+                         f"{sorted(QC_STATEMENT_OIDS) + sorted(QC_TYPE_OIDS)}")
+    statements = [_sequence(core.ObjectIdentifier(QC_STATEMENT_OIDS[n]).dump()) for n in names if n in QC_STATEMENT_OIDS]
+    types = [core.ObjectIdentifier(QC_TYPE_OIDS[n]).dump() for n in names if n in QC_TYPE_OIDS]
+    if types:
+        statements.append(_sequence(core.ObjectIdentifier(QC_TYPE_OID).dump(), _sequence(*types)))
+    return x509.UnrecognizedExtension(QC_STATEMENTS_OID, _sequence(*statements))
+
 
 @dataclass
 class DemoToken:
@@ -53,17 +84,24 @@ class DemoToken:
 
     def issue_certificate(self, public_key, subject: x509.Name, *, not_before: dt.datetime, not_after: dt.datetime,
                           key_usage: x509.KeyUsage = SEAL_KEY_USAGE, issuer_key=None,
-                          issuer_cert: x509.Certificate | None = None) -> x509.Certificate:
+                          issuer_cert: x509.Certificate | None = None,
+                          qc_statements: Iterable[str] = ()) -> x509.Certificate:
         """A seal certificate from the TEST CA (or another issuer), with any validity the test needs."""
         issuer_key = issuer_key or self.ca_key
         issuer_cert = issuer_cert or self.ca_cert
-        return seal_certificate(public_key, subject, issuer_key, issuer_cert, not_before, not_after, key_usage)
+        return seal_certificate(public_key, subject, issuer_key, issuer_cert, not_before, not_after, key_usage,
+                                qc_statements=qc_statements)
 
 
 def seal_certificate(public_key, subject: x509.Name, issuer_key, issuer_cert: x509.Certificate,
                      not_before: dt.datetime, not_after: dt.datetime,
-                     key_usage: x509.KeyUsage = SEAL_KEY_USAGE) -> x509.Certificate:
-    return (x509.CertificateBuilder()
+                     key_usage: x509.KeyUsage = SEAL_KEY_USAGE, *, qc_statements: Iterable[str] = ()) -> x509.Certificate:
+    """A TEST seal certificate; `qc_statements` (e.g. QUALIFIED_SEAL_STATEMENTS) adds a qcStatements extension."""
+    builder = x509.CertificateBuilder()
+    qc_statements = tuple(qc_statements)
+    if qc_statements:
+        builder = builder.add_extension(qc_statements_extension(qc_statements), critical=False)
+    return (builder
             .subject_name(subject).issuer_name(issuer_cert.subject).public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before).not_valid_after(not_after)
@@ -139,8 +177,11 @@ def _write_secret(path: Path, value: str) -> None:
 def create_demo_token(directory: Path, *, key_type: str = "rsa3072", token_label: str = "edc-demo",
                       pin: str | None = None, seal_label: str = "seal-demo",
                       cert_not_before: dt.datetime | None = None, cert_not_after: dt.datetime | None = None,
-                      module: str | None = None) -> DemoToken:
-    """A new SoftHSM token in ``directory`` with an active TEST seal. Refuses a directory already holding one."""
+                      module: str | None = None, qc_statements: Iterable[str] = ()) -> DemoToken:
+    """A new SoftHSM token in ``directory`` with an active TEST seal. Refuses a directory already holding one.
+
+    `qc_statements` (default none) gives the TEST seal certificate QC statements, e.g.
+    QUALIFIED_SEAL_STATEMENTS, so a test can list the TEST CA on a test-made trusted list."""
     directory = Path(directory)
     if (directory / DEMO_INFO_FILE).exists():
         raise HsmError(f"{directory} already holds a demo token; use it as it is or remove the directory")
@@ -156,7 +197,7 @@ def create_demo_token(directory: Path, *, key_type: str = "rsa3072", token_label
         public = objects.public_key(objects.public_key_object(session, seal_label))
         cert = seal_certificate(public, SEAL_NAME, ca_key, ca_cert,
                                 cert_not_before or now - dt.timedelta(days=1),
-                                cert_not_after or now + dt.timedelta(days=730))
+                                cert_not_after or now + dt.timedelta(days=730), qc_statements=qc_statements)
         private = objects.private_key(session, seal_label)
         objects.store_certificates(session, seal_label, bytes(private[Attribute.ID]), cert, [ca_cert])
         objects.set_active_label(session, seal_label)  # even an out-of-date test seal: tests need it active

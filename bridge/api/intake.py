@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bridge.api.errors import ApiError, problem
 from bridge.api.security import context, moodle_signed, moodle_signed_or_staff
+from bridge.edc import inputs
 from bridge.intake.auth import AuthError
 from bridge.intake.events import EventRejected, store_event, validate_event
 from bridge.intake.specifications import store_specification
@@ -47,14 +48,31 @@ def post_event():
     return jsonify({"issuance_id": stored.issuance_id, "status": stored.status, "duplicate": not stored.created}), 202
 
 
-@bp.put("/api/v1/courses/<site>/<int:course>/specification")
+def site_id_problem(site: str) -> str | None:
+    """Why `site` cannot be a site id (the rule of event.schema.json's /site/id), or None."""
+    if not site or len(site) > 255 or "/" in site or any(ch.isspace() for ch in site) or inputs.CONTROL.search(site):
+        return "a site id is 1 to 255 characters, without '/', white space or control characters"
+    return None
+
+
+@bp.put("/api/v1/courses/<site>/<course>/specification")
 @moodle_signed_or_staff
-def put_specification(site: str, course: int):
+def put_specification(site: str, course: str):
     ctx = context()
+    problems = []
+    if site_id_problem(site):
+        problems.append(problem("{site}", site_id_problem(site)))
     try:
-        document = json.loads(request.get_data(cache=True).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "the description is not UTF-8 JSON", [problem("", str(exc))]) from None
+        course_id = inputs.moodle_id(course, "{course}")
+    except inputs.InputError as exc:
+        problems.append(problem(exc.pointer, exc.message))
+    if problems:
+        raise ApiError(400, "bad site or course in the path", problems)
+    try:
+        document = inputs.parse_json(request.get_data(cache=True))
+    except inputs.InputError as exc:
+        raise ApiError(400, "the description is not usable JSON", [problem(exc.pointer, exc.message)]) from None
+    course = course_id
     try:
         result = store_specification(ctx.registry, site, course, document, g.intake_auth,
                                      window=ctx.settings.timestamp_window, actor=g.get("actor", "moodle"))
@@ -81,8 +99,10 @@ def list_issuances():
             problems.append(problem(f"?{name}", "given more than once; give it once"))
     if not site:
         problems.append(problem("?site", "required: the Moodle site id"))
-    if not course.isdigit():
-        problems.append(problem("?course", "required: the Moodle course id (a positive whole number)"))
+    try:
+        course_id = inputs.moodle_id(course, "?course")
+    except inputs.InputError as exc:
+        problems.append(problem("?course", f"required: the Moodle course id; {exc.message}"))
     if problems:
         raise ApiError(400, "missing or bad query parameters", problems)
     from bridge.intake.auth import claim_nonce
@@ -90,7 +110,7 @@ def list_issuances():
     try:
         with ctx.registry.transaction() as session:
             claim_nonce(session, g.intake_auth, ctx.settings.timestamp_window)
-            rows = session.execute(select(Issuance).where(Issuance.site_id == site, Issuance.course_id == int(course))
+            rows = session.execute(select(Issuance).where(Issuance.site_id == site, Issuance.course_id == course_id)
                                    .order_by(Issuance.received_at)).scalars().all()
     except AuthError as exc:
         raise _refuse_replay(exc) from None
@@ -98,7 +118,7 @@ def list_issuances():
     for row in rows:  # newest per learner wins
         latest[row.learner_id] = row
     items = [_moodle_item(row) for row in latest.values()]
-    return jsonify({"site": site, "course": int(course), "issuances": items})
+    return jsonify({"site": site, "course": course_id, "issuances": items})
 
 
 def _moodle_item(row: Issuance) -> dict:
@@ -107,6 +127,6 @@ def _moodle_item(row: Issuance) -> dict:
         message = "; ".join(f"{p['pointer'] or '/'}: {p['message']}" for p in json.loads(row.parked_reason))
     elif row.last_error:
         message = row.last_error
-    return {"issuance_id": row.id, "userid": int(row.learner_id) if row.learner_id.isdigit() else row.learner_id,
+    return {"issuance_id": row.id, "userid": inputs.learner_moodle_id(row.learner_id) or row.learner_id,
             "status": STATUS_FOR_MOODLE.get(row.status, row.status), "credential_id": row.credential_id,
             "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"), "message": message}

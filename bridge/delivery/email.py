@@ -38,7 +38,7 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from bridge.delivery import DeliveryError, DeliveryJob
-from bridge.delivery.messages import Attachment, compose
+from bridge.delivery.messages import Attachment, compose, render, subject_header
 
 log = logging.getLogger(__name__)
 
@@ -112,21 +112,20 @@ class EmailChannel:
             raise DeliveryError(f"email: learner address {job.learner_email!r} is not usable", retryable=False)
         attachments = tuple(attachments) + tuple(getattr(job, "attachments", ()) or ())
         try:
-            message = compose(job, self.mail_from, attachments)
+            data = render(compose(job, self.mail_from, attachments), job.learner_email)
         except (ValueError, OSError) as exc:
             raise DeliveryError(f"email: cannot compose the message: {exc}", retryable=False) from exc
-        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         self._send_or_explain(job.learner_email, data, commit_point, "the learner's address")
         log.info("email sent for %s (%s) via %s", job.credential_id, job.kind, self.settings.where)
 
     def send_notice(self, recipient: str, subject: str, text: str) -> None:
         """A plain-text message to staff (the seal's expiry warning to the security contact)."""
         message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = self.mail_from, recipient, subject
+        message["From"], message["To"], message["Subject"] = self.mail_from, recipient, subject_header(subject)
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = make_msgid(domain=self.mail_from.rpartition("@")[2] or None)
         message.set_content(text)
-        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        data = render(message, recipient)
         self._send_or_explain(recipient, data, None, "the staff address")
         log.info("notice %r sent via %s", subject, self.settings.where)
 

@@ -7,17 +7,20 @@ sealed file is attached, and where to view and verify it. Templates live in `tem
 """
 from __future__ import annotations
 
+import email.policy
 import email.utils
 import hashlib
 import html
 import re
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
-from email.headerregistry import Address
+from email.policy import Policy
 from pathlib import Path
 from string import Template
 
 from bridge.delivery import DeliveryJob
+from bridge.edc.inputs import header_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 LANGUAGES = ("en", "lt")
@@ -96,6 +99,83 @@ def _html(paragraphs: list[str], lang: str) -> str:
             f'<body style="font-family: sans-serif; line-height: 1.4">\n{body}\n</body></html>\n')
 
 
+# --- headers that carry people's words -------------------------------------------------------------------
+# A learner's name, a course title and an issuer's name reach the Subject and To headers. They are never
+# handed to the email package as text to parse: its parser decodes RFC 2047 encoded words found in the
+# input, and CPython before 3.11.10/3.12.5 (CVE-2024-6923) wrote a CR/LF decoded that way out raw, adding
+# header lines. Here the words are made one line (controls removed) and always encoded by us, whole, as
+# UTF-8 encoded words: a "=?utf-8?q?...?=" inside a name is then text the reader sees, never encoding.
+# `render` finally reads the generated header block back and refuses a message with any header we did not
+# write or with other than one To address, whatever the interpreter does.
+
+_ADDR_SPEC = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+\Z")
+
+
+class PreparedHeader(str):
+    """A header value folded and encoded by us; the email package writes it as it is (policy.fold hook)."""
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> "PreparedHeader":
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: {str(self).replace(chr(10), policy.linesep)}{policy.linesep}"
+
+    @property
+    def defects(self) -> tuple:  # read by the email package's generator on some versions
+        return ()
+
+
+def encoded_words(name: str, text: str) -> str:
+    """`text` as UTF-8 encoded words folded for header `name`; continuation lines start "\\n " (fold writes
+    the policy's line end)."""
+    return Header(header_text(text), "utf-8", header_name=name).encode(linesep="\n")
+
+
+def subject_header(text: str) -> PreparedHeader:
+    return PreparedHeader("Subject", encoded_words("Subject", text))
+
+
+def to_header(display_name: str, addr_spec: str) -> PreparedHeader:
+    """One mailbox, `"name" <addr>`, the name encoded by us. The address must be a plain ASCII addr-spec."""
+    if not _ADDR_SPEC.match(addr_spec) or addr_spec.count("@") != 1:
+        raise ValueError(f"learner email: {addr_spec!r} is not a plain address this sidecar sends to")
+    display = header_text(display_name)
+    if not display:
+        return PreparedHeader("To", addr_spec)
+    return PreparedHeader("To", f"{encoded_words('To', display)}\n <{addr_spec}>")
+
+
+def render(message: EmailMessage, recipient: str, *, allowed: frozenset[str] | None = None) -> bytes:
+    """The message's bytes for SMTP (CRLF), refused with ValueError unless its header block holds only the
+    headers we set, each once, and a To naming exactly `recipient`."""
+    data = message.as_bytes(policy=email.policy.SMTP)
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
+    names = [line.split(":", 1)[0].strip().lower() for line in head.split("\r\n") if line and not line[0].isspace()]
+    expected = {k.lower() for k in message.keys()} if allowed is None else allowed
+    unexpected = sorted(set(names) - expected)
+    if unexpected or len(names) != len(set(names)):
+        raise ValueError(f"headers: the generated message has header lines we did not write ({unexpected or names})")
+    to_values = [line for line in _unfolded(head) if line.lower().startswith("to:")]
+    addresses = email.utils.getaddresses([to_values[0][3:]]) if len(to_values) == 1 else []
+    if len(addresses) != 1 or addresses[0][1].lower() != recipient.lower():
+        raise ValueError("headers: the To header must name exactly the learner's address")
+    return data
+
+
+def _unfolded(head: str) -> list[str]:
+    lines: list[str] = []
+    for line in head.split("\r\n"):
+        if line[:1].isspace() and lines:
+            lines[-1] += line
+        else:
+            lines.append(line)
+    return lines
+
+
 def compose(job: DeliveryJob, mail_from: str, attachments: tuple[Attachment, ...] = ()) -> EmailMessage:
     """The whole message for `job`: text and HTML alternatives, then the sealed XML and any further files."""
     if job.kind not in ("issued", "revoked"):
@@ -104,9 +184,9 @@ def compose(job: DeliveryJob, mail_from: str, attachments: tuple[Attachment, ...
     subject, paragraphs = _paragraphs(job.kind, lang, _values(job, lang))
 
     msg = EmailMessage()
-    msg["Subject"] = subject
+    msg["Subject"] = subject_header(subject)
     msg["From"] = mail_from
-    msg["To"] = Address(display_name=job.learner_name, addr_spec=job.learner_email)
+    msg["To"] = to_header(job.learner_name, job.learner_email)
     msg["Date"] = email.utils.formatdate(localtime=False)
     msg["Message-ID"] = message_id(job.credential_id, job.kind, mail_from, job.resend)
     msg["Auto-Submitted"] = "auto-generated"

@@ -19,6 +19,8 @@ from typing import Any, Mapping
 
 import jsonschema
 
+from bridge.edc import inputs
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 COURSE_SCHEMA_FILE = SCHEMA_DIR / "course-credential.schema.json"
 LEARNER_SCHEMA_FILE = SCHEMA_DIR / "learner.schema.json"
@@ -187,9 +189,7 @@ class Credential:
 
 @lru_cache(maxsize=None)
 def _validator(path: Path) -> jsonschema.Draft202012Validator:
-    schema = json.loads(path.read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    return inputs.schema_validator(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _pointer(path: Any) -> str:
@@ -197,6 +197,9 @@ def _pointer(path: Any) -> str:
 
 
 def _schema_problems(validator: jsonschema.Draft202012Validator, doc: Any) -> list[Problem]:
+    surrogate = inputs.first_surrogate(doc)
+    if surrogate is not None:  # json.loads admits "\ud800"; no UTF-8 document can carry it
+        return [Problem(surrogate, "contains a lone UTF-16 surrogate, which is not a character")]
     problems = []
     for err in sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.path)), e.message)):
         pointer = _pointer(err.absolute_path)
@@ -208,7 +211,7 @@ def _schema_problems(validator: jsonschema.Draft202012Validator, doc: Any) -> li
         elif err.validator == "additionalProperties":
             message = f"unknown element: {err.message}"
         else:
-            message = err.message
+            message = inputs.schema_message(err)
         problems.append(Problem(pointer, message))
     return problems
 

@@ -17,9 +17,11 @@ from typing import Any
 
 import jsonschema
 from referencing import Registry as SchemaRegistry, Resource
+from referencing.jsonschema import DRAFT202012
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bridge.edc import inputs
 from bridge.intake.auth import Authenticated, claim_nonce
 from bridge.registry import Registry, audit
 from bridge.registry.models import Issuance
@@ -47,15 +49,13 @@ def _validator() -> jsonschema.Draft202012Validator:
     resources = []
     for name in ("event.schema.json", "learner.schema.json"):
         doc = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
-        resources.append((doc["$id"], Resource.from_contents(doc)))
+        resources.append((doc["$id"], Resource.from_contents(inputs.referenced_schema(doc),
+                                                             default_specification=DRAFT202012)))
     registry = SchemaRegistry().with_resources(resources)
     event_schema = json.loads((SCHEMA_DIR / "event.schema.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(event_schema, registry=registry,
-                                           format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return inputs.schema_validator(event_schema, registry=registry,
+                                   format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
-
-def _pointer(path) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -63,28 +63,57 @@ def parse_time(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
+EARLIEST_COMPLETION = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)  # Moodle keeps Unix timestamps
+FUTURE_SKEW = dt.timedelta(days=1)  # clocks drift; a completion a day ahead is an error, not drift
+
+
 def validate_event(body: bytes) -> dict[str, Any]:
-    """The event as a dict, or EventRejected naming every field at fault (JSON pointers)."""
+    """The event as a dict with its ids as ints, or EventRejected naming every field at fault (JSON pointers)."""
     try:
-        event = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EventRejected([FieldProblem("", f"the body is not UTF-8 JSON: {exc}")]) from None
+        event = inputs.parse_json(body)
+    except inputs.InputError as exc:
+        raise EventRejected([FieldProblem(exc.pointer, exc.message)]) from None
     problems = []
     for err in sorted(_validator().iter_errors(event), key=lambda e: list(map(str, e.absolute_path))):
-        pointer = _pointer(err.absolute_path)
+        pointer = inputs.pointer_of(err.absolute_path)
         if err.validator == "required":
             missing = err.message.split("'")[1] if "'" in err.message else ""
             problems.append(FieldProblem(f"{pointer}/{missing}", "required field is missing"))
         else:
-            problems.append(FieldProblem(pointer, err.message))
+            problems.append(FieldProblem(pointer, inputs.schema_message(err)))
     if not problems and event.get("completed_at"):
-        try:
-            parse_time(event["completed_at"])
-        except ValueError:
-            problems.append(FieldProblem("/completed_at", "not an RFC 3339 date-time"))
+        problem = _completion_problem(event["completed_at"])
+        if problem:
+            problems.append(FieldProblem("/completed_at", problem))
     if problems:
         raise EventRejected(problems)
+    _normalise_ids(event)
     return event
+
+
+def _completion_problem(text: str) -> str | None:
+    """Why `completed_at` cannot be a completion time, or None. Also catches a time that is valid where it
+    was written but has no UTC equivalent (0001-01-01T00:00:00+01:00), which would overflow later."""
+    try:
+        moment = parse_time(text).astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError):
+        return "not an RFC 3339 date-time with a UTC equivalent"
+    if moment < EARLIEST_COMPLETION:
+        return "before 1970-01-01: not a completion time Moodle can have"
+    if moment > dt.datetime.now(dt.timezone.utc) + FUTURE_SKEW:
+        return "in the future"
+    return None
+
+
+def _normalise_ids(event: dict[str, Any]) -> None:
+    """Ids as ints (the schema admits 12.0 as an integer; the registry and Moodle want 12), learner ids of
+    ASCII digits as ints too, so one learner never has two spellings."""
+    event["course"]["id"] = inputs.moodle_id(event["course"]["id"], "/course/id")
+    learner = event["learner"]
+    if not isinstance(learner["id"], str):
+        learner["id"] = inputs.moodle_id(learner["id"], "/learner/id")
+    if event.get("requested_by") is not None:
+        event["requested_by"] = inputs.moodle_id(event["requested_by"], "/requested_by")
 
 
 def idempotency_key(event: dict[str, Any]) -> str:

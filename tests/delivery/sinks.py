@@ -112,6 +112,7 @@ class MailSink:
         if users is not None:
             self._smtp_kwargs.update(auth_required=True, auth_require_tls=True, authenticator=self._authenticate)
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.raw: list[bytes] = []  # the bytes as received, when keep_messages (header-injection tests read them)
         self.by_credential: collections.Counter[str] = collections.Counter()
         self.auth_failures = 0
         self._connections = 0
@@ -149,6 +150,7 @@ class MailSink:
         with self._lock:
             if message is not None:
                 self.messages.append((list(rcpt_tos), message))
+                self.raw.append(raw)
             self.records.append(MailRecord(tuple(rcpt_tos), credential_id, digest, received, connection))
             self.by_credential[credential_id] += 1
 

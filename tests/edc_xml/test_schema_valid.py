@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from lxml import etree
 
+from bridge.edc.model import ModelError
 from bridge.edc.xml_builder import XmlMappingError, build_edc_xml
 
 from .helpers import COURSES, FIXED_ID, course_doc, credential, xpath
@@ -83,10 +84,19 @@ def test_esco_skills_are_linked_and_valid(schema):
 
 
 def test_text_xml_cannot_hold_is_refused_by_element():
+    """U+FFFF is no control character (the description schema lets it through) but XML cannot hold it."""
     doc = course_doc("data101")
-    doc["title"]["lt"] = "Duomenys\x01"
+    doc["title"]["lt"] = "Duomenys\uffff"
     with pytest.raises(XmlMappingError, match=r"title \(lt\)"):
         build_edc_xml(credential(doc))
+
+
+def test_control_characters_are_refused_by_the_description_schema():
+    doc = course_doc("data101")
+    doc["title"]["lt"] = "Duomenys\x01"
+    with pytest.raises(ModelError) as caught:
+        credential(doc)
+    assert any(p.pointer == "/title/lt" and "control characters" in p.message for p in caught.value.problems)
 
 
 def test_concurrent_checks_keep_their_own_errors(schema):

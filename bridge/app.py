@@ -57,6 +57,15 @@ def load_schema(settings: Settings):
     return EdcSchema(settings.schema_dir)
 
 
+def load_shapes(settings: Settings):
+    """The EU's ELM v3 shapes (EDC_SHACL_DIR), parsed once per process; None when not configured."""
+    if not settings.shacl_dir:
+        return None
+    from bridge.edc.shacl_check import ElmShapes
+
+    return ElmShapes.from_dir(settings.shacl_dir, settings.jsonld_context_dir)
+
+
 def create_app(config: Settings | None = None, *, seals: Any = None, channels: dict[str, Any] | None = None,
                registry: Registry | None = None) -> Flask:
     """The sidecar. `seals`, `channels` and `registry` may be passed in (tests); else built from `config`."""
@@ -68,7 +77,8 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
     metrics = Metrics()
     metrics.watch_registry(registry)
     ctx = Context(settings=settings, registry=registry, seals=seals or build_seal_provider(settings),
-                  schema=load_schema(settings), channels=build_channels(settings) if channels is None else channels,
+                  schema=load_schema(settings), shapes=load_shapes(settings),
+                  channels=build_channels(settings) if channels is None else channels,
                   metrics=metrics)
     ctx.trust_anchors = load_trust_anchors(settings)
     ctx.seal = ctx.seals  # the name the web pages use

@@ -62,6 +62,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+def _formats(text: str) -> tuple[str, ...]:
+    """EDC_FORMATS: format names (or their old aliases), comma-separated; the first is the site default."""
+    from bridge.edc import formats
+
+    try:
+        chosen = formats.parse_list(text)
+    except formats.UnknownFormat as exc:
+        raise SettingsError(f"EDC_FORMATS: {exc}") from None
+    if not chosen:
+        raise SettingsError(f"EDC_FORMATS: name at least one format ({', '.join(formats.names())})")
+    return chosen
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -71,6 +84,8 @@ class Settings:
     moodle_url: str | None = None
     moodle_token: str | None = field(default=None, repr=False)
     schema_dir: str | None = None
+    shacl_dir: str | None = None  # the EU's ELM v3 SHACL shapes (EDC_SHACL_DIR); None: no shapes check
+    jsonld_context_dir: str | None = None  # where the two JSON-LD context files are (EDC_JSONLD_CONTEXT_DIR)
     token_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # PIN inside
     trust_anchors: str | None = None
     staff_token: str | None = field(default=None, repr=False)
@@ -104,10 +119,7 @@ class Settings:
                 raise SettingsError(f"EDC_INTAKE_KEYS_FILE: cannot read {path}: {exc.strerror}") from None
         if env.get("EDC_INTAKE_KEYS"):
             keys.update(parse_intake_keys(env["EDC_INTAKE_KEYS"], "EDC_INTAKE_KEYS"))
-        formats = tuple(f.strip() for f in (env.get("EDC_FORMATS") or "edc-xml").split(",") if f.strip())
-        unknown = set(formats) - {"edc-xml", "elm3-jsonld"}
-        if unknown:
-            raise SettingsError(f"EDC_FORMATS: unknown format(s) {sorted(unknown)}; known: edc-xml, elm3-jsonld")
+        formats = _formats(env.get("EDC_FORMATS") or "edc-xml")
         values = dict(
             database_url=env.get("EDC_DATABASE_URL") or DEFAULT_DATABASE_URL,
             intake_keys=keys,
@@ -116,6 +128,8 @@ class Settings:
             moodle_url=env.get("EDC_MOODLE_URL") or None,
             moodle_token=env.get("EDC_MOODLE_TOKEN") or None,
             schema_dir=env.get("EDC_SCHEMA_DIR") or None,
+            shacl_dir=env.get("EDC_SHACL_DIR") or None,
+            jsonld_context_dir=env.get("EDC_JSONLD_CONTEXT_DIR") or None,
             token_env={k: env[k] for k in TOKEN_ENV_NAMES if env.get(k)},
             trust_anchors=env.get("EDC_TRUST_ANCHORS") or None,
             staff_token=env.get("EDC_STAFF_TOKEN") or None,

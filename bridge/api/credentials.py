@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bridge import worker
 from bridge.api.errors import ApiError, problem
 from bridge.api.security import context, staff_required
+from bridge.edc import formats
 from bridge.registry import documents
 from bridge.registry.models import Credential, Delivery, Issuance, Revocation
 
@@ -123,11 +124,9 @@ def credential_document(cred_id: str):
     with ctx.registry.reading() as session:
         cred = _load(session, cred_id)
         data = documents.read_document(session, ctx.registry.dictionaries, cred)
-        media = "application/ld+json" if cred.format == "elm3-jsonld" else "application/xml"
-        short = cred.id.rsplit(":", 1)[-1]
-    return Response(data, mimetype=media, headers={
-        "Content-Disposition": f'attachment; filename="credential-{short}.{"json" if "json" in media else "xml"}"',
-        "X-Content-SHA256": cred.sha256})
+        fmt = formats.get(cred.format)
+    return Response(data, mimetype=fmt.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{fmt.filename(cred.id)}"', "X-Content-SHA256": cred.sha256})
 
 
 @bp.get("/api/v1/credentials/<cred_id>")

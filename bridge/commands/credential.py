@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bridge.edc import model
+from bridge.edc import formats, model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     issue.add_argument("--spec", required=True, type=Path, help="course credential description (JSON)")
     issue.add_argument("--learner", required=True, type=Path, help="learner (JSON, the event's learner object)")
     issue.add_argument("--out", required=True, type=Path, help="where to write the sealed credential")
-    issue.add_argument("--format", choices=("edc-xml", "elm3-jsonld"), default=None,
-                       help="credential format (default: the course's, else edc-xml)")
+    issue.add_argument("--format", choices=formats.names(), default=None, type=_format_name,
+                       help=f"credential format (default: the course's first, else {formats.default().name})")
     issue.add_argument("--completed-at", help="when the learner completed the course (ISO 8601; default now)")
     issue.add_argument("--grade", help="the learner's grade, if the course grades")
     issue.add_argument("--seal-label", help="seal key label on the token (default: the active seal)")
@@ -66,14 +66,21 @@ def _parse_time(text: str | None, option: str) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _schema_or_note():
-    from bridge.edc.schema_check import EdcSchema
+def _format_name(text: str) -> str:
+    """--format takes the old names too (edc-xml-v1, elm-v3-jsonld), as the plugin's records had them."""
+    return formats.canonical(text) if formats.is_known(text) else text
 
-    schema = EdcSchema.from_env()
-    if schema is None:
-        print("note: the EDC schema check was skipped (set EDC_SCHEMA_DIR to the official schema folder)",
-              file=sys.stderr)
-    return schema
+
+def _checks(fmt: formats.CredentialFormat | None = None) -> formats.Checks:
+    """The official checks the environment configures (EDC_SCHEMA_DIR, EDC_SHACL_DIR); says which is skipped."""
+    from bridge.edc.schema_check import EdcSchema
+    from bridge.edc.shacl_check import ElmShapes
+
+    checks = formats.Checks(schema=EdcSchema.from_env(), shapes=ElmShapes.from_env())
+    skipped = fmt.skipped_check(checks) if fmt is not None else None
+    if skipped:
+        print(f"note: {skipped}", file=sys.stderr)
+    return checks
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
@@ -122,19 +129,12 @@ def _seal(credential: model.Credential, args: argparse.Namespace) -> bytes:
     level = SealLevelSettings.from_env()  # EDC_SEAL_LEVEL, EDC_TSA_URL, EDC_TSA_POLICY
     options = {"level": level.level, "tsa": level.tsa, "tsa_policy": level.policy}
     seal = open_seal(TokenConfig.from_env(), args.seal_label)
-    fmt = args.format or credential.spec.source.get("format") or "edc-xml"
-    if fmt == "elm3-jsonld":
-        from bridge.edc.elm3_issuer import issue_elm3
-
-        return issue_elm3(credential, seal, **options)
-    from bridge.edc.issuer import issue_edc_xml
-
-    return issue_edc_xml(credential, seal, schema=_schema_or_note(), **options)
+    fmt = formats.get(args.format or formats.for_course(credential.spec.source, formats.names())[0])
+    return fmt.issue(credential, seal, checks=_checks(fmt), **options)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from bridge.edc import trust
-    from bridge.edc.verifier import verify_credential
     from hsm.config import default_trust_anchors_file
 
     try:
@@ -142,19 +142,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise SystemExit(f"edc-bridge: cannot read {args.file}: {exc.strerror}")
     anchors_file = args.trust_anchors or default_trust_anchors_file()
-    shapes = None
-    try:
-        from bridge.edc.shacl_check import ElmShapes
-
-        shapes = ElmShapes.from_env()
-    except ImportError:
-        pass
-    from bridge.edc.schema_check import EdcSchema
-
-    report = verify_credential(
-        data, trust_anchors=trust.load_anchors(anchors_file), schema=EdcSchema.from_env(), shapes=shapes,
-        now=_parse_time(args.at, "--at"),
-    )
+    report = formats.verify(data, trust_anchors=trust.load_anchors(anchors_file), checks=_checks(),
+                            now=_parse_time(args.at, "--at"))
     if not anchors_file:
         report.notes.append("no trust anchors configured (EDC_TRUST_ANCHORS)")
     if args.json:

@@ -426,19 +426,12 @@ def complete_pending(data: bytes, settings: SealLevelSettings,
     verifier's `sealed_at` for such a credential is the later time. A TSA still down raises
     TsaUnavailableError; the stored credential stays as it was.
     """
-    wanted = replace_policy(settings, "wait")
-    if _is_json(data):
-        from bridge.edc.jades import JadesDocument
+    from bridge.edc import formats
 
-        document = JadesDocument.parse(data)
-        raise_jades_to_level(document, wanted, revocation_source, anchors)
-        return document.render()
-    from bridge.edc import xades
-    from bridge.edc.schema_check import safe_parse
-
-    root = safe_parse(data).getroot()
-    raise_to_level(root, wanted, revocation_source, anchors)
-    return xades.serialize(root)
+    fmt = formats.detect(data)
+    if fmt is None:
+        raise ValueError(formats.unrecognised_problem())
+    return fmt.raise_level(data, replace_policy(settings, "wait"), revocation_source, anchors)
 
 
 def replace_policy(settings: SealLevelSettings, policy: str) -> SealLevelSettings:

@@ -13,23 +13,18 @@ from typing import Any, Sequence
 from cryptography import x509
 from lxml import etree
 
-from bridge.edc import ltv, trust, xades, xml_reader
+from bridge.edc import formats, ltv, trust, xades, xml_reader
 from bridge.edc.report import VerificationReport, iso
 from bridge.edc.schema_check import EdcSchema, UnsafeXmlError, safe_parse
 
-EDC_XML = "edc-xml"
-ELM3_JSONLD = "elm3-jsonld"
+EDC_XML = "edc-xml"  # = bridge.edc.format_edc_xml.FORMAT.name
 ROOT_TAG = f"{{{xades.SNB_NS}}}europassCredential"
 
 
 def detect_format(data: bytes) -> str | None:
-    """Tell the serialization from the first meaningful byte: XML or JSON."""
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if head == b"<":
-        return EDC_XML
-    if head == b"{":
-        return ELM3_JSONLD
-    return None
+    """The name of the format a file is in (bridge/edc/formats.py tells them apart), or None."""
+    fmt = formats.detect(data)
+    return fmt.name if fmt is not None else None
 
 
 def verify_credential(
@@ -41,16 +36,8 @@ def verify_credential(
     now: dt.datetime | None = None,
 ) -> VerificationReport:
     """Verify a credential file of any supported format; `now` lets a test move the clock."""
-    fmt = detect_format(data)
-    if fmt == ELM3_JSONLD:
-        from bridge.edc.jades import verify_jades  # only loaded when a JSON-LD credential shows up
-
-        return verify_jades(data, trust_anchors=trust_anchors, shapes=shapes, now=now)
-    if fmt == EDC_XML:
-        return verify_edc_xml(data, trust_anchors=trust_anchors, schema=schema, now=now)
-    report = VerificationReport()
-    report.problem("the file is neither an EDC XML credential nor an ELM v3 JSON-LD credential")
-    return report
+    return formats.verify(data, trust_anchors=trust_anchors, checks=formats.Checks(schema=schema, shapes=shapes),
+                          now=now)
 
 
 def _schema(report: VerificationReport, schema: EdcSchema | None, tree: etree._ElementTree) -> None:

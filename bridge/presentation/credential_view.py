@@ -2,7 +2,8 @@
 
 Two sources give the same view: the internal model (`bridge.edc.model.Credential`, what the
 worker has in hand when it issues) and the sealed EDC v1 XML (what the registry keeps and what a
-visitor uploads). The public page and the PDF both render a `CredentialView`, never the sources
+visitor uploads). A sealed file of another format (ELM v3) shows what its format's summary reads
+(`view_from_document`). The public page and the PDF both render a `CredentialView`, never the sources
 themselves, so they cannot drift apart. The verdict is attached separately because the same
 credential can be valid today and revoked tomorrow.
 """
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from lxml import etree
 
+from bridge.edc import formats
+from bridge.edc.format_edc_xml import FORMAT as EDC_XML
 from bridge.presentation import wording
 
 if TYPE_CHECKING:
@@ -400,3 +403,35 @@ def _safe_root(data: bytes) -> etree._Element:
     if root.tag != _q("europassCredential"):
         raise ValueError(f"not an EDC v1 credential: the root element is {etree.QName(root).localname}")
     return root
+
+
+# Formats whose sealed file has a full reader here (every Annex I element); any other format shows
+# what its own summary reads (learner, title, issuer, dates, ECTS, EQF level).
+FULL_READERS: dict[str, Callable[[bytes, str], CredentialView]] = {EDC_XML.name: view_from_xml}
+
+
+def view_from_summary(summary: Mapping[str, Any], lang: str) -> CredentialView:
+    """The facts every format's summary holds (bridge/edc/formats.py), in plain words."""
+    lang = wording.language(lang)
+    return CredentialView(lang=lang, credential_id=summary.get("credential_id"), title=summary.get("title"),
+                          learner=summary.get("learner"), issuer=summary.get("issuer"),
+                          issued=format_date(summary.get("issued")), ects=format_ects(summary.get("ects"), lang),
+                          eqf_level=format_eqf(summary.get("eqf_level"), lang))
+
+
+def view_from_document(document: bytes, lang: str, fmt: "formats.CredentialFormat | None" = None) -> CredentialView:
+    """The view of a sealed file of any of our formats; what cannot be read is "not stated"."""
+    fmt = fmt or formats.detect(document)
+    if fmt is None:
+        return view_from_summary({}, lang)
+    reader = FULL_READERS.get(fmt.name)
+    if reader is not None:
+        try:
+            return reader(document, lang)
+        except (ValueError, etree.XMLSyntaxError):
+            pass
+    try:
+        summary = fmt.summarise(document)
+    except ValueError:
+        summary = {}
+    return view_from_summary(summary, lang)

@@ -206,13 +206,13 @@ def _band(canvas, doc) -> None:
     canvas.restoreState()
 
 
-def credential_pdf(sealed_xml: bytes, lang: str, verify_url: str) -> bytes:
-    """The PDF to attach next to the sealed XML in the learner's email.
+def credential_pdf(sealed: bytes, lang: str, verify_url: str) -> bytes:
+    """The PDF to attach next to the sealed file (any of our formats) in the learner's email.
 
     Read from the sealed document itself (not from the model), so the paper says exactly what the
     file says. It carries no verdict: a printed "valid" would outlive a revocation; the QR code
-    leads to the page that tells today's status.
+    leads to the verification of this very credential, which tells today's status.
     """
-    from bridge.presentation.credential_view import view_from_xml
+    from bridge.presentation.credential_view import view_from_document
 
-    return render_pdf(view_from_xml(sealed_xml, lang), verify_url)
+    return render_pdf(view_from_document(sealed, lang), verify_url)

@@ -16,14 +16,14 @@ from typing import Any
 from urllib.parse import quote
 
 import segno
-from lxml import etree
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import Boolean, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from bridge.edc import formats
 from bridge.edc.report import VerificationReport
 from bridge.presentation import wording
-from bridge.presentation.credential_view import CredentialView, verdict_from_report, view_from_xml
+from bridge.presentation.credential_view import CredentialView, verdict_from_report, view_from_document
 from bridge.presentation.pdf import render_pdf
 from bridge.registry import audit, documents
 from bridge.registry.models import Base, Credential, Revocation, UTCDateTime, utcnow
@@ -217,13 +217,10 @@ def credential_view(document: bytes, lang: str, revocation: Revocation | None) -
 
 
 def _readable_view(document: bytes, report: VerificationReport, lang: str) -> CredentialView:
-    """The full view for EDC XML; for another format (ELM JSON-LD) or a broken file, what the verifier read."""
-    if report.format == "edc-xml":
-        try:
-            return view_from_xml(document, lang)
-        except (ValueError, etree.XMLSyntaxError):
-            pass
-    return _view_from_report(report, lang)
+    """What the file says (every element for EDC XML, its format's summary for another); for a file in
+    none of our formats, what the verifier read."""
+    fmt = formats.detect(document)
+    return view_from_document(document, lang, fmt) if fmt is not None else _view_from_report(report, lang)
 
 
 def _own_url(credential_id: str, suffix: str = "") -> str:
@@ -244,6 +241,7 @@ def credential(credential_id: str):
         page_url = public_url(session, visible.row.id, _settings().public_url)
     return render_template("public/credential.html", view=view, qr_svg=qr_svg(page_url),
                            pdf_url=_own_url(credential_id, "_pdf"), xml_url=_own_url(credential_id, "_xml"),
+                           file_format=formats.get(visible.row.format).label,
                            sharing=visible.link.shared if visible.holds_link else None,
                            link_token=visible.link.token if visible.holds_link else None,
                            **_template_globals())
@@ -284,8 +282,9 @@ def credential_xml(credential_id: str):
         visible = _visible_credential(session, credential_id)
         if visible is None:
             abort(404)
-    return Response(visible.document, mimetype="application/xml", headers={
-        "Content-Disposition": f'attachment; filename="{pdf_filename(credential_id)[:-4]}.xml"'})
+    fmt = formats.get(visible.row.format)
+    return Response(visible.document, mimetype=fmt.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{fmt.filename(visible.row.id)}"'})
 
 
 def pdf_filename(credential_id: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.delivery import Channel
-from bridge.edc import ltv, model
+from bridge.edc import formats, ltv, model
 from bridge.registry import Registry
 from bridge.settings import Settings
 
@@ -26,6 +26,7 @@ class Context:
     registry: Registry
     seals: Any  # hsm.signer.SealProvider (or anything with .current())
     schema: Any = None  # bridge.edc.schema_check.EdcSchema | None
+    shapes: Any = None  # bridge.edc.shacl_check.ElmShapes | None (EDC_SHACL_DIR)
     channels: dict[str, Channel] = field(default_factory=dict)
     metrics: Any = None  # bridge.metrics.Metrics
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
@@ -33,6 +34,11 @@ class Context:
     deliveries_due: threading.Event = field(default_factory=threading.Event)  # ... for the delivery threads
     seal_level: Any = field(default_factory=lambda: ltv.SealLevelSettings.from_env())  # EDC_SEAL_LEVEL, EDC_TSA_*
     _specs: dict = field(default_factory=dict, repr=False)  # parsed descriptions by their stored text
+
+    @property
+    def checks(self) -> formats.Checks:
+        """The official checks every format takes its own from (XSD for EDC XML, shapes for ELM v3)."""
+        return formats.Checks(schema=self.schema, shapes=self.shapes)
 
     def course_spec(self, document: str) -> model.CourseSpec:
         """Validating a description costs ~10 ms; it changes rarely, so keep the parsed one per text."""

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from sqlalchemy import or_, select, update
 
 from bridge.delivery import DeliveryError, DeliveryJob
+from bridge.edc import formats
 from bridge.registry import audit, documents
 from bridge.registry.models import Credential, Delivery, Issuance, Revocation, utcnow
 from bridge.web.public import public_url
@@ -55,7 +56,7 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
         revocation = session.execute(select(Revocation).where(Revocation.credential_id == cred.id)).scalar_one_or_none()
         reason = revocation.reason if revocation else None
     short = cred.id.rsplit(":", 1)[-1]
-    extension = "json" if cred.format == "elm3-jsonld" else "xml"
+    fmt = formats.get(cred.format)
     public = ctx.settings.public_url
     view_url = _page_link(session, cred.id, public) or f"{public}/credentials/{short}"
     document = documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b""
@@ -66,8 +67,7 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
         learner_lang=cred.learner_lang, learner_moodle_id=int(cred.learner_id) if cred.learner_id.isdigit() else None,
         site_id=cred.site_id, course_id=cred.course_id, title=title,
         issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
-        document=document, attachments=attachments, filename=f"credential-{short}.{extension}",
-        media_type="application/ld+json" if extension == "json" else "application/xml",
+        document=document, attachments=attachments, filename=fmt.filename(cred.id), media_type=fmt.media_type,
         verify_url=f"{public}/verify", view_url=view_url, reason=reason, resend=delivery.resends or 0)
 
 
@@ -81,9 +81,7 @@ def _page_link(session, credential_id: str, public: str) -> str | None:
 
 
 def _printable(document: bytes, cred: Credential, view_url: str, short: str) -> tuple:
-    """The PDF for the email (EDC XML only); a PDF problem must not hold back the credential itself."""
-    if cred.format != "edc-xml":
-        return ()
+    """The PDF for the email; a PDF problem must not hold back the credential itself."""
     try:
         from bridge.delivery.messages import Attachment
         from bridge.presentation.pdf import credential_pdf

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 
-from bridge.edc import ltv, model
+from bridge.edc import formats, ltv, model
 from bridge.edc.timestamps import TsaUnavailableError
 from bridge.registry import audit, documents
 from bridge.registry.models import CourseSpecification, Credential, Issuance, utcnow
@@ -113,13 +113,7 @@ def _seal(ctx: Context, credential: model.Credential, fmt: str) -> bytes:
     seal = ctx.seals.current()
     options = ctx.seal_level.issue_kwargs()
     try:
-        if fmt == "elm3-jsonld":
-            from bridge.edc.elm3_issuer import issue_elm3
-
-            return issue_elm3(credential, seal, **options)
-        from bridge.edc.issuer import issue_edc_xml
-
-        return issue_edc_xml(credential, seal, schema=ctx.schema, **options)
+        return formats.get(fmt).issue(credential, seal, checks=ctx.checks, **options)
     except ltv.TimestampPending as pending:
         log.warning("credential %s sealed at B-B, time-stamp pending: %s", credential.issuance.credential_id,
                     pending.reason)
@@ -217,33 +211,19 @@ PLACEHOLDER_LEARNER = model.Learner(id="0", email="learner@placeholder.invalid",
                                     family_name="Learner", lang="en")
 
 
-def dictionary_seed(credential: model.Credential, document: bytes) -> bytes:
+def dictionary_seed(credential: model.Credential, document: bytes, fmt: str | None = None) -> bytes:
     """The bytes a course's credentials share, with no real person in them.
 
     The course's unsealed document for a placeholder learner (specification, outcomes, awarding body,
-    images), followed by the `<proof>` element of the first sealed document (algorithms, the seal's
-    certificate chain, the XAdES structure; digests and a signature value, but no personal data).
-    A learner's erasure request then never touches the dictionary the whole course depends on.
+    images), followed by the seal's skeleton from the first sealed document (algorithms, the seal's
+    certificate chain, the XAdES or JAdES structure; digests and a signature value, but no personal
+    data): each format knows its own (bridge/edc/formats.py). A learner's erasure request then never
+    touches the dictionary the whole course depends on.
     """
     placeholder = model.Credential(credential.spec, PLACEHOLDER_LEARNER,
                                    model.Issuance.new(credential.issuance.awarded_at, valid_for=credential.spec.valid_for))
-    if document.lstrip()[:1] == b"{":  # ELM v3: a JAdES JWS whose payload is the JSON-LD, as an escaped string
-        from bridge.edc.elm3_builder import build_elm3, serialize_elm3
-
-        payload = serialize_elm3(build_elm3(placeholder)).decode("utf-8")
-        try:
-            rest = {k: v for k, v in json.loads(document).items() if k != "payload"}  # header, signature
-        except ValueError:
-            rest = {}
-        return (json.dumps({"payload": payload}, ensure_ascii=False, separators=(",", ":")) +
-                json.dumps(rest, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
-    from bridge.edc.xml_builder import build_edc_xml
-
-    seed = build_edc_xml(placeholder)
-    start, end = document.find(b"<proof"), document.rfind(b"</proof>")
-    if start >= 0 and end > start:
-        seed += b"\n" + document[start:end + len(b"</proof>")]
-    return seed
+    chosen = formats.get(fmt) if fmt else (formats.detect(document) or formats.default())
+    return chosen.dictionary_seed(placeholder, document)
 
 
 def _store_all(ctx: Context, worker_id: str, sealed: list[_Sealed]) -> list[str]:
@@ -296,7 +276,7 @@ def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[s
         return None
     packed, dictionary_id, digest = documents.pack_for_course(
         session, ctx.registry.dictionaries, row.site_id, row.course_id, document,
-        seed=lambda: dictionary_seed(credential, document))
+        seed=lambda: dictionary_seed(credential, document, fmt))
     spec, learner = credential.spec, credential.learner
     session.add(Credential(
         id=cid, issuance_id=row.id, site_id=row.site_id, course_id=row.course_id, learner_id=row.learner_id,

@@ -88,6 +88,10 @@ class Settings:
     jsonld_context_dir: str | None = None  # where the two JSON-LD context files are (EDC_JSONLD_CONTEXT_DIR)
     token_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # PIN inside
     trust_anchors: str | None = None
+    trusted_lists: str | None = None  # EDC_TRUSTED_LISTS: the EU List of Trusted Lists, a file or an https:// URL
+    trusted_list_signers: str | None = None  # EDC_TRUSTED_LIST_SIGNERS: PEM of the certificates that may sign it
+    trusted_lists_cache: str = str(REPO_ROOT / "var" / "trusted-lists")  # downloads of a URL's lists
+    trusted_lists_refresh_seconds: float = 6 * 3600.0
     staff_token: str | None = field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8080"
     workers: int = 2
@@ -132,6 +136,10 @@ class Settings:
             jsonld_context_dir=env.get("EDC_JSONLD_CONTEXT_DIR") or None,
             token_env={k: env[k] for k in TOKEN_ENV_NAMES if env.get(k)},
             trust_anchors=env.get("EDC_TRUST_ANCHORS") or None,
+            trusted_lists=env.get("EDC_TRUSTED_LISTS") or None,
+            trusted_list_signers=env.get("EDC_TRUSTED_LIST_SIGNERS") or None,
+            trusted_lists_cache=env.get("EDC_TRUSTED_LISTS_CACHE") or str(REPO_ROOT / "var" / "trusted-lists"),
+            trusted_lists_refresh_seconds=_float(env, "EDC_TRUSTED_LISTS_REFRESH_SECONDS", 6 * 3600.0),
             staff_token=env.get("EDC_STAFF_TOKEN") or None,
             public_url=(env.get("EDC_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
             workers=_int(env, "EDC_WORKERS", 2),

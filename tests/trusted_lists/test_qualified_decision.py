@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from bridge.edc import qualified, trusted_lists as tl
 from hsm.demo_token import QUALIFIED_SEAL_STATEMENTS, SEAL_NAME, make_test_ca, seal_certificate
 
-from .tsl_factory import ListSigner, ListSpec, Pointer, Service, State, signed
+from .tsl_factory import ListSigner, Service, State, make_lists
 
 UTC = dt.timezone.utc
 NOW = dt.datetime.now(UTC).replace(microsecond=0)
@@ -35,12 +35,8 @@ def _seal_cert(ca, statements=QUALIFIED_SEAL_STATEMENTS, **kwargs) -> x509.Certi
                             qc_statements=statements)
 
 
-def _lists(commission, lt_operator, services, *, lt_signer=None, pointer_certs=None, lotl_signers=None,
-           lt_next_update=NOW + 180 * DAY, lotl_next_update=NOW + 180 * DAY, national=True) -> tl.TrustedLists:
-    lotl = signed(ListSpec("EU", NOW - 3 * DAY, lotl_next_update,
-                           pointers=[Pointer("LT", pointer_certs or [lt_operator.cert])]), commission)
-    lt = signed(ListSpec("LT", NOW - 3 * DAY, lt_next_update, services=services), lt_signer or lt_operator)
-    return tl.load_trusted_lists(lotl, {"LT": lt} if national else {}, lotl_signers or [commission.cert], at=NOW)
+def _lists(commission, lt_operator, services, **kwargs) -> tl.TrustedLists:
+    return make_lists(commission, lt_operator, services, now=NOW, **kwargs)
 
 
 def _granted(ca, *states: State, **kwargs) -> Service:

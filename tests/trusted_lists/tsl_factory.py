@@ -19,6 +19,7 @@ from lxml import etree
 from signxml import SignatureMethod
 from signxml.xades import XAdESSigner
 
+from bridge.edc import trusted_lists as tl
 from bridge.edc.trusted_lists import ADDITIONAL_NS, LOTL_TYPE, NATIONAL_TYPE, SIE_NS, TSL_MIME, TSL_NS
 
 UTC = dt.timezone.utc
@@ -172,3 +173,25 @@ def _state(node: etree._Element, service: Service, state: State) -> None:
 
 def signed(spec: ListSpec, signer: ListSigner) -> bytes:
     return signer.sign(build(spec))
+
+
+def lists_bytes(commission: ListSigner, lt_operator: ListSigner, services: list[Service], *, now: dt.datetime,
+                lt_signer: ListSigner | None = None, pointer_certs: list[x509.Certificate] | None = None,
+                lt_next_update: dt.datetime | None = None, lotl_next_update: dt.datetime | None = None,
+                location: str = "https://trusted-lists.test.invalid/LT.xml") -> tuple[bytes, bytes]:
+    """A LOTL signed by `commission` pointing LT at `lt_operator` (or `pointer_certs`), and an LT list
+    naming `services`, signed by `lt_signer` (default: the operator the LOTL names)."""
+    later = now + dt.timedelta(days=180)
+    lotl = signed(ListSpec("EU", now - dt.timedelta(days=3), lotl_next_update or later,
+                           pointers=[Pointer("LT", pointer_certs or [lt_operator.cert], location=location)]), commission)
+    lt = signed(ListSpec("LT", now - dt.timedelta(days=3), lt_next_update or later, services=services),
+                lt_signer or lt_operator)
+    return lotl, lt
+
+
+def make_lists(commission: ListSigner, lt_operator: ListSigner, services: list[Service], *, now: dt.datetime,
+               lotl_signers: list[x509.Certificate] | None = None, national: bool = True,
+               **kwargs) -> tl.TrustedLists:
+    """The verified set a verifier gets, built from `lists_bytes` with `commission` as the configured LOTL signer."""
+    lotl, lt = lists_bytes(commission, lt_operator, services, now=now, **kwargs)
+    return tl.load_trusted_lists(lotl, {"LT": lt} if national else {}, lotl_signers or [commission.cert], at=now)

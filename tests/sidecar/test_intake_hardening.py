@@ -164,3 +164,28 @@ def test_schema_patterns_end_at_the_end_of_the_string():
     assert validator.is_valid("lt") and not validator.is_valid("lt\n")
     literal = inputs.schema_validator({"type": "string", "pattern": "^a[$]b\\$$"})
     assert literal.is_valid("a$b$") and not literal.is_valid("a$b$\n")
+
+
+def test_an_event_stored_before_these_rules_is_parked_naming_the_field_not_retried(client, ctx):
+    """A NUL in a name stored by an older sidecar: the model refuses it once and parks the issuance with the
+    field named, instead of sealing, failing delivery and retrying until it gives up."""
+    from bridge import worker
+
+    assert put_spec_ok(client)
+    assert post_event(client, make_event()).status_code == 202
+    with ctx.registry.transaction() as session:
+        row = session.execute(select(Issuance)).scalar_one()
+        payload = json.loads(row.payload)
+        payload["learner"]["given_names"] = "Ona\x00"
+        row.payload = json.dumps(payload)
+    worker.drain(ctx)
+    with ctx.registry.transaction() as session:
+        row = session.execute(select(Issuance)).scalar_one()
+        assert row.status == "parked" and row.attempts <= 1
+        assert "/given_names" in row.parked_reason and "control characters" in row.parked_reason
+
+
+def put_spec_ok(client) -> bool:
+    from tests.sidecar.conftest import put_spec
+
+    return put_spec(client, 1, pilot_spec()).get_json()["valid"]

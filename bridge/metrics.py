@@ -21,6 +21,8 @@ class Metrics:
                                         registry=self.registry)
         self.requests_refused = Counter("edc_intake_refused", "Intake requests refused", ["reason"],
                                         registry=self.registry)
+        self.staff_auth_refused = Counter("edc_staff_auth_refused", "Staff logins and Bearer tokens refused "
+                                          "(reason: wrong, throttled)", ["reason"], registry=self.registry)
         self.credentials_issued = Counter("edc_credentials_issued", "Credentials sealed and stored",
                                           registry=self.registry)
         self.issue_failures = Counter("edc_issue_failures", "Sealing attempts that failed", ["cause"],

@@ -62,6 +62,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+def parse_rate(name: str, text: str) -> tuple[int, int]:
+    """`10/15minutes` (the rate syntax EDC_VERIFY_RATE_LIMIT uses too) -> (10, 900): attempts per seconds."""
+    from limits import parse
+
+    try:
+        item = parse(text)
+    except ValueError:
+        raise SettingsError(f"{name} must look like '10/15minutes' (attempts per period), not {text!r}") from None
+    if item.amount < 1:
+        raise SettingsError(f"{name} must allow at least 1 attempt per period")
+    return item.amount, item.get_expiry()
+
+
 def _formats(text: str) -> tuple[str, ...]:
     """EDC_FORMATS: format names (or their old aliases), comma-separated; the first is the site default."""
     from bridge.edc import formats
@@ -104,6 +117,7 @@ class Settings:
     max_upload_bytes: int = 4 * 1024 * 1024  # verify uploads: official samples reach ~100 KB
     timestamp_window: int = 300
     verify_rate_limit: str = "30/minute"
+    staff_auth_limit: str = "10/15minutes"  # failed staff logins + wrong Bearer tokens per client address
     lease_seconds: int = 120
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 3600.0
@@ -152,10 +166,17 @@ class Settings:
             retry_base_seconds=_float(env, "EDC_RETRY_BASE_SECONDS", 5.0),
             retry_max_seconds=_float(env, "EDC_RETRY_MAX_SECONDS", 3600.0),
             verify_rate_limit=env.get("EDC_VERIFY_RATE_LIMIT") or "30/minute",
+            staff_auth_limit=env.get("EDC_STAFF_AUTH_LIMIT") or "10/15minutes",
             email_pdf=(env.get("EDC_EMAIL_PDF") or env.get("EDC_MAIL_PDF") or "0").lower() in ("1", "true", "yes", "on"),
         )
         values.update(overrides)
+        parse_rate("EDC_STAFF_AUTH_LIMIT", values["staff_auth_limit"])  # refused at start, not at the first failure
         return cls(**values)
+
+    @property
+    def staff_auth_budget(self) -> tuple[int, int]:
+        """(failed attempts, window in seconds) allowed per client address on the staff credential."""
+        return parse_rate("EDC_STAFF_AUTH_LIMIT", self.staff_auth_limit)
 
     @property
     def channels(self) -> tuple[str, ...]:

@@ -150,6 +150,22 @@ def _json_body() -> dict:
     return data or {}
 
 
+NOTE_MAX = 255
+REASON_MAX = 2000
+
+
+def _optional_text(body: dict, name: str, limit: int, what: str) -> str | None:
+    """A caller's optional free text (a note, a reason): text of at most `limit` characters, or absent.
+    It goes into the audit details, never into the actor."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise ApiError(400, f"/{name}: must be a text of at most {limit} characters",
+                       [problem(f"/{name}", f"{what}: a text of at most {limit} characters")])
+    return " ".join(value.split()) or None
+
+
 @bp.post("/api/v1/credentials/<cred_id>/revoke")
 @staff_required
 def revoke_credential(cred_id: str):
@@ -158,9 +174,10 @@ def revoke_credential(cred_id: str):
     if not isinstance(reason, str) or not reason.strip():
         raise ApiError(400, "a reason is required", [problem("/reason", "required: why the credential is revoked "
                                                                         "(the learner is told)")])
-    by = body.get("by") if isinstance(body.get("by"), str) and body.get("by").strip() else g.actor
+    note = _optional_text(body, "by", NOTE_MAX, "a note of who asked for the revocation (the audit's actor is "
+                                                "who authenticated)")
     try:
-        worker.revoke(context(), full_id(cred_id), reason.strip()[:2000], by)
+        worker.revoke(context(), full_id(cred_id), reason.strip()[:REASON_MAX], g.actor, note)
     except worker.NotFound:
         raise ApiError(404, "no such credential", [problem("/id", f"{full_id(cred_id)} is not in the registry")])
     except worker.Conflict as exc:
@@ -188,7 +205,8 @@ def reissue_credential(cred_id: str):
             raise ApiError(400, "bad correction", problems)
         corrected = {k: v.strip() for k, v in name.items()}
     try:
-        issuance_id = worker.reissue(context(), full_id(cred_id), g.actor, corrected, body.get("reason"))
+        issuance_id = worker.reissue(context(), full_id(cred_id), g.actor, corrected,
+                                     _optional_text(body, "reason", REASON_MAX, "why it is re-issued"))
     except worker.NotFound:
         raise ApiError(404, "no such credential", [problem("/id", f"{full_id(cred_id)} is not in the registry")])
     except worker.Conflict as exc:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import functools
-import hmac
 
 from flask import current_app, g, request
 
 from bridge.api.errors import ApiError, problem
 from bridge.intake.auth import AuthError, authenticate
+from bridge.registry import staff_access
 
 
 def context():
@@ -15,23 +15,45 @@ def context():
 
 
 def staff_required(view):
-    """Bearer token compared in constant time; with EDC_STAFF_TOKEN unset, the staff API is off."""
+    """Bearer token compared in constant time; with EDC_STAFF_TOKEN unset, the staff API is off.
+
+    Wrong tokens count against the client address's budget (EDC_STAFF_AUTH_LIMIT, shared with the
+    login page and kept in the registry, so it holds across processes and replicas); over budget,
+    the answer is 429 with Retry-After before the token is even compared. A request with no
+    Authorization header guesses nothing and is not counted.
+    """
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        expected = context().settings.staff_token
+        ctx = context()
+        expected = ctx.settings.staff_token
         if not expected:
             raise ApiError(503, "the staff API is disabled: set EDC_STAFF_TOKEN",
                            [problem("Authorization", "no staff token is configured on this sidecar")])
         header = request.headers.get("Authorization", "")
+        if not header:
+            raise _token_required()
         scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            raise ApiError(401, "staff token required", [problem("Authorization", "expected 'Bearer <staff token>'")],
-                           {"WWW-Authenticate": 'Bearer realm="edc-bridge"'})
-        g.actor = "staff"
+        attempt = staff_access.try_secret(ctx.registry, given.strip() if scheme.lower() == "bearer" else None,
+                                          expected, request.remote_addr or "", "api", request.path,
+                                          staff_access.Budget(*ctx.settings.staff_auth_budget))
+        if not attempt.ok and ctx.metrics:
+            ctx.metrics.staff_auth_refused.labels(attempt.outcome).inc()
+        if attempt.outcome == "throttled":
+            raise ApiError(429, "too many failed staff token attempts from this address",
+                           [problem("Authorization", f"try again in {attempt.retry_after} s")],
+                           {"Retry-After": str(attempt.retry_after)})
+        if not attempt.ok:
+            raise _token_required()
+        g.actor = staff_access.SHARED_TOKEN_ACTOR
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _token_required() -> ApiError:
+    return ApiError(401, "staff token required", [problem("Authorization", "expected 'Bearer <staff token>'")],
+                    {"WWW-Authenticate": 'Bearer realm="edc-bridge"'})
 
 
 def moodle_signed(view):

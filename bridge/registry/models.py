@@ -180,3 +180,37 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class StaffSession(Base):
+    """A staff login (migration 0070_staff_access). The browser holds only a random session id; the
+    registry keeps its SHA-256, so logout, expiry or a role change ends the session for every copy of
+    the cookie (see bridge/registry/staff_access.py). Named staff (issue 15) fill `actor` and `role`."""
+
+    __tablename__ = "staff_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex SHA-256 of the cookie's id
+    actor: Mapped[str] = mapped_column(String(255))  # who, as the audit trail names them ("staff": the shared token)
+    role: Mapped[str] = mapped_column(String(32))
+    proof: Mapped[str] = mapped_column(String(64))  # fingerprint of the credential the login presented
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))  # logout | expired | role_changed | ...
+
+    __table_args__ = (
+        Index("ix_staff_sessions_actor", "actor"),
+        Index("ix_staff_sessions_expires", "expires_at"),
+    )
+
+
+class AuthFailure(Base):
+    """One failed attempt at a staff credential (login page or Bearer token), per client address; the
+    throttle counts them across every process and replica sharing the registry. Never the secret."""
+
+    __tablename__ = "auth_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(32))  # which credential was guessed at ("staff")
+    client: Mapped[str] = mapped_column(String(64))  # the client address
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_auth_failures_client", "scope", "client", "at"),)

@@ -1,31 +1,35 @@
 """The staff pages: the registry (search, one credential, revoke, re-issue, retry, CSV) and a dashboard.
 
-Staff log in with the staff token (EDC_STAFF_TOKEN) and get a signed session cookie (HttpOnly,
-SameSite=Strict, Secure behind https). Every form that changes something carries a per-session CSRF
-token. Every change goes through the registry in one transaction with its audit entry, so the
-audit trail says who did what even when the change came from a browser.
+Staff log in with the staff token (EDC_STAFF_TOKEN). The session lives in the registry
+(bridge/registry/staff_access.py); the browser's cookie (`edc_staff`: HttpOnly, SameSite=Strict, Secure
+behind https, path /staff) holds only its random id, so logout, expiry or a role change ends it for
+every copy of the cookie. Every form that changes something carries the session's CSRF token, bound to
+the server-side session; the login form carries one of its own (Flask's signed `edc_ui` cookie, which
+also carries flash messages and opens nothing). Failed logins count against the client address's
+budget (EDC_STAFF_AUTH_LIMIT), shared with the staff API's Bearer check. Every change goes through the
+registry in one transaction with its audit entry, whose actor is the session's, so the audit trail
+says who did what even when the change came from a browser.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import hmac
-import io
 import json
 import secrets
 from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import urlencode, urlparse
 
-from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_template, request, session,
+from flask import (Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, session,
                    stream_with_context, url_for)
 from sqlalchemy import String, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bridge.presentation.charts import last_weeks, stacked_weekly_bars, week_start
-from bridge.registry import audit
-from bridge.registry.models import AuditEntry, Credential, Delivery, Issuance, Revocation, utcnow
+from bridge.presentation.spreadsheet import csv_line
+from bridge.registry import audit, staff_access
+from bridge.registry.models import AuditEntry, Credential, Delivery, Issuance, Revocation, StaffSession, utcnow
 from bridge.web import i18n
 from bridge.web.public import (security_headers, _context, _registry, _remember_language, _settings, _template_globals,
                                credential_view, full_id, public_url, stored_document)
@@ -34,41 +38,64 @@ staff = Blueprint("staff", __name__, url_prefix="/staff")
 staff.after_request(_remember_language)
 staff.after_request(security_headers)
 
-SESSION_HOURS = 8
+SESSION_LIFETIME = dt.timedelta(hours=8)
+SESSION_COOKIE = "edc_staff"  # the server-side session's id, nothing else
+UI_COOKIE = "edc_ui"  # Flask's signed cookie: flash messages and the login form's CSRF token
 PAGE_ROWS = 200
 WEEKS_SHOWN = 12
 CREDENTIAL_STATUSES = ("issued", "revoked", "superseded")
-ACTOR = "staff"  # one shared staff token: the audit names the role, not a person
+CSV_COLUMNS = ("credential_id", "issued_at", "learner_name", "learner_email", "course", "title", "status",
+               "supersedes", "superseded_by", "sha256")
 
 
 # --- session, login, CSRF ------------------------------------------------------------------------
 
 
 def _session_secret(staff_token: str) -> bytes:
-    """The cookie-signing key, derived from the staff token: stable across restarts and replicas,
-    and rotating the token logs every session out."""
+    """The key of the UI cookie, derived from the staff token: stable across restarts and replicas, so a
+    login form served by one replica is accepted by another."""
     return hmac.new(staff_token.encode(), b"edc-staff-session-v1", hashlib.sha256).digest()
 
 
+def _proof() -> str:
+    """The fingerprint sessions are opened under: a rotated staff token no longer matches it."""
+    return staff_access.credential_proof(_settings().staff_token or "")
+
+
+def current_session() -> StaffSession | None:
+    """The registry's session this request's cookie opens (looked up once per request), or None."""
+    if "staff_session" not in g:
+        session_id = request.cookies.get(SESSION_COOKIE, "")
+        g.staff_session = None
+        if session_id and _settings().staff_token:
+            with _registry().reading() as db:
+                g.staff_session = staff_access.active_session(db, session_id, _proof())
+    return g.staff_session
+
+
+def _actor() -> str:
+    """Who the audit trail names for this request's changes: the session's actor, never a form field."""
+    return current_session().actor
+
+
 def csrf_token() -> str:
-    token = session.get("csrf")
+    """Logged in: the token bound to the server-side session. On the login form: one kept in the UI
+    cookie against login CSRF (it opens nothing)."""
+    if current_session() is not None:
+        return staff_access.csrf_token(request.cookies[SESSION_COOKIE])
+    token = session.get("login_csrf")
     if not token:
-        token = session["csrf"] = secrets.token_urlsafe(32)
+        token = session["login_csrf"] = secrets.token_urlsafe(32)
     return token
 
 
 def _csrf_ok() -> bool:
     sent = request.form.get("csrf_token", "")
-    expected = session.get("csrf", "")
-    return bool(sent and expected) and hmac.compare_digest(sent, expected)
+    return bool(sent) and hmac.compare_digest(sent, csrf_token())
 
 
 def _logged_in() -> bool:
-    since = session.get("staff_since")
-    if not since:
-        return False
-    started = dt.datetime.fromisoformat(since)
-    return utcnow() - started < dt.timedelta(hours=SESSION_HOURS)
+    return current_session() is not None
 
 
 def _safe_next(target: str | None) -> str:
@@ -80,15 +107,13 @@ def _safe_next(target: str | None) -> str:
 
 @staff.before_request
 def _guard():
+    if request.endpoint != "staff.login" and (not _settings().staff_token or not _logged_in()):
+        flash(i18n.t("login_needed"), "error")
+        return redirect(url_for("staff.login", next=request.full_path.rstrip("?"))), 303
     if request.method == "POST" and not _csrf_ok():
         flash(i18n.t("csrf_failed"), "error")
         return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
                         else url_for("staff.login")), 303
-    if request.endpoint in ("staff.login",):
-        return None
-    if not _settings().staff_token or not _logged_in():
-        flash(i18n.t("login_needed"), "error")
-        return redirect(url_for("staff.login", next=request.full_path.rstrip("?"))), 303
     return None
 
 
@@ -107,25 +132,57 @@ def login():
     configured = _settings().staff_token
     next_url = request.args.get("next")
     if request.method == "POST" and configured:
-        given = request.form.get("token", "")
-        if hmac.compare_digest(given.encode(), configured.encode()):
-            session.clear()
-            session.permanent = True
-            session["staff_since"] = utcnow().isoformat()
-            csrf_token()
-            with _registry().transaction() as db:
-                audit.append(db, ACTOR, "staff.login", "staff", {"from": request.remote_addr or ""})
-            return redirect(_safe_next(next_url), 303)
+        return _try_login(configured, next_url)
+    return _render("staff/login.html", disabled=not configured, next_url=next_url)
+
+
+def _try_login(configured: str, next_url: str | None):
+    """The token under the address's budget (429 with Retry-After once spent); right: a new session."""
+    ctx, client = _context(), request.remote_addr or ""
+    attempt = staff_access.try_secret(ctx.registry, request.form.get("token", ""), configured, client, "login",
+                                      request.path, staff_access.Budget(*_settings().staff_auth_budget))
+    if not attempt.ok:
+        if ctx.metrics:
+            ctx.metrics.staff_auth_refused.labels(attempt.outcome).inc()
+        if attempt.outcome == "throttled":
+            flash(i18n.t("login_throttled", minutes=-(-attempt.retry_after // 60)), "error")
+            page = _render("staff/login.html", disabled=False, next_url=next_url)
+            return page, 429, {"Retry-After": str(attempt.retry_after)}
         flash(i18n.t("login_failed"), "error")
         return _render("staff/login.html", disabled=False, next_url=next_url), 401
-    return _render("staff/login.html", disabled=not configured, next_url=next_url)
+    with _registry().transaction() as db:
+        if request.cookies.get(SESSION_COOKIE):  # a new login never keeps the session id it came with
+            staff_access.end_session(db, request.cookies[SESSION_COOKIE], "replaced")
+        session_id = staff_access.open_session(db, staff_access.SHARED_TOKEN_ACTOR, staff_access.SHARED_TOKEN_ROLE,
+                                               _proof(), SESSION_LIFETIME)
+        audit.append(db, staff_access.SHARED_TOKEN_ACTOR, "staff.login", "staff", {"from": client})
+    session.clear()  # the login form's CSRF token has done its job
+    response = redirect(_safe_next(next_url), 303)
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=int(SESSION_LIFETIME.total_seconds()),
+                        path=_cookie_path(), httponly=True, samesite="Strict", secure=_secure_cookies())
+    return response
 
 
 @staff.post("/logout")
 def logout():
+    """Ends the session in the registry: a copy of the cookie taken before opens nothing after."""
+    with _registry().transaction() as db:
+        staff_access.end_session(db, request.cookies[SESSION_COOKIE], "logout")
+        audit.append(db, _actor(), "staff.logout", "staff", {"from": request.remote_addr or ""})
     session.clear()
     flash(i18n.t("logged_out"), "ok")
-    return redirect(url_for("staff.login"), 303)
+    response = redirect(url_for("staff.login"), 303)
+    response.delete_cookie(SESSION_COOKIE, path=_cookie_path(), httponly=True, samesite="Strict",
+                           secure=_secure_cookies())
+    return response
+
+
+def _cookie_path() -> str:
+    return f"{request.script_root}{staff.url_prefix}"
+
+
+def _secure_cookies(settings: Any = None) -> bool:
+    return str(getattr(settings or _settings(), "public_url", "")).startswith("https://")
 
 
 # --- registry search -----------------------------------------------------------------------------
@@ -256,30 +313,17 @@ def registry_csv():
     lang = i18n.current_language()
 
     def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["credential_id", "issued_at", "learner_name", "learner_email", "course", "title",
-                         "status", "supersedes", "superseded_by", "sha256"])
+        yield csv_line(CSV_COLUMNS)
         with _registry().transaction() as db:
             names = _course_names(db)
             for row in db.execute(_search(filters).execution_options(yield_per=500)).scalars():
-                writer.writerow([row.id, row.issued_at.isoformat(), _csv_safe(row.learner_name),
-                                 _csv_safe(row.learner_email), names.get(f"{row.site_id}/{row.course_id}", row.course_id),
-                                 _csv_safe(_title(row, lang)), _status_of(row), row.supersedes or "",
-                                 row.superseded_by or "", row.sha256])
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
+                yield csv_line([row.id, row.issued_at.isoformat(), row.learner_name, row.learner_email,
+                                names.get(f"{row.site_id}/{row.course_id}", row.course_id), _title(row, lang),
+                                _status_of(row), row.supersedes, row.superseded_by, row.sha256])
 
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     return Response(stream_with_context(lines()), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="credentials-{stamp}.csv"'})
-
-
-def _csv_safe(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; a learner's name must not."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- one credential ------------------------------------------------------------------------------
@@ -377,7 +421,7 @@ def revoke(credential_id: str):
         flash(i18n.t("revoke_reason_missing"), "error")
         return _back_to(credential_id)
     try:
-        worker.revoke(_context(), credential_id, reason, ACTOR)
+        worker.revoke(_context(), credential_id, reason, _actor())
     except worker.NotFound:
         abort(404)
     except worker.Conflict as exc:
@@ -394,7 +438,7 @@ def reissue(credential_id: str):
     corrected = {key: " ".join(request.form.get(key, "").split())[:200] for key in ("given_names", "family_name")}
     corrected = {key: value for key, value in corrected.items() if value}
     try:
-        worker.reissue(_context(), credential_id, ACTOR, corrected or None, "re-issued from the staff pages")
+        worker.reissue(_context(), credential_id, _actor(), corrected or None, "re-issued from the staff pages")
     except worker.NotFound:
         abort(404)
     except worker.Conflict as exc:
@@ -409,7 +453,7 @@ def retry(delivery_id: int):
     from bridge import worker
 
     try:
-        row = worker.retry_delivery(_context(), delivery_id, ACTOR)
+        row = worker.retry_delivery(_context(), delivery_id, _actor())
     except worker.NotFound:
         abort(404)
     except worker.Conflict as exc:
@@ -424,7 +468,7 @@ def resend(delivery_id: int):
     from bridge import worker
 
     try:
-        row = worker.resend_delivery(_context(), delivery_id, ACTOR, request.form.get("reason", ""))
+        row = worker.resend_delivery(_context(), delivery_id, _actor(), request.form.get("reason", ""))
     except worker.NotFound:
         abort(404)
     except worker.InvalidRequest:
@@ -570,7 +614,6 @@ def register(app: Flask) -> None:
         app.secret_key = _session_secret(staff_token)
     elif not app.secret_key:
         app.secret_key = secrets.token_bytes(32)  # no staff login possible anyway; sessions are not used
-    secure = str(getattr(settings, "public_url", "")).startswith("https://")
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_SECURE=secure,
-                      SESSION_COOKIE_NAME="edc_staff", PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS))
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+                      SESSION_COOKIE_SECURE=_secure_cookies(settings), SESSION_COOKIE_NAME=UI_COOKIE)
     app.register_blueprint(staff)

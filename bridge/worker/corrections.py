@@ -21,8 +21,12 @@ def deliveries_for(ctx: Context, credential_id: str, kind: str) -> list[Delivery
             for name in ctx.settings.channels]
 
 
-def revoke_in(session, ctx: Context, credential_id: str, reason: str, by: str, superseded_by: str | None = None) -> None:
-    """Revoke inside the caller's transaction (the worker does it when a corrected credential is stored)."""
+def revoke_in(session, ctx: Context, credential_id: str, reason: str, by: str, superseded_by: str | None = None,
+              note: str | None = None) -> None:
+    """Revoke inside the caller's transaction (the worker does it when a corrected credential is stored).
+
+    `by` is who authenticated (the audit actor); `note` is what the caller said about who asked, kept in
+    the audit details only, so no caller can write the trail's actor."""
     cred = session.get(Credential, credential_id, with_for_update=True)
     if cred is None:
         raise NotFound(credential_id)
@@ -34,12 +38,15 @@ def revoke_in(session, ctx: Context, credential_id: str, reason: str, by: str, s
     session.add(Revocation(credential_id=credential_id, reason=reason, revoked_by=by, revoked_at=utcnow()))
     session.execute(update(Issuance).where(Issuance.credential_id == credential_id).values(status="revoked"))
     session.add_all(deliveries_for(ctx, credential_id, "revoked"))
-    audit.append(session, by, "credential.revoked", credential_id, {"reason": reason, "superseded_by": superseded_by})
+    details = {"reason": reason, "superseded_by": superseded_by}
+    if note:
+        details["requested_by_note"] = note
+    audit.append(session, by, "credential.revoked", credential_id, details)
 
 
-def revoke(ctx: Context, credential_id: str, reason: str, by: str) -> None:
+def revoke(ctx: Context, credential_id: str, reason: str, by: str, note: str | None = None) -> None:
     with ctx.registry.transaction() as session:
-        revoke_in(session, ctx, credential_id, reason, by)
+        revoke_in(session, ctx, credential_id, reason, by, note=note)
     ctx.deliveries_due.set()
 
 

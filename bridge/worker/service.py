@@ -2,7 +2,7 @@
 
 APScheduler runs delivery retries (through the due times set with exponential backoff), the re-queueing
 of expired leases (a crash mid-issue), the recovery of mails handed over before a crash, the
-seal-expiry check and nonce cleanup.
+seal-expiry check, and the cleanup of nonces, expired staff sessions and old failed staff logins.
 """
 from __future__ import annotations
 
@@ -84,6 +84,7 @@ class Worker:
         scheduler.add_job(self._guard(self._recover), seconds=max(1, min(10, self.ctx.settings.lease_seconds)),
                           id="recovery", **every)
         scheduler.add_job(self._guard(self._purge_nonces), minutes=5, id="nonces", **every)
+        scheduler.add_job(self._guard(self._purge_staff_access), minutes=5, id="staff_access", **every)
         try:
             from hsm.expiry import add_expiry_job
 
@@ -103,6 +104,14 @@ class Worker:
 
         with self.ctx.registry.transaction() as session:
             purge_expired_nonces(session)
+
+    def _purge_staff_access(self) -> None:
+        """Expired staff sessions and failed attempts older than the throttle's window count for nothing."""
+        from bridge.registry import staff_access
+
+        with self.ctx.registry.transaction() as session:
+            staff_access.purge_sessions(session)
+            staff_access.purge_failures(session, staff_access.Budget(*self.ctx.settings.staff_auth_budget))
 
     @staticmethod
     def _guard(fn: Callable[[], Any]) -> Callable[[], None]:

@@ -96,7 +96,8 @@ def settings(database_url, ec_token, tmp_path) -> Settings:
                     token_env=token_env(ec_token), trust_anchors=str(ec_token.ca_cert_path),
                     smtp_url="smtp://127.0.0.1:9", moodle_url="http://127.0.0.1:9/moodle", moodle_token="t",
                     public_url="https://edc.example.test", start_background=False, max_delivery_attempts=3,
-                    retry_base_seconds=0.01, verify_rate_limit="1000/minute")
+                    retry_base_seconds=0.01, verify_rate_limit="1000/minute",
+                    staff_auth_limit="1000/minute")  # tests refused by design many times; the throttle's own set theirs
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bridge.edc.report import VerificationReport
     from bridge.edc.schema_check import EdcSchema
     from bridge.edc.shacl_check import ElmShapes
+    from bridge.edc.trusted_lists import TrustedLists
     from hsm.signer import SealKey
 
 # One line per format: the module and the name of its CredentialFormat object. The first is the
@@ -48,11 +49,13 @@ class UnknownFormat(ValueError):
 class Checks:
     """The official checks a format may run, loaded once by the caller; None means not configured.
 
-    Each format takes what applies to it: the EDC XSD (EDC v1 XML), the EU's SHACL shapes (ELM v3).
+    Each format takes what applies to it: the EDC XSD (EDC v1 XML), the EU's SHACL shapes (ELM v3);
+    the EU trusted lists (bridge/edc/trusted_lists.py) apply to every format's seal.
     """
 
     schema: "EdcSchema | None" = None
     shapes: "ElmShapes | None" = None
+    trusted_lists: "TrustedLists | None" = None
 
 
 class CredentialFormat(abc.ABC):
@@ -223,4 +226,9 @@ def verify(data: bytes, *, trust_anchors: Sequence["x509.Certificate"], checks: 
         report = VerificationReport()
         report.problem(unrecognised_problem())
         return report
-    return fmt.verify(data, trust_anchors=trust_anchors, checks=checks, now=now)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    report = fmt.verify(data, trust_anchors=trust_anchors, checks=checks, now=now)
+    from bridge.edc import qualified  # after the trust decision, the same for every format
+
+    qualified.judge_report(report, checks.trusted_lists, now=now)
+    return report

@@ -476,6 +476,7 @@ def _judge_trust(report: VerificationReport, check: SealCheck, anchors: Sequence
     report.signer = trust.describe(cert)
     report.sealed_at = iso(check.timestamp_time or check.signing_time)
     judged_at = check.timestamp_time or now
+    report.seal_certificate, report.judged_at = cert, judged_at  # for the qualified-status decision
     if check.timestamp_time is None:
         report.notes.append("no verified time-stamp: the seal certificate is judged as of now")
         claimed = check.signing_time

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from asn1crypto import core
 from cryptography import x509
@@ -130,6 +131,20 @@ def assess(cert: x509.Certificate | None, lists: TrustedLists | None, *, sealed_
         return Qualification(False, "the seal itself is not valid (see the problems), so it is not a qualified seal",
                              decision.provider, decision.country, decision.service)
     return decision
+
+
+def judge_report(report: Any, lists: TrustedLists | None, *, now: dt.datetime) -> None:
+    """The hook after the trust decision, one for every format: fill the report's qualified status.
+
+    Reads what the trust decision recorded (`seal_certificate`, `judged_at`); a seal that is not
+    intact or not trusted is never a qualified seal.
+    """
+    try:
+        answer = assess(report.seal_certificate, lists, sealed_at=report.judged_at or now, now=now,
+                        seal_confirmed=bool(report.signature_intact and report.trusted))
+    except Exception as exc:  # noqa: BLE001 - a certificate from the file may hold anything: a verdict, never a traceback
+        answer = Qualification(None, f"the qualified status could not be decided ({type(exc).__name__})")
+    report.qualification_outcome(answer)
 
 
 def _national_list(lists: TrustedLists, country: str | None, now: dt.datetime) -> TrustedList | Qualification:

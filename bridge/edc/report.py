@@ -29,6 +29,14 @@ class VerificationReport:
     problems: list[str] = field(default_factory=list)  # plain-language, one sentence each
     notes: list[str] = field(default_factory=list)  # what was checked and what was skipped
     revoked: bool | None = None  # filled by the registry, not by the file's own checks
+    qualified: bool | None = None  # a qualified electronic seal per the EU trusted lists; None: unknown
+    qualified_why: str | None = None  # why (bridge/edc/qualified.py), one sentence
+    provider: str | None = None  # the trust service provider the national trusted list names
+    provider_country: str | None = None  # that list's territory: LT, LV, ...
+    # What the trust decision was made on, for the decisions taken after it (the qualified status);
+    # not part of the verdict, so never in as_dict().
+    seal_certificate: Any = field(default=None, repr=False, compare=False)
+    judged_at: dt.datetime | None = field(default=None, repr=False, compare=False)
 
     @property
     def valid(self) -> bool:
@@ -60,9 +68,19 @@ class VerificationReport:
             shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
             self.problem(f"the credential does not follow {against}: {shown}")
 
+    def qualification_outcome(self, qualification: Any) -> None:
+        """Take the qualified-seal decision (a bridge.edc.qualified.Qualification)."""
+        self.qualified = qualification.qualified
+        self.qualified_why = qualification.why
+        self.provider = qualification.provider
+        self.provider_country = qualification.country
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        for internal in ("seal_certificate", "judged_at"):
+            del d[internal]
         d["valid"] = self.valid
+        d["qualified"] = "unknown" if self.qualified is None else self.qualified  # true | false | "unknown"
         return d
 
     def plain_words(self) -> str:
@@ -76,12 +94,22 @@ class VerificationReport:
             ("ECTS credits", self.ects), ("EQF level", self.eqf_level), ("Issued", self.issued),
             ("Sealed at", self.sealed_at), ("Seal level", self.level), ("Sealed by", self.signer),
             ("Format", self.format), ("Credential id", self.credential_id),
+            ("Qualified electronic seal", self.qualified_words()),
         ):
             if value is not None:
                 lines.append(f"  {label}: {value}")
         lines += [f"  Problem: {p}" for p in self.problems[1:] if self.valid is False] if self.problems else []
         lines += [f"  Note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+    def qualified_words(self) -> str | None:
+        """"yes", "no" or "unknown", with the provider and why; None when the question was not asked."""
+        if self.qualified_why is None:
+            return None
+        word = {True: "yes", False: "no", None: "unknown"}[self.qualified]
+        provider = f", by {self.provider} ({self.provider_country})" if self.provider and self.qualified else ""
+        return f"{word}{provider}: {self.qualified_why}"
 
 
 def iso(moment: dt.datetime | None) -> str | None:

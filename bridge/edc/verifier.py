@@ -34,10 +34,14 @@ def verify_credential(
     schema: EdcSchema | None = None,
     shapes: Any = None,
     now: dt.datetime | None = None,
+    trusted_lists: Any = None,
 ) -> VerificationReport:
-    """Verify a credential file of any supported format; `now` lets a test move the clock."""
-    return formats.verify(data, trust_anchors=trust_anchors, checks=formats.Checks(schema=schema, shapes=shapes),
-                          now=now)
+    """Verify a credential file of any supported format; `now` lets a test move the clock.
+
+    `trusted_lists` (bridge.edc.trusted_lists.TrustedLists) lets the report say whether the seal is
+    a qualified electronic seal; without them that stays "unknown"."""
+    checks = formats.Checks(schema=schema, shapes=shapes, trusted_lists=trusted_lists)
+    return formats.verify(data, trust_anchors=trust_anchors, checks=checks, now=now)
 
 
 def _schema(report: VerificationReport, schema: EdcSchema | None, tree: etree._ElementTree) -> None:
@@ -65,6 +69,7 @@ def _trust(report: VerificationReport, check: xades.XadesCheck, anchors: Sequenc
     report.signer = trust.describe(check.certificate)
     judged_at = check.timestamp_time or now
     cert = check.certificate
+    report.seal_certificate, report.judged_at = cert, judged_at  # for the qualified-status decision
     if check.timestamp_time is None:
         report.notes.append("the seal has no time-stamp, so its certificate is judged as of now")
         claimed = check.signing_time

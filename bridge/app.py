@@ -14,6 +14,7 @@ from bridge.api import credentials, errors, health, intake, verify
 from bridge.metrics import Metrics
 from bridge.registry import Registry
 from bridge.settings import Settings
+from bridge.trusted_lists_source import TrustedListsSource
 from bridge.worker import Context, Worker
 
 log = logging.getLogger("edc.app")
@@ -81,6 +82,7 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
                   channels=build_channels(settings) if channels is None else channels,
                   metrics=metrics)
     ctx.trust_anchors = load_trust_anchors(settings)
+    ctx.trusted_lists = TrustedListsSource.from_settings(settings)  # EDC_TRUSTED_LISTS; None when not set
     ctx.seal = ctx.seals  # the name the web pages use
     app.extensions["edc"] = ctx
 

@@ -81,7 +81,8 @@ class SourceStatus:
     location: str
     last_refresh: dt.datetime | None
     errors: tuple[str, ...]
-    lists: tuple[tl.ListStatus, ...]
+    lists: tuple[tl.ListStatus, ...]  # the LOTL, then each national list we hold or refused
+    missing: tuple[str, ...]  # territories the LOTL points at whose list we do not hold
     refresh_seconds: float | None  # None: not refreshed on a schedule (a file)
 
 
@@ -222,9 +223,24 @@ class TrustedListsSource:
 
     def status(self, now: dt.datetime | None = None) -> SourceStatus:
         lists = self.current()
+        rows = lists.statuses(now or self.clock())
+        held = {tl.LOTL_TERRITORY, *lists.national, *lists.refused}
         return SourceStatus(self.location, self.last_refresh, tuple(self.errors),
-                            tuple(lists.statuses(now or self.clock())),
+                            tuple(r for r in rows if r.territory in held),
+                            tuple(r.territory for r in rows if r.territory not in held),
                             self.refresh_seconds if self.is_url else None)
+
+
+def lists_of(ctx: Any) -> tl.TrustedLists | None:
+    """The lists a service context's verifier uses (`ctx.trusted_lists`, set by create_app), None when not configured."""
+    source = getattr(ctx, "trusted_lists", None)
+    return source.current() if source is not None else None
+
+
+def status_of(ctx: Any) -> SourceStatus | None:
+    """How fresh the lists of a service context are (the staff dashboard); None when not configured."""
+    source = getattr(ctx, "trusted_lists", None)
+    return source.status() if source is not None else None
 
 
 def add_refresh_job(scheduler: Any, source: TrustedListsSource | None) -> None:

@@ -9,6 +9,7 @@ from bridge.api.errors import ApiError, problem
 from bridge.api.security import context
 from bridge.edc.report import VerificationReport
 from bridge.registry.models import Credential, Revocation
+from bridge.trusted_lists_source import lists_of
 
 bp = Blueprint("verify", __name__)
 
@@ -27,7 +28,7 @@ def verify_bytes(data: bytes) -> tuple[VerificationReport, dict]:
     from bridge.edc.verifier import verify_credential
 
     ctx = context()
-    report = verify_credential(data, trust_anchors=ctx.trust_anchors, schema=ctx.schema)
+    report = verify_credential(data, trust_anchors=ctx.trust_anchors, schema=ctx.schema, trusted_lists=lists_of(ctx))
     registry_view = {"known": False, "status": None}
     if report.credential_id:
         with ctx.registry.reading() as session:

@@ -7,6 +7,7 @@ token and its test CA, so a newcomer can issue and verify a credential in two co
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -37,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "verify",
         help="verify a credential file (exit 0 only when valid)",
         description="Check a credential file: safe XML/JSON, schema, the seal's integrity, and the seal "
-        "certificate against the trust anchors at the time of sealing. Prints what the credential says.",
+        "certificate against the trust anchors at the time of sealing; with EDC_TRUSTED_LISTS, whether the seal "
+        "is a qualified electronic seal. Prints what the credential says.",
     )
     verify.add_argument("file", type=Path, help="the credential file (EDC XML or ELM v3 JSON-LD)")
     verify.add_argument("--json", action="store_true", help="print one machine-readable JSON object")
@@ -133,6 +135,28 @@ def _seal(credential: model.Credential, args: argparse.Namespace) -> bytes:
     return fmt.issue(credential, seal, checks=_checks(fmt), **options)
 
 
+def _trusted_lists(moment: dt.datetime | None):
+    """The EU trusted lists EDC_TRUSTED_LISTS names, verified as of `moment` (default now); None when not set.
+
+    A URL whose lists were never downloaded is downloaded once, into EDC_TRUSTED_LISTS_CACHE."""
+    from bridge.settings import Settings, SettingsError
+    from bridge.trusted_lists_source import TrustedListsSource
+
+    try:
+        source = TrustedListsSource.from_settings(Settings.from_env())
+    except SettingsError as exc:
+        raise SystemExit(f"edc-bridge: {exc}")
+    if source is None:
+        return None
+    if source.is_url and not source.lotl_path.exists():
+        print(f"note: downloading the EU trusted lists from {source.location} into {source.cache_dir}",
+              file=sys.stderr)
+        source.refresh()
+        for error in source.errors:
+            print(f"note: trusted lists: {error}", file=sys.stderr)
+    return source.current(at=moment)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from bridge.edc import trust
     from hsm.config import default_trust_anchors_file
@@ -142,8 +166,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise SystemExit(f"edc-bridge: cannot read {args.file}: {exc.strerror}")
     anchors_file = args.trust_anchors or default_trust_anchors_file()
-    report = formats.verify(data, trust_anchors=trust.load_anchors(anchors_file), checks=_checks(),
-                            now=_parse_time(args.at, "--at"))
+    moment = _parse_time(args.at, "--at")
+    checks = dataclasses.replace(_checks(), trusted_lists=_trusted_lists(moment))
+    report = formats.verify(data, trust_anchors=trust.load_anchors(anchors_file), checks=checks, now=moment)
     if not anchors_file:
         report.notes.append("no trust anchors configured (EDC_TRUST_ANCHORS)")
     if args.json:

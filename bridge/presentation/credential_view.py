@@ -38,6 +38,8 @@ class Verdict:
     sealed_by: str | None = None
     revoked_at: str | None = None
     revocation_reason: str | None = None
+    qualified: str | None = None  # "qualified" | "not_qualified" per the EU trusted lists; None: not known
+    qualified_text: str | None = None  # in words, with the provider and its country
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,19 @@ def verdict_from_report(report: "VerificationReport | None", lang: str, *, revok
         sealed_at=format_date(report.sealed_at) if report and report.sealed_at else None,
         sealed_by=report.signer if report else None,
         revoked_at=format_date(revoked_at), revocation_reason=revocation_reason,
+        **_qualified(report, lang),
     )
+
+
+def _qualified(report: "VerificationReport | None", lang: str) -> dict[str, str | None]:
+    """The qualified-seal line: shown only when the EU trusted lists gave an answer (unknown stays in the checks)."""
+    if report is None or report.qualified is None:
+        return {}
+    state = "qualified" if report.qualified else "not_qualified"
+    text = wording.verdict_text(state, lang)
+    if report.qualified and report.provider:
+        text = f"{text}: {report.provider} ({report.provider_country})"
+    return {"qualified": state, "qualified_text": text}
 
 
 # --- from the internal model ---------------------------------------------------------------------

@@ -86,6 +86,8 @@ VERDICTS: dict[str, dict[str, str]] = {
         "revoked_reason": "Reason given by the issuer",
         "revoked_at": "Revoked on",
         "untrusted": "The seal does not hold, so nothing shown below can be relied on.",
+        "qualified": "Qualified electronic seal (EU trusted lists)",
+        "not_qualified": "Not a qualified electronic seal (EU trusted lists)",
     },
     "lt": {
         "valid": "Galioja: kredencialas nepakeistas ir užantspauduotas patikimo išdavėjo.",
@@ -95,6 +97,8 @@ VERDICTS: dict[str, dict[str, str]] = {
         "revoked_reason": "Išdavėjo nurodyta priežastis",
         "revoked_at": "Atšaukta",
         "untrusted": "Antspaudas negalioja, todėl žemiau pateikta informacija negalima pasikliauti.",
+        "qualified": "Kvalifikuotas elektroninis spaudas (ES patikimi sąrašai)",
+        "not_qualified": "Nekvalifikuotas elektroninis spaudas (ES patikimi sąrašai)",
     },
 }
 

@@ -27,6 +27,7 @@ from bridge.presentation.credential_view import CredentialView, verdict_from_rep
 from bridge.presentation.pdf import render_pdf
 from bridge.registry import audit, documents
 from bridge.registry.models import Base, Credential, Revocation, UTCDateTime, utcnow
+from bridge.trusted_lists_source import lists_of
 from bridge.web import i18n
 
 pages = Blueprint("edc_pages", __name__, template_folder="templates", static_folder="static",
@@ -114,7 +115,8 @@ def verify_bytes(data: bytes) -> VerificationReport:
 
             cache["anchors"] = trust.load_anchors(ctx.settings.trust_anchors) if ctx.settings.trust_anchors else []
         anchors = cache["anchors"]
-    return verify_credential(data, trust_anchors=anchors, schema=getattr(ctx, "schema", None))
+    return verify_credential(data, trust_anchors=anchors, schema=getattr(ctx, "schema", None),
+                             trusted_lists=lists_of(ctx))
 
 
 # --- shared template helpers ---------------------------------------------------------------------

@@ -30,6 +30,7 @@ from bridge.presentation.charts import last_weeks, stacked_weekly_bars, week_sta
 from bridge.presentation.spreadsheet import csv_line
 from bridge.registry import audit, staff_access
 from bridge.registry.models import AuditEntry, Credential, Delivery, Issuance, Revocation, StaffSession, utcnow
+from bridge.trusted_lists_source import status_of as trusted_lists_status
 from bridge.web import i18n
 from bridge.web.public import (security_headers, _context, _registry, _remember_language, _settings, _template_globals,
                                credential_view, full_id, public_url, stored_document)
@@ -570,7 +571,8 @@ def dashboard():
         )
     chart = stacked_weekly_bars(counts, weeks, title=i18n.t("dash_issued_per_week"), empty_text=i18n.t("dash_no_data"))
     return _render("staff/dashboard.html", chart_svg=chart, chart_weeks=weeks, chart_courses=sorted(counts),
-                   chart_counts=counts, failing=failing, queue=queue, seal=_seal_state())
+                   chart_counts=counts, failing=failing, queue=queue, seal=_seal_state(),
+                   trusted_lists=trusted_lists_status(_context()))
 
 
 # --- wiring --------------------------------------------------------------------------------------

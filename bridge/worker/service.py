@@ -12,6 +12,7 @@ import threading
 from typing import Any, Callable
 
 from bridge.delivery import DeliveryError
+from bridge.trusted_lists_source import add_refresh_job
 from bridge.worker.context import Context
 from bridge.worker.delivering import deliver_continuously, deliver_due, recover_handed_over
 from bridge.worker.issuing import claim_issuances, process_issuances, requeue_expired_leases
@@ -84,6 +85,7 @@ class Worker:
         scheduler.add_job(self._guard(self._recover), seconds=max(1, min(10, self.ctx.settings.lease_seconds)),
                           id="recovery", **every)
         scheduler.add_job(self._guard(self._purge_nonces), minutes=5, id="nonces", **every)
+        add_refresh_job(scheduler, getattr(self.ctx, "trusted_lists", None))  # EDC_TRUSTED_LISTS, at start and then
         scheduler.add_job(self._guard(self._purge_staff_access), minutes=5, id="staff_access", **every)
         try:
             from hsm.expiry import add_expiry_job

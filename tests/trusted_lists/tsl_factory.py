@@ -20,12 +20,11 @@ from signxml import SignatureMethod
 from signxml.xades import XAdESSigner
 
 from bridge.edc import trusted_lists as tl
+from bridge.edc.qualified import CA_QC, SVC_INFO_EXT
 from bridge.edc.trusted_lists import ADDITIONAL_NS, LOTL_TYPE, NATIONAL_TYPE, SIE_NS, TSL_MIME, TSL_NS
 
 UTC = dt.timezone.utc
 STATUS = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/"
-SVC_INFO_EXT = "http://uri.etsi.org/TrstSvc/TrustedList/SvcInfoExt/"
-CA_QC = "http://uri.etsi.org/TrstSvc/Svctype/CA/QC"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 

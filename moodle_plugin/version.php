@@ -25,7 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'block_edcissuer';
-$plugin->version = 2026112800;
+$plugin->version = 2026120200;
 $plugin->requires = 2023100900; // Moodle 4.3.
 $plugin->supported = [403, 405];
 $plugin->maturity = MATURITY_BETA;

@@ -37,6 +37,7 @@ class DeliveryJob:
     document: bytes = b""  # the sealed credential, byte-exact (empty for a revocation notice)
     filename: str = ""  # e.g. "credential-<uuid>.xml"
     media_type: str = "application/xml"
+    format: str = "edc-xml"  # the document's format name (bridge/edc/formats.py), as Moodle records it
     verify_url: str = ""  # public page where anyone can check the file
     view_url: str = ""  # where the learner reads it in plain words
     reason: str | None = None  # revocation reason (kind == "revoked")

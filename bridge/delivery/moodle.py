@@ -95,6 +95,7 @@ class MoodleChannel:
                 "filename": job.filename or f"credential-{job.credential_id.rpartition(':')[2]}.xml",
                 "content": base64.b64encode(job.document).decode("ascii"),
                 "verifyurl": job.verify_url,
+                "format": job.format,
             })
             self.set_status(job, "delivered", "")
         elif job.kind == "revoked":

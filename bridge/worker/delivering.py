@@ -68,6 +68,7 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
         site_id=cred.site_id, course_id=cred.course_id, title=title,
         issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
         document=document, attachments=attachments, filename=fmt.filename(cred.id), media_type=fmt.media_type,
+        format=fmt.name,
         verify_url=f"{public}/verify", view_url=view_url, reason=reason, resend=delivery.resends or 0)
 
 

@@ -16,6 +16,7 @@
 
 namespace block_edcissuer;
 
+use block_edcissuer\local\formats;
 use block_edcissuer\local\status;
 
 /**
@@ -28,8 +29,6 @@ use block_edcissuer\local\status;
 class issuance_store {
     /** File area of the sealed files, in the learner's user context. */
     public const FILEAREA = 'credential';
-    /** Formats the sidecar may store. */
-    public const FORMATS = ['edc-xml-v1', 'elm-v3-jsonld'];
 
     /**
      * Records a status unless a newer one is already known (see status::supersedes()).
@@ -125,7 +124,7 @@ class issuance_store {
      * @param int $userid learner
      * @param int $courseid course
      * @param string $credentialid credential id
-     * @param string $format one of FORMATS
+     * @param string $format one of formats::NAMES
      * @param string $filename file name offered on download
      * @param string $content the file bytes
      * @param string $verifyurl public verification link
@@ -156,7 +155,8 @@ class issuance_store {
             'timecreated' => time(),
         ];
         $record->id = $DB->insert_record('block_edcissuer_cred', $record);
-        get_file_storage()->create_file_from_string(self::file_record($userid, (int)$record->id, $filename), $content);
+        get_file_storage()->create_file_from_string(self::file_record($userid, (int)$record->id, $filename,
+            formats::mime_type($format)), $content);
         $transaction->allow_commit();
         return ['stored', $record];
     }
@@ -187,17 +187,19 @@ class issuance_store {
      * @param int $userid
      * @param int $itemid the credential record id
      * @param string $filename
+     * @param string|null $mimetype the format's (else Moodle guesses from the extension: .json is not JSON-LD)
      * @return array
      */
-    public static function file_record(int $userid, int $itemid, string $filename): array {
-        return [
+    public static function file_record(int $userid, int $itemid, string $filename, ?string $mimetype = null): array {
+        return array_filter([
             'contextid' => \context_user::instance($userid)->id,
             'component' => 'block_edcissuer',
             'filearea' => self::FILEAREA,
             'itemid' => $itemid,
             'filepath' => '/',
             'filename' => $filename,
-        ];
+            'mimetype' => $mimetype,
+        ], static fn($v) => $v !== null);
     }
 
     /**

@@ -29,6 +29,26 @@
  * @return bool
  */
 function xmldb_block_edcissuer_upgrade($oldversion): bool {
-    // First release: nothing to upgrade yet. Later steps go here, each ending in upgrade_block_savepoint().
+    global $DB;
+
+    if ($oldversion < 2026120200) {
+        // One vocabulary with the sidecar (classes/local/formats.php): the old names become the sidecar's,
+        // and a file the first releases labelled EDC XML although it is JSON (an older sidecar sent no
+        // format) gets its true format and MIME type.
+        foreach ($DB->get_records_select('block_edcissuer_cred', 'format IN (?, ?)', array_keys(
+                \block_edcissuer\local\formats::ALIASES)) as $row) {
+            $format = \block_edcissuer\local\formats::of_file('', $row->filename)
+                ?? \block_edcissuer\local\formats::canonical($row->format);
+            if (!$DB->record_exists('block_edcissuer_cred', ['credentialid' => $row->credentialid, 'format' => $format])) {
+                $DB->set_field('block_edcissuer_cred', 'format', $format, ['id' => $row->id]);
+            }
+        }
+        foreach (\block_edcissuer\local\formats::EXTENSIONS as $format => $extension) {
+            $DB->set_field_select('files', 'mimetype', \block_edcissuer\local\formats::mime_type($format),
+                "component = 'block_edcissuer' AND filearea = 'credential' AND " . $DB->sql_like('filename', '?'),
+                ['%.' . $extension]);
+        }
+        upgrade_block_savepoint(true, 2026120200, 'edcissuer');
+    }
     return true;
 }

@@ -71,6 +71,23 @@ final class external_test extends \advanced_testcase {
         $this->assertSame('issued', $row->status);
     }
 
+    public function test_the_true_format_is_stored_and_served(): void {
+        $json = store_credential::execute($this->learner->id, $this->course->id, 'urn:credential:3', 'credential-3.json',
+            base64_encode('{"payload":"{}"}'), 'https://edc.example/verify/3', 'elm3-jsonld');
+        $record = $GLOBALS['DB']->get_record('block_edcissuer_cred', ['id' => $json['recordid']]);
+        $this->assertSame('elm3-jsonld', $record->format);
+        $files = get_file_storage()->get_area_files(\context_user::instance($this->learner->id)->id, 'block_edcissuer',
+            'credential', $json['recordid'], 'id', false);
+        $this->assertSame('application/ld+json', reset($files)->get_mimetype());
+        // An older sidecar sends no format: the file name's extension says it (never "EDC XML" for JSON).
+        $old = store_credential::execute($this->learner->id, $this->course->id, 'urn:credential:4', 'credential-4.json',
+            base64_encode('{}'), 'https://edc.example/verify/4');
+        $this->assertSame('elm3-jsonld', $GLOBALS['DB']->get_field('block_edcissuer_cred', 'format', ['id' => $old['recordid']]));
+        $this->expectExceptionMessageMatches('/does not match the file name/');
+        store_credential::execute($this->learner->id, $this->course->id, 'urn:credential:5', 'credential-5.xml',
+            base64_encode('<xml/>'), 'https://edc.example/verify/5', 'elm3-jsonld');
+    }
+
     public function test_other_bytes_under_a_known_id_are_refused(): void {
         $this->store('<xml/>');
         $this->expectExceptionMessageMatches('/already stored with different content/');

@@ -19,6 +19,7 @@ from bridge.edc.schema_check import EdcSchema
 from bridge.edc.shacl_check import ElmShapes
 from bridge.settings import Settings, SettingsError
 from hsm.signer import open_seal
+from tests.delivery.sinks import plugin_formats
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "reference"
@@ -50,7 +51,7 @@ def test_one_vocabulary_and_the_old_names_are_read_as_aliases():
         Settings.from_env({"EDC_FORMATS": "pdf"})
 
 
-def test_the_same_names_in_the_schema_the_openapi_and_the_cli():
+def test_the_same_names_in_the_schema_the_openapi_the_cli_and_the_plugin():
     from bridge.commands.credential import register
     import argparse
 
@@ -64,6 +65,10 @@ def test_the_same_names_in_the_schema_the_openapi_and_the_cli():
     assert schema["properties"]["format"]["enum"] == names
     assert openapi["components"]["schemas"]["Credential"]["properties"]["format"]["enum"] == names
     assert list(cli) == names
+    plugin = plugin_formats()  # moodle_plugin/classes/local/formats.php
+    assert plugin["names"] == names
+    assert plugin["aliases"] == {alias: f.name for f in formats.all_formats() for alias in f.aliases}
+    assert plugin["extensions"] == {f.name: f.extension for f in formats.all_formats()}
 
 
 def test_each_format_knows_its_own_files_and_the_eu_samples():

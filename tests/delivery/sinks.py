@@ -210,6 +210,32 @@ def declared_parameters(php_file: Path) -> dict:
     return {"required": required, "optional": optional}
 
 
+def plugin_formats(php_file: Path = PLUGIN_EXTERNAL.parent / "local" / "formats.php") -> dict:
+    """The plugin's format vocabulary (classes/local/formats.php): names, old aliases, extensions."""
+    source = php_file.read_text(encoding="utf-8")
+
+    def constant(name: str) -> str:
+        return re.search(rf"const {name} = \[(.*?)\];", source, re.S).group(1)
+
+    return {"names": re.findall(r"'([a-z0-9-]+)'", constant("NAMES")),
+            "aliases": dict(re.findall(r"'([a-z0-9-]+)'\s*=>\s*'([a-z0-9-]+)'", constant("ALIASES"))),
+            "extensions": dict(re.findall(r"'([a-z0-9-]+)'\s*=>\s*'([a-z0-9]+)'", constant("EXTENSIONS")))}
+
+
+PLUGIN_FORMATS = plugin_formats()
+
+
+def stored_format(format_: str, filename: str) -> str | None:
+    """formats::of_file of the plugin: the format named (or, when none is sent, the file name's), if they agree."""
+    by_extension = {ext: name for name, ext in PLUGIN_FORMATS["extensions"].items()}.get(
+        filename.rpartition(".")[2].lower() if "." in filename else "")
+    if not format_.strip():
+        return by_extension
+    name = format_.strip().lower()
+    named = name if name in PLUGIN_FORMATS["names"] else PLUGIN_FORMATS["aliases"].get(name)
+    return None if named is None or (by_extension is not None and by_extension != named) else named
+
+
 # Exactly what the plugin's services declare (moodle_plugin/classes/external/*.php), so the fake
 # refuses anything the real plugin would refuse, and follows the plugin if its contract changes.
 DECLARED = {
@@ -238,6 +264,7 @@ class FakeMoodle:
         self.users = users
         self.courses = courses
         self.files: dict[tuple[str, str], bytes] = {}  # (credentialid, format) -> bytes
+        self.filenames: dict[tuple[str, str], str] = {}  # (credentialid, format) -> the file name offered
         self.stored = collections.Counter()  # credentialid -> "stored" answers (must end at 1)
         self.store_calls = collections.Counter()  # credentialid -> every store call that reached us
         self.stored_at: dict[str, float] = {}  # credentialid -> time.time() of the "stored" answer
@@ -305,7 +332,12 @@ class FakeMoodle:
             return _moodle_error("invalid_parameter_exception", "invalidparameter", "content is not base64")
         if "/" in p["filename"] or not p["verifyurl"].startswith(("http://", "https://")):
             return _moodle_error("invalid_parameter_exception", "invalidparameter", "filename or verifyurl")
-        key = (p["credentialid"], p.get("format", "edc-xml-v1"))
+        fmt = stored_format(p.get("format", ""), p["filename"])
+        if fmt is None:
+            return _moodle_error("moodle_exception", "invalidformat",
+                                 f"format: {p.get('format', '')!r} is not one of edc-xml, elm3-jsonld, or does not "
+                                 f"match the file name {p['filename']}")
+        key = (p["credentialid"], fmt)
         with self._lock:
             self.store_calls[key[0]] += 1
             known = self.files.get(key)
@@ -314,6 +346,7 @@ class FakeMoodle:
             if known is not None:
                 return {"result": "unchanged", "recordid": 1, "fileurl": self.url + "/pluginfile.php/x"}
             self.files[key] = content
+            self.filenames[key] = p["filename"]
             self.stored[key[0]] += 1
             self.stored_at[key[0]] = time.time()
             self.statuses.setdefault((userid, courseid), (0, "issued", key[0]))

@@ -22,7 +22,7 @@ def channel_for(moodle, **kwargs) -> MoodleChannel:
 def test_issued_stores_the_file_then_marks_delivered(moodle, job):
     channel_for(moodle).deliver(job)
 
-    assert moodle.files[(CREDENTIAL_ID, "edc-xml-v1")] == SEALED
+    assert moodle.files[(CREDENTIAL_ID, "edc-xml")] == SEALED
     assert moodle.stored[CREDENTIAL_ID] == 1
     assert moodle.statuses[(34, 12)][1:] == ("delivered", CREDENTIAL_ID)
     store, status = moodle.requests
@@ -31,8 +31,9 @@ def test_issued_stores_the_file_then_marks_delivered(moodle, job):
     assert store["content_type"] == "application/x-www-form-urlencoded"
     assert store["form"]["wsfunction"] == STORE and status["form"]["wsfunction"] == SET_STATUS
     # exactly the declared parameters, no more (the fake refuses unknown ones, this pins the full set)
-    declared_store = set(DECLARED[STORE]["required"])
+    declared_store = set(DECLARED[STORE]["required"]) | {"format"}
     assert set(store["form"]) - {"wstoken", "wsfunction", "moodlewsrestformat"} == declared_store
+    assert store["form"]["format"] == "edc-xml"
     assert base64.b64decode(store["form"]["content"]) == SEALED
     assert store["form"]["verifyurl"] == job.verify_url
     assert set(status["form"]) - {"wstoken", "wsfunction", "moodlewsrestformat"} == \

@@ -17,6 +17,7 @@
 namespace block_edcissuer\external;
 
 use block_edcissuer\issuance_store;
+use block_edcissuer\local\formats;
 use block_edcissuer\local\status;
 use core_external\external_api;
 use core_external\external_function_parameters;
@@ -42,7 +43,9 @@ class store_credential extends external_api {
             'filename' => new external_value(PARAM_RAW_TRIMMED, 'File name offered on download'),
             'content' => new external_value(PARAM_RAW, 'File bytes, base64'),
             'verifyurl' => new external_value(PARAM_RAW_TRIMMED, 'Public verification link'),
-            'format' => new external_value(PARAM_ALPHANUMEXT, 'edc-xml-v1 or elm-v3-jsonld', VALUE_DEFAULT, 'edc-xml-v1'),
+            'format' => new external_value(PARAM_ALPHANUMEXT,
+                'edc-xml or elm3-jsonld (older names edc-xml-v1, elm-v3-jsonld accepted), empty: from the file name',
+                VALUE_DEFAULT, ''),
         ]);
     }
 
@@ -59,7 +62,7 @@ class store_credential extends external_api {
      * @return array
      */
     public static function execute(int $userid, int $courseid, string $credentialid, string $filename, string $content,
-            string $verifyurl, string $format = 'edc-xml-v1'): array {
+            string $verifyurl, string $format = ''): array {
         global $DB;
         $params = self::validate_parameters(self::execute_parameters(), compact('userid', 'courseid', 'credentialid',
             'filename', 'content', 'verifyurl', 'format'));
@@ -77,12 +80,14 @@ class store_credential extends external_api {
         if ($params['credentialid'] === '' || \core_text::strlen($params['credentialid']) > 255) {
             throw new \moodle_exception('invalidcredentialid', 'block_edcissuer');
         }
-        if (!in_array($params['format'], issuance_store::FORMATS, true)) {
-            throw new \moodle_exception('invalidformat', 'block_edcissuer', '', s($params['format']));
-        }
         $filename = $params['filename'];
         if ($filename === '' || clean_param($filename, PARAM_FILE) !== $filename || strlen($filename) > 255) {
             throw new \moodle_exception('invalidfilename', 'block_edcissuer', '', s($filename));
+        }
+        $format = formats::of_file($params['format'], $filename);
+        if ($format === null) {
+            throw new \moodle_exception('invalidformat', 'block_edcissuer', '',
+                (object)['format' => s($params['format']), 'filename' => s($filename)]);
         }
         if (!preg_match('~^https?://[^\s]+$~', $params['verifyurl'])) {
             throw new \moodle_exception('invalidverifyurl', 'block_edcissuer');
@@ -94,7 +99,7 @@ class store_credential extends external_api {
 
         $store = new issuance_store();
         [$result, $record] = $store->store_credential($params['userid'], $params['courseid'], $params['credentialid'],
-            $params['format'], $filename, $bytes, $params['verifyurl']);
+            $format, $filename, $bytes, $params['verifyurl']);
         if ($result === 'stored') {
             $store->set_status($params['courseid'], $params['userid'], status::ISSUED, '', (int)$record->timecreated,
                 ['credentialid' => $params['credentialid']]);

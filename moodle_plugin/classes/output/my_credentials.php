@@ -17,6 +17,7 @@
 namespace block_edcissuer\output;
 
 use block_edcissuer\issuance_store;
+use block_edcissuer\local\formats;
 use block_edcissuer\local\status;
 
 /**
@@ -62,7 +63,7 @@ class my_credentials implements \renderable, \templatable {
                 'downloadurl' => issuance_store::file_url($cred)->out(false),
                 'filename' => $cred->filename,
                 'verifyurl' => $cred->verifyurl,
-                'format' => get_string('format_' . str_replace('-', '', $cred->format), 'block_edcissuer'),
+                'format' => get_string(formats::label_key($cred->format), 'block_edcissuer'),
                 'hasfile' => true,
             ];
         }

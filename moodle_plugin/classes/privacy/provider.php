@@ -17,6 +17,7 @@
 namespace block_edcissuer\privacy;
 
 use block_edcissuer\issuance_store;
+use block_edcissuer\local\formats;
 use core_privacy\local\metadata\collection;
 use core_privacy\local\request\approved_contextlist;
 use core_privacy\local\request\approved_userlist;
@@ -130,7 +131,7 @@ class provider implements
                 $credentials[] = (object)[
                     'courseid' => $row->courseid,
                     'credentialid' => $row->credentialid,
-                    'format' => $row->format,
+                    'format' => formats::canonical($row->format) ?? $row->format,
                     'filename' => $row->filename,
                     'verifyurl' => $row->verifyurl,
                     'timecreated' => transform::datetime($row->timecreated),

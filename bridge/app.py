@@ -9,8 +9,11 @@ import logging
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import BaseConverter, ValidationError
 
-from bridge.api import credentials, errors, health, intake, verify
+from bridge.api import credentials, errors, health, intake, openid4vci, verify
+from bridge.edc import inputs
 from bridge.metrics import Metrics
 from bridge.registry import Registry
 from bridge.settings import Settings
@@ -67,11 +70,37 @@ def load_shapes(settings: Settings):
     return ElmShapes.from_dir(settings.shacl_dir, settings.jsonld_context_dir)
 
 
+class InputJSONProvider(DefaultJSONProvider):
+    """Every JSON body any endpoint reads goes through the one input rule (bridge/edc/inputs.py): a body
+    nested 100,000 deep or holding a lone surrogate is a 400, never a RecursionError or a failed write."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return inputs.parse_json(s)  # InputError is a ValueError: request.get_json reports it as bad JSON
+
+
+class MoodleIdConverter(BaseConverter):
+    """`<id:name>` in a route: an id a 64-bit column holds, in ASCII digits (Werkzeug's `int` matches any
+    Unicode digit, "٣" included, and any size)."""
+
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        try:
+            return inputs.moodle_id(value, "")
+        except inputs.InputError:
+            raise ValidationError() from None
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
 def create_app(config: Settings | None = None, *, seals: Any = None, channels: dict[str, Any] | None = None,
                registry: Registry | None = None) -> Flask:
     """The sidecar. `seals`, `channels` and `registry` may be passed in (tests); else built from `config`."""
     settings = config or Settings.from_env()
     app = Flask(__name__)
+    app.json = InputJSONProvider(app)
+    app.url_map.converters["id"] = MoodleIdConverter
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.config["JSON_SORT_KEYS"] = False
     registry = registry or Registry(settings.database_url)
@@ -87,7 +116,7 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
     app.extensions["edc"] = ctx
 
     errors.install(app)
-    for blueprint in (intake.bp, credentials.bp, health.bp):
+    for blueprint in (intake.bp, credentials.bp, health.bp, openid4vci.bp):
         app.register_blueprint(blueprint)
     _public_verification(app, settings)
 

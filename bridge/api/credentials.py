@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bridge import worker
 from bridge.api.errors import ApiError, problem
 from bridge.api.security import context, staff_required
-from bridge.edc import formats
+from bridge.edc import formats, inputs
 from bridge.registry import documents
 from bridge.registry.models import Credential, Delivery, Issuance, Revocation
 
@@ -65,10 +65,11 @@ def _int_arg(name: str, default: int, low: int, high: int, problems: list) -> in
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        problems.append(problem(f"?{name}", f"must be a whole number from {low} to {high}"))
+    try:
+        return inputs.whole_number(raw, f"?{name}", low, high)
+    except inputs.InputError as exc:
+        problems.append(problem(exc.pointer, exc.message))
         return default
-    return int(raw)
 
 
 @bp.get("/api/v1/credentials")
@@ -79,8 +80,11 @@ def list_credentials():
     offset = _int_arg("offset", 0, 0, 10**9, problems)
     issued_from, issued_to = _date_arg("issued_from", problems), _date_arg("issued_to", problems)
     course = request.args.get("course")
-    if course is not None and not course.isdigit():
-        problems.append(problem("?course", "must be a Moodle course id (a whole number)"))
+    if course is not None:
+        try:
+            course = inputs.moodle_id(course, "?course")
+        except inputs.InputError as exc:
+            problems.append(problem("?course", f"must be a Moodle course id: {exc.message}"))
     status = request.args.get("status")
     if status is not None and status not in ("issued", "revoked"):
         problems.append(problem("?status", "must be 'issued' or 'revoked'"))
@@ -92,7 +96,7 @@ def list_credentials():
     if request.args.get("site"):
         conditions.append(Credential.site_id == request.args["site"])
     if course:
-        conditions.append(Credential.course_id == int(course))
+        conditions.append(Credential.course_id == course)
     if status:
         conditions.append(Credential.status == status)
     if issued_from:
@@ -142,9 +146,11 @@ def get_credential(cred_id: str):
 
 
 def _json_body() -> dict:
-    data = request.get_json(silent=True)
-    if data is None and request.get_data():
-        raise ApiError(400, "the body is not JSON", [problem("", "send a JSON object")])
+    raw = request.get_data(cache=True)
+    try:
+        data = inputs.parse_json(raw) if raw.strip() else None
+    except inputs.InputError as exc:
+        raise ApiError(400, "the body is not usable JSON", [problem(exc.pointer, exc.message)]) from None
     if data is not None and not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object", [problem("", "expected an object")])
     return data or {}
@@ -255,7 +261,7 @@ def list_deliveries():
                     "next_offset": offset + limit if offset + limit < total else None})
 
 
-@bp.post("/api/v1/deliveries/<int:delivery_id>/retry")
+@bp.post("/api/v1/deliveries/<id:delivery_id>/retry")
 @staff_required
 def retry_delivery(delivery_id: int):
     try:
@@ -267,7 +273,7 @@ def retry_delivery(delivery_id: int):
     return jsonify(dict(delivery_json(row), credential_id=row.credential_id)), 202
 
 
-@bp.post("/api/v1/deliveries/<int:delivery_id>/resend")
+@bp.post("/api/v1/deliveries/<id:delivery_id>/resend")
 @staff_required
 def resend_delivery(delivery_id: int):
     body = request.get_json(silent=True)  # not JSON, not an object, no reason: all the same fix for the caller

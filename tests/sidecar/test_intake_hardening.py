@@ -189,3 +189,24 @@ def put_spec_ok(client) -> bool:
     from tests.sidecar.conftest import put_spec
 
     return put_spec(client, 1, pilot_spec()).get_json()["valid"]
+
+
+# --- the same classes of fault at the staff API's doors ---------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"reason": "x\\ud800"}', b"\xff\xfe"])
+def test_staff_json_bodies_that_used_to_crash(client, body):
+    from tests.sidecar.conftest import STAFF_HEADERS
+
+    for path in ("/api/v1/credentials/urn:credential:x/revoke", "/api/v1/deliveries/1/resend"):
+        r = client.post(path, data=body, headers=dict(STAFF_HEADERS, **{"Content-Type": "application/json"}))
+        assert r.status_code == 400, (path, r.status_code)
+        assert r.get_json()["problems"]
+
+
+@pytest.mark.parametrize("delivery", [str(10**20), "٣", "²"])
+def test_delivery_ids_beyond_a_64_bit_column_or_not_ascii_are_not_found(client, delivery):
+    from tests.sidecar.conftest import STAFF_HEADERS
+
+    r = client.post(f"/api/v1/deliveries/{delivery}/retry", headers=STAFF_HEADERS)
+    assert r.status_code == 404

@@ -25,13 +25,14 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
@@ -85,13 +86,36 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def b64url_decode(text: str, what: str) -> bytes:
-    if not isinstance(text, str) or not all(c.isalnum() or c in "-_" for c in text):
+    if not isinstance(text, str) or not _BASE64URL.fullmatch(text):  # a regex: values reach megabytes
         raise JadesError(f"{what} is not base64url text")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise JadesError(f"{what} is not base64url text") from None
+
+
+def json_object(data: bytes, what: str) -> dict[str, Any]:
+    """`data` as a JSON object, or a JadesError naming `what` is wrong with it.
+
+    JOSE headers are UTF-8 JSON (RFC 7515 §4); json.loads alone would guess UTF-16/32 from the
+    bytes and raise three different exceptions (and RecursionError for deep nesting), so each
+    becomes a sentence here, where the header is read, instead of a traceback in a caller.
+    """
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise JadesError(f"{what} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise JadesError(f"{what} is not JSON ({exc.msg} at character {exc.pos})") from None
+    except RecursionError:
+        raise JadesError(f"{what} is nested too deeply to be a JOSE header") from None
+    if not isinstance(value, dict):
+        raise JadesError(f"{what} is not a JSON object")
+    return value
 
 
 def _sig_time(moment: dt.datetime) -> str:
@@ -138,10 +162,7 @@ class JadesDocument:
 
     @property
     def protected(self) -> dict[str, Any]:
-        header = json.loads(b64url_decode(self.protected_b64, "the protected header"))
-        if not isinstance(header, dict):
-            raise JadesError("the protected header is not a JSON object")
-        return header
+        return json_object(b64url_decode(self.protected_b64, "the protected header"), "the protected header")
 
     def etsi_unsigned(self) -> list[dict[str, Any]]:
         """The `etsiU` components, each decoded (JAdES allows base64url-encoded or plain JSON entries)."""
@@ -150,13 +171,11 @@ class JadesDocument:
             raise JadesError("the unsigned properties (etsiU) are not a list")
         decoded = []
         for n, entry in enumerate(entries, start=1):
+            what = f"unsigned property {n}"
             if isinstance(entry, str):
-                try:
-                    entry = json.loads(b64url_decode(entry, f"unsigned property {n}"))
-                except json.JSONDecodeError:
-                    raise JadesError(f"unsigned property {n} is not JSON") from None
+                entry = json_object(b64url_decode(entry, what), what)
             if not isinstance(entry, dict):
-                raise JadesError(f"unsigned property {n} is not a JSON object")
+                raise JadesError(f"{what} is not a JSON object")
             decoded.append(entry)
         return decoded
 
@@ -307,7 +326,7 @@ def _certificates(header: Mapping[str, Any]) -> list[x509.Certificate]:
     certs = []
     for n, entry in enumerate(x5c, start=1):
         try:
-            certs.append(x509.load_der_x509_certificate(base64.b64decode(entry, validate=True)))
+            certs.append(trust.parse_certificate(base64.b64decode(entry, validate=True)))
         except (binascii.Error, ValueError, TypeError):
             raise JadesError(f"certificate {n} in the seal (x5c) is not a DER certificate in base64") from None
     return certs
@@ -389,8 +408,12 @@ def check_seal(document: JadesDocument) -> SealCheck:
         check.notes.extend(level_notes)
         data = signing_input(document.protected_b64, document.payload)
         check.intact = _verify_signature(alg, certs[0].public_key(), document.signature, data)
-    except (JadesError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        check.problems.append(str(exc) if isinstance(exc, JadesError) else f"the protected header is not JSON: {exc}")
+    except JadesError as exc:
+        check.problems.append(str(exc))
+        check.intact = False
+        return check
+    except UnsupportedAlgorithm:
+        check.problems.append("the seal certificate holds a kind of key this verifier does not support")
         check.intact = False
         return check
     if not check.intact:
@@ -525,15 +548,21 @@ def verify_jades(
         doc = None
         report.problem("the sealed content is not a JSON credential")
     if isinstance(doc, dict):
-        for name, value in summarize(doc).items():
-            setattr(report, name, value)
-        _check_shapes(report, doc, shapes)
+        with report.checking("credential's content"):
+            for name, value in summarize(doc).items():
+                setattr(report, name, value)
+        with report.checking("EDC shapes"):
+            _check_shapes(report, doc, shapes)
     elif doc is not None:
         report.problem("the sealed content is not a JSON object")
-    check = check_seal(document)
+    check = SealCheck()
+    with report.checking("seal"):
+        check = check_seal(document)
     if check.certificate is not None:  # B-T and above: verify sigTst, read xVals/rVals (bridge/edc/ltv.py)
-        ltv.check_jades_timestamp(document, check, ltv.tsa_trust_anchors(trust_anchors), now)
+        with report.checking("time-stamp"):
+            ltv.check_jades_timestamp(document, check, ltv.tsa_trust_anchors(trust_anchors), now)
     report.seal_outcome(check)
     if check.certificate is not None:
-        _judge_trust(report, check, trust_anchors, now)
+        with report.checking("certificate chain"):
+            _judge_trust(report, check, trust_anchors, now)
     return report

@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 import requests
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import ocsp
 from lxml import etree
 
 from bridge.edc import timestamps, trust
@@ -37,6 +40,12 @@ POLICIES = ("wait", "seal-then-stamp")
 DEFAULT_TS_C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 # How far the sealer's clock may run ahead of the TSA's before a claimed signing time is a lie.
 CLOCK_SKEW = dt.timedelta(minutes=5)
+# What a verifier here reads at most of a seal's unsigned properties. Each time-stamp costs a CMS
+# check and a certificate path validation (~15-35 ms), so a seal padded with hundreds of copies
+# would hold a verifier for seconds; real seals carry one signature time-stamp, a handful of
+# certificates and revocation values, and one archive time-stamp per renewal (every few years).
+MAX_TIME_STAMPS = 8
+MAX_VALUES = 100
 
 
 def _ds(tag: str) -> str:
@@ -226,6 +235,90 @@ class CrlDistributionPointSource:
 
 # One fetcher for the process, so its CRL cache serves every credential sealed at B-LT.
 _DEFAULT_SOURCE = CrlDistributionPointSource()
+
+
+# --- reading what a seal carries (both formats) -------------------------------------------------
+# Unsigned properties are outside the seal: anyone can change them without breaking the signature.
+# Each value is read here, strictly and on its own, so a broken one becomes one sentence naming it
+# (and the verdict "not valid") instead of an exception deep inside the certificate validator.
+
+
+def too_many(items: Sequence, limit: int, what: str, problems: list[str]) -> bool:
+    """Whether a seal carries more `what` than a verifier here reads (then it says so, in `problems`)."""
+    if len(items) <= limit:
+        return False
+    problems.append(f"the seal carries {len(items)} {what}, more than the {limit} this verifier reads; "
+                    "it cannot be confirmed")
+    return True
+
+
+def decode_base64(text: object, what: str, problems: list[str]) -> bytes | None:
+    """The bytes of a base64 value (whitespace ignored), or None with a problem naming `what`."""
+    if not isinstance(text, str):
+        problems.append(f"{what} is not base64 text")
+        return None
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except ValueError:
+        problems.append(f"{what} is not valid base64")
+        return None
+
+
+def read_certificate(der: bytes, what: str, problems: list[str]) -> x509.Certificate | None:
+    """A DER X.509 certificate, or None with a problem naming `what` (a certificate value)."""
+    try:
+        return trust.parse_certificate(der)
+    except ValueError:
+        problems.append(f"{what} cannot be read: it is not a DER X.509 certificate")
+        return None
+
+
+def _reads_whole(parse) -> bool:
+    """Whether `parse()` reads a value to its end (cryptography's and asn1crypto's parsers both, as
+    pyhanko-certvalidator uses the second and reads lazily, failing late on a malformed inner field)."""
+    try:
+        parse()
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        return False
+    return True
+
+
+def read_revocation_values(crls: Sequence[bytes], ocsps: Sequence[bytes], where: str,
+                           problems: list[str], notes: list[str]) -> RevocationData:
+    """The CRLs and OCSP responses of a seal that can be read; each one that cannot is a problem.
+
+    `where` names the container (e.g. "RevocationValues"). A CRL in PEM armour (the EU's own B-LT
+    sample carries one) is read and noted; XAdES and JAdES ask for DER. An OCSP response that is
+    not "successful" carries no status, so it is refused too.
+    """
+    readable = RevocationData()
+    if too_many([*crls, *ocsps], MAX_VALUES, f"revocation values in {where}", problems):
+        return readable
+    for n, der in enumerate(crls, start=1):
+        what = f"revocation value {n} of the CRLs in {where}"
+        if der.lstrip().startswith(b"-----BEGIN"):
+            try:
+                der = x509.load_pem_x509_crl(der).public_bytes(Encoding.DER)
+            except ValueError:
+                problems.append(f"{what} cannot be read: it is PEM text, but not a CRL")
+                continue
+            notes.append(f"{what} is a PEM-armoured CRL where DER is expected; it was read anyway")
+        if not _reads_whole(lambda: (x509.load_der_x509_crl(der), asn1_crl.CertificateList.load(der, strict=True).native)):
+            problems.append(f"{what} cannot be read: it is not a DER certificate revocation list")
+            continue
+        readable.crls.append(der)
+    for n, der in enumerate(ocsps, start=1):
+        what = f"revocation value {n} of the OCSP responses in {where}"
+        if not _reads_whole(lambda: (asn1_ocsp.OCSPResponse.load(der, strict=True).native, ocsp.load_der_ocsp_response(der))):
+            problems.append(f"{what} cannot be read: it is not a DER OCSP response")
+            continue
+        response = ocsp.load_der_ocsp_response(der)
+        if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+            problems.append(f"{what} carries no certificate status (the responder said "
+                            f"{response.response_status.name.lower()})")
+            continue
+        readable.ocsps.append(der)
+    return readable
 
 
 # --- building B-T and B-LT ----------------------------------------------------------------------
@@ -493,7 +586,7 @@ def check_signature_timestamp(signature: etree._Element, check: XadesCheck,
     one). With several, the earliest verified one counts.
     """
     stamps = signature.xpath(".//xades:UnsignedSignatureProperties/xades:SignatureTimeStamp", namespaces=NS)
-    if not stamps:
+    if not stamps or too_many(stamps, MAX_TIME_STAMPS, "signature time-stamps", check.problems):
         return
     anchors = tsa_trust_anchors() if tsa_anchors is None else list(tsa_anchors)
     certs = [check.certificate, *check.chain] if check.certificate else list(check.chain)
@@ -553,19 +646,32 @@ def _jades_token(document) -> bytes | None:
     return tokens[0] if tokens else None
 
 
-def _jades_carried(document) -> tuple[list[x509.Certificate], RevocationData]:
-    """Certificates in xVals and revocation data in rVals."""
-    certs, revocation = [], RevocationData()
+def _jades_carried(document, problems: list[str] | None = None,
+                   notes: list[str] | None = None) -> tuple[list[x509.Certificate], RevocationData]:
+    """Certificates in xVals and the readable revocation data in rVals; the rest are `problems`."""
+    problems = [] if problems is None else problems
+    notes = [] if notes is None else notes
+    entries: list = []
+    crls: list[bytes] = []
+    ocsps: list[bytes] = []
     for component in document.etsi_unsigned():
-        for entry in component.get("xVals", []) if isinstance(component.get("xVals"), list) else []:
-            if isinstance(entry, dict) and isinstance(entry.get("x509Cert"), dict):
-                for der in _vals([entry["x509Cert"]], "xVals"):
-                    certs.append(x509.load_der_x509_certificate(der))
+        if isinstance(component.get("xVals"), list):
+            entries += component["xVals"]
         r_vals = component.get("rVals")
         if isinstance(r_vals, dict):
-            revocation.crls += _vals(r_vals.get("crlVals"), "rVals crlVals")
-            revocation.ocsps += _vals(r_vals.get("ocspVals"), "rVals ocspVals")
-    return certs, revocation
+            crls += _vals(r_vals.get("crlVals"), "rVals crlVals")
+            ocsps += _vals(r_vals.get("ocspVals"), "rVals ocspVals")
+    certs: list[x509.Certificate] = []
+    if too_many(entries, MAX_VALUES, "certificates in xVals", problems):
+        entries = []
+    for n, entry in enumerate(entries, start=1):
+        what = f"certificate value {n} (xVals)"
+        value = entry.get("x509Cert") if isinstance(entry, dict) else None
+        der = decode_base64(value.get("val") if isinstance(value, dict) else None, what, problems)
+        cert = read_certificate(der, what, problems) if der is not None else None
+        if cert is not None:
+            certs.append(cert)
+    return certs, read_revocation_values(crls, ocsps, "rVals", problems, notes)
 
 
 def jades_extend_to_t(document, tsa: TsaClient) -> dt.datetime:
@@ -618,14 +724,14 @@ def check_jades_timestamp(document, check, tsa_anchors: Sequence[x509.Certificat
     serves the seal certificate's trust judgement.
     """
     try:
-        certs, revocation = _jades_carried(document)
+        certs, revocation = _jades_carried(document, check.problems, check.notes)
         tokens = _jades_tokens(document)
     except ValueError as exc:
         check.problems.append(f"the seal's unsigned properties are malformed: {exc}")
         return
     check.chain.extend(c for c in certs if c != check.certificate and c not in check.chain)
     check.crls, check.ocsps = revocation.crls, revocation.ocsps
-    if not tokens:
+    if not tokens or too_many(tokens, MAX_TIME_STAMPS, "signature time-stamps", check.problems):
         return
     anchors = tsa_trust_anchors() if tsa_anchors is None else list(tsa_anchors)
     pool = [check.certificate, *check.chain] if check.certificate else list(check.chain)

@@ -6,8 +6,12 @@ and so a new format's verifier only has to fill this in.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterator
+
+# The sentence a part of the verification that failed unexpectedly ends in (tests look for it).
+UNCHECKED = "could not be checked"
 
 
 @dataclass
@@ -50,6 +54,20 @@ class VerificationReport:
 
     def problem(self, text: str) -> None:
         self.problems.append(text)
+
+    @contextmanager
+    def checking(self, part: str) -> Iterator[None]:
+        """Run one part of the verification (`part` names it: "time-stamp", "certificate chain", ...).
+
+        Everything a verifier reads comes from the file, and a file may hold anything. Each part
+        reads its input strictly and says what is wrong in its own words; should one still fail
+        in a way nobody foresaw, the verdict names the part and says "not valid", and the CLI,
+        the API and the page answer with a report, never a traceback.
+        """
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - a verdict, never a traceback (issue 13)
+            self.problem(f"the {part} {UNCHECKED} ({type(exc).__name__}), so the seal cannot be confirmed")
 
     def seal_outcome(self, check: Any) -> None:
         """Take what a seal check (XAdES or JAdES) found: intact or not, its level, problems, notes."""

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from asn1crypto import cms, tsp
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -154,7 +154,7 @@ class TimestampResult:
 
 
 def _crypto_cert(cert) -> x509.Certificate:
-    return x509.load_der_x509_certificate(cert.dump())
+    return trust.parse_certificate(cert.dump())
 
 
 def _token_parts(token_der: bytes):
@@ -302,8 +302,8 @@ def verify_timestamp(
                                if c.name == "certificate"]
         imprint_alg = info["message_imprint"]["hash_algorithm"]["algorithm"].native
         imprint = info["message_imprint"]["hashed_message"].native
-    except (ValueError, TypeError, KeyError) as exc:
-        result.problems.append(f"the time-stamp token cannot be read ({exc})")
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        result.problems.append(f"the time-stamp token cannot be read ({exc})"[:300])
         return result
     if imprint_alg not in HASHES:
         result.problems.append(f"the time-stamp uses an unsupported imprint digest ({imprint_alg})")
@@ -311,13 +311,17 @@ def verify_timestamp(
     if HASHES[imprint_alg](expected_imprint_data).digest() != imprint:
         result.problems.append("the time-stamp is for something else: its message imprint does not match the seal")
     candidates = [*result.certificates, *extra_certs]
-    signer = _find_signer(signer_info, candidates)
-    if signer is None:
-        result.problems.append("the time-stamp's signing certificate is neither in the token nor in the seal")
-        return result
-    result.tsa_cert = signer
-    _check_signed_attributes(signer_info, econtent, signer, result.problems)
-    _check_signature(signer_info, signer, result.problems)
+    try:
+        signer = _find_signer(signer_info, candidates)
+        if signer is None:
+            result.problems.append("the time-stamp's signing certificate is neither in the token nor in the seal")
+            return result
+        result.tsa_cert = signer
+        _check_signed_attributes(signer_info, econtent, signer, result.problems)
+        _check_signature(signer_info, signer, result.problems)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, UnsupportedAlgorithm) as exc:
+        # asn1crypto parses lazily: a malformed inner field only fails when it is read.
+        result.problems.append(f"the time-stamp token cannot be read ({type(exc).__name__}: {exc})"[:300])
     if result.problems:
         return result
     result.untrusted += _tsa_certificate_problems(signer)

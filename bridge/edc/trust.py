@@ -48,6 +48,21 @@ def load_anchors(path: str | Path | None) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(data)
 
 
+def parse_certificate(der: bytes) -> x509.Certificate:
+    """A DER certificate both cryptography and asn1crypto (pyhanko's parser) read in full; else ValueError.
+
+    The two parsers differ (cryptography takes any string type in a name, asn1crypto does not), and
+    asn1crypto reads lazily: a certificate only one of them accepts would fail later, deep inside
+    path validation. Reading it whole here lets the caller say which certificate is malformed.
+    """
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        asn1_x509.Certificate.load(der, strict=True).native
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        raise ValueError(f"not a well-formed X.509 certificate ({type(exc).__name__})") from None
+    return cert
+
+
 def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
 
@@ -94,22 +109,22 @@ def assess_certificate(
         result.problems.append("no trust anchors are configured, so the issuer cannot be confirmed")
         return result
     crls, ocsps = list(crls), list(ocsps)
-    context = ValidationContext(
-        trust_roots=[_asn1(a) for a in anchors],
-        other_certs=[_asn1(c) for c in chain],
-        moment=at,
-        allow_fetching=False,
-        crls=crls,
-        ocsps=ocsps,
-        revocation_mode="hard-fail" if (crls or ocsps) else "soft-fail",
-        # A B-LT seal's CRL/OCSP is usually issued after the time-stamp (EN 319 102-1 wants exactly
-        # that: it proves the certificate was not revoked *by then*); without this, pyhanko calls it
-        # "too recent" for a judgement at the time of sealing. Revocation dates are still compared.
-        retroactive_revinfo=True,
-    )
-    validator = CertificateValidator(_asn1(cert), validation_context=context)
     when = at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     try:
+        context = ValidationContext(
+            trust_roots=[_asn1(a) for a in anchors],
+            other_certs=[_asn1(c) for c in chain],
+            moment=at,
+            allow_fetching=False,
+            crls=crls,
+            ocsps=ocsps,
+            revocation_mode="hard-fail" if (crls or ocsps) else "soft-fail",
+            # A B-LT seal's CRL/OCSP is usually issued after the time-stamp (EN 319 102-1 wants exactly
+            # that: it proves the certificate was not revoked *by then*); without this, pyhanko calls it
+            # "too recent" for a judgement at the time of sealing. Revocation dates are still compared.
+            retroactive_revinfo=True,
+        )
+        validator = CertificateValidator(_asn1(cert), validation_context=context)
         asyncio.run(validator.async_validate_path())
     except RevokedError:
         result.problems.append(f"the seal certificate had been revoked by {when}")
@@ -138,6 +153,13 @@ def assess_certificate(
             )
         else:
             result.problems.append(f"the seal certificate's chain is not valid: {exc}")
+        return result
+    except Exception as exc:  # noqa: BLE001 - see below
+        # Certificates and revocation data come from the seal, which anyone can alter outside its
+        # signature; the validator's ASN.1 parsers raise whatever they raise on such input. Each
+        # value was read beforehand (bridge/edc/ltv.py), so this is a last line, and it is a verdict.
+        result.problems.append(f"the seal certificate's chain could not be checked: the certificates or revocation "
+                               f"data it carries are malformed ({type(exc).__name__})")
         return result
     usage = _key_usage_problem(cert)
     if usage:

@@ -103,10 +103,15 @@ def verify_edc_xml(
     if root.tag != ROOT_TAG:
         report.problem(f"the XML document is not a europassCredential (its root is {etree.QName(root).localname})")
         return report
-    _schema(report, schema, tree)
-    _summary(report, tree)
-    check = xades.check_seal(root, tsa_anchors=ltv.tsa_trust_anchors(trust_anchors))
-    report.seal_outcome(check)
-    if check.certificate is not None:
-        _trust(report, check, trust_anchors, now)
+    with report.checking("schema"):
+        _schema(report, schema, tree)
+    with report.checking("credential's content"):
+        _summary(report, tree)
+    check = None
+    with report.checking("seal"):
+        check = xades.check_seal(root, tsa_anchors=ltv.tsa_trust_anchors(trust_anchors))
+        report.seal_outcome(check)
+    if check is not None and check.certificate is not None:
+        with report.checking("certificate chain"):
+            _trust(report, check, trust_anchors, now)
     return report

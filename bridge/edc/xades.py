@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -273,12 +273,32 @@ def _check_references(signature: etree._Element, check: XadesCheck) -> None:
         check.problems.append("the seal has no signed XAdES properties")
 
 
-def _certificates(signature: etree._Element) -> list[x509.Certificate]:
-    certs = []
-    for path in (".//ds:KeyInfo/ds:X509Data/ds:X509Certificate", ".//xades:CertificateValues/xades:EncapsulatedX509Certificate"):
-        for node in signature.xpath(path, namespaces=NS):
-            cert = x509.load_der_x509_certificate(base64.b64decode("".join((node.text or "").split())))
-            if all(cert != c for c in certs):
+# Where a XAdES seal carries certificates: (path, how one is named in a problem, the container).
+CERTIFICATE_PLACES = (
+    (".//ds:KeyInfo/ds:X509Data/ds:X509Certificate", "certificate {n} in the seal's KeyInfo", "KeyInfo"),
+    (".//xades:CertificateValues/xades:EncapsulatedX509Certificate", "certificate value {n} (CertificateValues)",
+     "CertificateValues"),
+)
+
+
+def _certificates(signature: etree._Element, problems: list[str] | None = None) -> list[x509.Certificate]:
+    """The certificates the seal carries (KeyInfo, then CertificateValues), each once.
+
+    One that cannot be read is a problem in `problems` (naming where it is), not an exception.
+    """
+    from bridge.edc import ltv
+
+    problems = [] if problems is None else problems
+    certs: list[x509.Certificate] = []
+    for path, label, container in CERTIFICATE_PLACES:
+        nodes = signature.xpath(path, namespaces=NS)
+        if ltv.too_many(nodes, ltv.MAX_VALUES, f"certificates in {container}", problems):
+            continue
+        for n, node in enumerate(nodes, start=1):
+            what = label.format(n=n)
+            der = ltv.decode_base64(node.text or "", what, problems)
+            cert = ltv.read_certificate(der, what, problems) if der is not None else None
+            if cert is not None and all(cert != c for c in certs):
                 certs.append(cert)
     return certs
 
@@ -314,7 +334,11 @@ def _check_signature_value(signature: etree._Element, check: XadesCheck) -> None
     kind, hash_cls = SIGNATURE_METHODS[method]
     value = base64.b64decode("".join((signature.findtext(_ds("SignatureValue")) or "").split()))
     data = _canonical(signed_info, c14n_alg)
-    key = check.certificate.public_key()
+    try:
+        key = check.certificate.public_key()
+    except UnsupportedAlgorithm:
+        check.problems.append("the seal certificate holds a kind of key this verifier does not support")
+        return
     try:
         if kind == "rsa" and isinstance(key, rsa.RSAPublicKey):
             key.verify(value, data, padding.PKCS1v15(), hash_cls())
@@ -343,10 +367,22 @@ def _level_and_time(signature: etree._Element, check: XadesCheck) -> None:
         check.level = "B-T"
         if has("CertificateValues") and has("RevocationValues"):
             check.level = "B-LT"
-    for node in signature.xpath(".//xades:RevocationValues/xades:CRLValues/xades:EncapsulatedCRLValue", namespaces=NS):
-        check.crls.append(base64.b64decode("".join((node.text or "").split())))
-    for node in signature.xpath(".//xades:RevocationValues/xades:OCSPValues/xades:EncapsulatedOCSPValue", namespaces=NS):
-        check.ocsps.append(base64.b64decode("".join((node.text or "").split())))
+    _revocation_values(signature, check)
+
+
+def _revocation_values(signature: etree._Element, check: XadesCheck) -> None:
+    """The CRLs and OCSP responses in RevocationValues that can be read; the others are problems."""
+    from bridge.edc import ltv
+
+    found: dict[str, list[bytes]] = {"CRL": [], "OCSP": []}
+    for kind, what in (("CRL", "an EncapsulatedCRLValue"), ("OCSP", "an EncapsulatedOCSPValue")):
+        path = f".//xades:RevocationValues/xades:{kind}Values/xades:Encapsulated{kind}Value"
+        for node in signature.xpath(path, namespaces=NS):
+            der = ltv.decode_base64(node.text or "", f"{what} in RevocationValues", check.problems)
+            if der is not None:
+                found[kind].append(der)
+    readable = ltv.read_revocation_values(found["CRL"], found["OCSP"], "RevocationValues", check.problems, check.notes)
+    check.crls, check.ocsps = readable.crls, readable.ocsps
 
 
 def check_seal(root: etree._Element, *, tsa_anchors=None) -> XadesCheck:
@@ -370,7 +406,7 @@ def check_seal(root: etree._Element, *, tsa_anchors=None) -> XadesCheck:
         return check
     _level_and_time(signature, check)
     _check_references(signature, check)
-    certs = _certificates(signature)
+    certs = _certificates(signature, check.problems)
     if not certs:
         check.problems.append("the seal carries no certificate")
         return check

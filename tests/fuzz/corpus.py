@@ -1,0 +1,80 @@
+"""The seeds the verifier fuzzers mutate: long-term sealed credentials of both formats, and the trust
+they are verified with.
+
+Made fresh each run (nothing fetched, nothing stored in the repository): a TEST CA, a loopback
+OpenSSL TSA it certifies (tests/ltv/ltv_pki.py), an ECDSA software seal, and the pilot credential
+sealed as EDC XML (XAdES) and ELM v3 (JAdES) at B-T and B-LT (and B-LTA where the code offers it).
+The EU's own signed samples are read from ../shared/reference as further seeds when present.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "ltv"))
+
+from ltv_pki import LoopbackTSA, TestCA  # noqa: E402
+
+from bridge.edc import ltv, model  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "reference" / "edc"
+EU_SAMPLES = (SHARED / "v1_signed_samples" / "credential-generic-profile-xsd-signed.xml",
+              SHARED / "v3_jsonld" / "Sample-MC-Annex1-signed.jsonld")
+PILOT = REPO / "examples" / "pilot"
+
+
+@dataclass
+class Corpus:
+    """Seed documents by name ("xades-B-LT", ...), the CA they chain to, and the moment to verify at."""
+
+    seeds: dict[str, bytes] = field(default_factory=dict)
+    anchors: list = field(default_factory=list)  # cryptography certificates
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    def anchors_pem(self) -> bytes:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return b"".join(c.public_bytes(Encoding.PEM) for c in self.anchors)
+
+
+def _credential() -> model.Credential:
+    spec = model.load_course_spec(json.loads((PILOT / "courses" / "data101.json").read_text(encoding="utf-8")))
+    learner = model.load_learner(json.loads((PILOT / "learners" / "maria-garcia.json").read_text(encoding="utf-8")))
+    return model.Credential(spec, learner, model.Issuance.new(valid_for=spec.valid_for))
+
+
+def levels() -> tuple[str, ...]:
+    """The long-term levels this code can seal at (B-LTA once it exists)."""
+    return tuple(level for level in ltv.LEVELS if level != "B-B")
+
+
+def build(with_eu_samples: bool = True) -> Corpus:
+    """Seal the seeds against a loopback TSA (closed again before returning)."""
+    from bridge.edc.elm3_builder import build_elm3, serialize_elm3
+    from bridge.edc.issuer import issue_edc_xml
+    from bridge.edc.jades import seal_jades
+
+    ca = TestCA.create("TEST CA for fuzzing")
+    tsa = LoopbackTSA(ca)
+    corpus = Corpus(anchors=[ca.cert])
+    try:
+        seal = ca.issue_seal(days=365)
+        client = ltv.TsaClient(tsa.url, timeout=10)
+        source = ltv.StaticRevocationSource(crls=[ca.crl(days=30)])
+        credential = _credential()
+        payload = serialize_elm3(build_elm3(credential))
+        for level in levels():
+            options = dict(tsa=client, level=level, revocation_source=source)
+            corpus.seeds[f"xades-{level}"] = issue_edc_xml(credential, seal, **options)
+            corpus.seeds[f"jades-{level}"] = seal_jades(payload, seal, **options)
+    finally:
+        tsa.close()
+    if with_eu_samples:
+        for path in EU_SAMPLES:
+            if path.exists():
+                corpus.seeds[f"eu-{path.suffix[1:]}"] = path.read_bytes()
+    return corpus

@@ -96,6 +96,44 @@ class LearningOutcome:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a course takes place (its country, and the address and NUTS region when known)."""
+
+    country: str  # ISO 3166-1 alpha-3
+    address: Text | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Price:
+    amount: Decimal
+    currency: str  # ISO 4217
+    description: Text | None = None
+
+    @property
+    def amount_text(self) -> str:
+        """12.50 -> "12.5", 0 -> "0": the shortest exact decimal, as credit points are written."""
+        return format(self.amount.normalize(), "f")
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    """What a course catalogue (Europass) says about taking the course; no credential uses it."""
+
+    type: str | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    application_deadline: dt.date | None = None
+    duration: str | None = None  # ISO 8601, e.g. P6W
+    schedule: str | None = None
+    setting: str | None = None
+    price: Price | None = None
+    admission_procedure: Text | None = None
+    schedule_information: Text | None = None
+    location: Place | None = None
+
+
+@dataclass(frozen=True)
 class CourseSpec:
     """A course's credential description (everything but the learner and the date)."""
 
@@ -127,7 +165,14 @@ class CourseSpec:
     further_information: Text | None = None
     homepage: str | None = None
     valid_for: str | None = None
+    provider: Organisation | None = None  # who teaches it, when not the issuer (Europass)
+    opportunity: Opportunity | None = None  # the course catalogue's facts (Europass)
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def course_provider(self) -> Organisation:
+        """The organisation a course catalogue lists the course under: the provider, else the issuer."""
+        return self.provider or self.issuer
 
     @property
     def languages_primary_first(self) -> tuple[str, ...]:
@@ -240,11 +285,35 @@ def _language_problems(doc: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _opportunity_problems(doc: Mapping[str, Any]) -> list[Problem]:
+    """The dates of `learning_opportunity` are real days, in order (rules JSON Schema cannot state)."""
+    opportunity = doc.get("learning_opportunity") or {}
+    problems = [Problem(f"/learning_opportunity/{name}", f"{opportunity[name]!r} is not a day of the calendar")
+                for name in ("start_date", "end_date", "application_deadline")
+                if name in opportunity and _date(opportunity[name]) is None]
+    if problems:
+        return problems
+    start, end = _date(opportunity.get("start_date")), _date(opportunity.get("end_date"))
+    deadline = _date(opportunity.get("application_deadline"))
+    if start and end and end < start:
+        problems.append(Problem("/learning_opportunity/end_date", "is before the start date"))
+    if deadline and end and deadline > end:
+        problems.append(Problem("/learning_opportunity/application_deadline", "is after the end date"))
+    return problems
+
+
 def validate_course_spec(doc: Any) -> list[Problem]:
     """All the problems of a course description; empty when a credential can be built from it."""
     problems = _schema_problems(_validator(COURSE_SCHEMA_FILE), doc)
     if not problems and isinstance(doc, dict):
-        problems = _language_problems(doc)
+        problems = _language_problems(doc) + _opportunity_problems(doc)
     return problems
 
 
@@ -257,6 +326,22 @@ def _organisation(d: Mapping[str, Any]) -> Organisation:
         name=Text(d["name"]), legal_identifier=d["legal_identifier"], country=d["country"],
         vat_identifier=d.get("vat_identifier"), region=d.get("region"), homepage=d.get("homepage"),
         email=d.get("email"), address=_text(d.get("address")),
+    )
+
+
+def _opportunity(d: Mapping[str, Any] | None) -> Opportunity | None:
+    if not d:
+        return None
+    price = d.get("price")
+    place = d.get("location")
+    return Opportunity(
+        type=d.get("type"), start_date=_date(d.get("start_date")), end_date=_date(d.get("end_date")),
+        application_deadline=_date(d.get("application_deadline")), duration=d.get("duration"),
+        schedule=d.get("schedule"), setting=d.get("setting"),
+        price=Price(Decimal(str(price["amount"])), price["currency"], _text(price.get("description"))) if price else None,
+        admission_procedure=_text(d.get("admission_procedure")),
+        schedule_information=_text(d.get("schedule_information")),
+        location=Place(place["country"], _text(place.get("address")), place.get("region")) if place else None,
     )
 
 
@@ -298,6 +383,8 @@ def load_course_spec(doc: Any) -> CourseSpec:
         further_information=_text(doc.get("further_information")),
         homepage=doc.get("homepage"),
         valid_for=doc.get("valid_for"),
+        provider=_organisation(doc["provider"]) if doc.get("provider") else None,
+        opportunity=_opportunity(doc.get("learning_opportunity")),
         source=doc,
     )
 

@@ -250,3 +250,87 @@ QF_EHEA_CYCLES = MappingProxyType({
 
 # The grade written when the course reports none: an EDC assessment must carry a grade.
 PASSED = MappingProxyType({"en": "passed", "lt": "įskaityta"})
+
+# --- what a course catalogue says (QDR learning opportunities, ELM v3 LearningOpportunity) -----
+# URIs and English labels of the EU's controlled lists as the QDR schema names them (its cv/ folder,
+# which the reference copy of loq.xsd lacks; loq.xml beside it uses several of these URIs); the
+# Lithuanian labels are this project's translations. Keys are the description's values.
+LEARNING_OPPORTUNITY_TYPE_SCHEME = Scheme(
+    f"{SNB}/learning-opportunity/25831c2",
+    {"en": "Europass Standard List of Learning Opportunity Types",
+     "lt": "Europass standartinis mokymosi galimybių tipų sąrašas"},
+)
+LEARNING_OPPORTUNITY_TYPES = _table(LEARNING_OPPORTUNITY_TYPE_SCHEME, {
+    "course": (f"{SNB}/learning-opportunity/05053c1cbe", "Course", "Kursas"),
+    "programme-module": (f"{SNB}/learning-opportunity/0f7dac46ca", "Programme module", "Programos modulis"),
+    "mentoring": (f"{SNB}/learning-opportunity/11252a5207", "Mentoring", "Mentorystė"),
+    "mooc": (f"{SNB}/learning-opportunity/17744a2647", "MOOC", "Masinis atvirasis nuotolinis kursas"),
+    "apprenticeship": (f"{SNB}/learning-opportunity/63f9f6180c", "Apprenticeship", "Pameistrystė"),
+    "study-visit": (f"{SNB}/learning-opportunity/65a4cf5de2", "Study visit", "Mokomasis vizitas"),
+    "short-learning-programme": (f"{SNB}/learning-opportunity/74a4a268e8", "Short learning programme",
+                                 "Trumpoji mokymosi programa"),
+    "internship": (f"{SNB}/learning-opportunity/77b99de990", "Internship", "Stažuotė"),
+    "educational-programme": (f"{SNB}/learning-opportunity/79343569f3", "Educational programme",
+                              "Švietimo programa"),
+    "class": (f"{SNB}/learning-opportunity/7e1ac538db", "Class", "Užsiėmimas"),
+    "service-learning": (f"{SNB}/learning-opportunity/8b965da2d4", "Service learning", "Mokymasis tarnaujant"),
+    "thesis": (f"{SNB}/learning-opportunity/b2434ca358", "Thesis", "Baigiamasis darbas"),
+})
+
+LEARNING_SCHEDULE_SCHEME = Scheme(
+    f"{SNB}/learning-schedule/25831c2",
+    {"en": "Europass Standard List of Learning Schedule Types", "lt": "Europass standartinis mokymosi grafikų sąrašas"},
+)
+LEARNING_SCHEDULES = _table(LEARNING_SCHEDULE_SCHEME, {
+    "full-time": (f"{SNB}/learning-schedule/72a0ab92fa", "Full time", "Nuolatinės studijos"),
+    "part-time-intensive": (f"{SNB}/learning-schedule/f230bae523", "Part time intensive", "Intensyvios ištęstinės studijos"),
+    "part-time-light": (f"{SNB}/learning-schedule/67395e6b5a", "Part time light", "Lengvesnės ištęstinės studijos"),
+})
+
+LEARNING_SETTING_SCHEME = Scheme(
+    f"{SNB}/learning-setting/25831c2",
+    {"en": "Europass Standard List of Learning Setting Types", "lt": "Europass standartinis mokymosi aplinkų sąrašas"},
+)
+LEARNING_SETTINGS = _table(LEARNING_SETTING_SCHEME, {
+    "formal": (f"{SNB}/learning-setting/6fd4685715", "formal learning", "formalusis mokymasis"),
+    "non-formal": (f"{SNB}/learning-setting/e207a81fc7", "non-formal learning", "neformalusis mokymasis"),
+})
+
+# ECTS, the framework of every credit point we write (the v3 sample and the QDR's credit-points list).
+ECTS = Concept(
+    Scheme(f"{SNB}/education-credit/25831c2", {"en": "Education credit", "lt": "Mokymosi kreditai"}),
+    f"{SNB}/education-credit/6fcec5c5af",
+    {"en": "European Credit Transfer System", "lt": "Europos kreditų perkėlimo ir kaupimo sistema"},
+)
+
+CURRENCY_SCHEME = Scheme(f"{AUTHORITY}/currency", {"en": "Currency", "lt": "Valiuta"}, notation="currency")
+
+
+def currency(code: str) -> Concept:
+    """An ISO 4217 currency of the EU authority list; its label is the code (EUR reads the same everywhere)."""
+    return Concept(CURRENCY_SCHEME, f"{AUTHORITY}/currency/{code}", {"en": code, "lt": code})
+
+
+def country(code: str) -> Concept:
+    """A country of the EU authority list; a code we have no label for is labelled by itself."""
+    return COUNTRIES.get(code) or Concept(COUNTRY_SCHEME, f"{AUTHORITY}/country/{code}", {"en": code})
+
+
+def isced_f(code: str) -> Concept:
+    """An ISCED-F 2013 field; a code we have no label for is still a valid reference, labelled by itself."""
+    return ISCED_F.get(code) or Concept(ISCED_F_SCHEME, f"{SNB}/isced-f/{code}", {"en": code})
+
+
+# Words of the notes a course description's Europass export carries (their subjects are fixed, as above).
+NOTE_SUBJECTS_EXPORT = MappingProxyType({
+    **NOTE_SUBJECTS,
+    "stackability_towards": "Stackable towards",
+    "valid_for": "Validity of the credential",
+    "prerequisites": "Entry requirements",
+    "admission_procedure": "Admission procedure",
+    "schedule_information": "Schedule",
+})
+VALID_FOR_WORDS = MappingProxyType({
+    "en": "A credential for this course stays valid for {duration} (ISO 8601) after it is issued.",
+    "lt": "Šio kurso kredencialas galioja {duration} (ISO 8601) nuo išdavimo.",
+})

@@ -75,6 +75,12 @@ def parse_rate(name: str, text: str) -> tuple[int, int]:
     return item.amount, item.get_expiry()
 
 
+def _all_formats() -> tuple[str, ...]:
+    from bridge.edc import formats
+
+    return formats.names()
+
+
 def _formats(text: str) -> tuple[str, ...]:
     """EDC_FORMATS: format names (or their old aliases), comma-separated; the first is the site default."""
     from bridge.edc import formats
@@ -112,7 +118,7 @@ class Settings:
     batch: int = 8  # rows a worker claims and stores (issuance) or records (delivery) per transaction
     max_delivery_attempts: int = 8
     security_contact: str | None = None
-    formats: tuple[str, ...] = ("edc-xml",)
+    formats: tuple[str, ...] = field(default_factory=lambda: _all_formats())  # every one; the first is the default
     max_body_bytes: int = 256 * 1024  # intake bodies: a course description is a few KB
     max_upload_bytes: int = 4 * 1024 * 1024  # verify uploads: official samples reach ~100 KB
     timestamp_window: int = 300
@@ -137,7 +143,7 @@ class Settings:
                 raise SettingsError(f"EDC_INTAKE_KEYS_FILE: cannot read {path}: {exc.strerror}") from None
         if env.get("EDC_INTAKE_KEYS"):
             keys.update(parse_intake_keys(env["EDC_INTAKE_KEYS"], "EDC_INTAKE_KEYS"))
-        formats = _formats(env.get("EDC_FORMATS") or "edc-xml")
+        formats = _formats(env.get("EDC_FORMATS") or ",".join(_all_formats()))
         values = dict(
             database_url=env.get("EDC_DATABASE_URL") or DEFAULT_DATABASE_URL,
             intake_keys=keys,

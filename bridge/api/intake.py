@@ -75,7 +75,8 @@ def put_specification(site: str, course: str):
     course = course_id
     try:
         result = store_specification(ctx.registry, site, course, document, g.intake_auth,
-                                     window=ctx.settings.timestamp_window, actor=g.get("actor", "moodle"))
+                                     window=ctx.settings.timestamp_window, actor=g.get("actor", "moodle"),
+                                     site_formats=ctx.settings.formats)
     except AuthError as exc:
         raise _refuse_replay(exc) from None
     if result.resumed:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import update
 
-from bridge.edc import model
+from bridge.edc import formats, model
 from bridge.intake.auth import Authenticated, claim_nonce
 from bridge.registry import Registry, audit
 from bridge.registry.models import CourseSpecification, Issuance, utcnow
@@ -21,17 +21,26 @@ class SpecResult:
     resumed: int
 
 
-def problems_of(document: Any) -> list[dict[str, str]]:
+def problems_of(document: Any, site_formats: Sequence[str] | None = None) -> list[dict[str, str]]:
+    """What keeps the description from making credentials: the schema's and model's problems, and a
+    format the site does not issue (`site_formats`, EDC_FORMATS) — never replaced by another one."""
     try:
         model.load_course_spec(document)
     except model.ModelError as exc:
         return exc.as_json()
+    if site_formats is not None:
+        try:
+            formats.for_course(document, site_formats)
+        except formats.UnknownFormat as exc:
+            return [{"pointer": "/format", "message": f"{exc}; choose one of {', '.join(site_formats)}, or none "
+                                                      f"for the site's default ({site_formats[0]})"}]
     return []
 
 
 def store_specification(registry: Registry, site_id: str, course_id: int, document: Any,
-                        auth: Authenticated | None, *, window: int = 300, actor: str = "moodle") -> SpecResult:
-    problems = problems_of(document)
+                        auth: Authenticated | None, *, window: int = 300, actor: str = "moodle",
+                        site_formats: Sequence[str] | None = None) -> SpecResult:
+    problems = problems_of(document, site_formats)
     valid = not problems
     with registry.transaction() as session:
         if auth is not None:

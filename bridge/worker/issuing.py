@@ -185,8 +185,12 @@ def _seal_one(ctx: Context, worker_id: str, issuance_id: str, event: dict, spec_
     awarded = dt.datetime.fromisoformat(completed.replace("Z", "+00:00")) if completed else None
     credential = model.Credential(spec, learner, model.Issuance.new(awarded, grade=event.get("grade"),
                                                                     valid_for=spec.valid_for))
-    fmt = (spec.source.get("format") if spec.source.get("format") in ctx.settings.formats else None) \
-        or ctx.settings.formats[0]
+    try:  # the course's own choice, else the site default; never another format in its place
+        fmt = formats.for_course(spec.source, ctx.settings.formats)[0]
+    except formats.UnknownFormat as exc:
+        _release(ctx, issuance_id, worker_id, status="parked", error=str(exc),
+                 parked_reason=[{"pointer": "/format", "message": str(exc)}])
+        return None
     started = time.perf_counter()
     try:
         document = _seal(ctx, credential, fmt)

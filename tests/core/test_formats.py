@@ -62,7 +62,7 @@ def test_the_same_names_in_the_schema_the_openapi_the_cli_and_the_plugin():
     issue = parser._subparsers._group_actions[0].choices["issue"]
     cli = next(a for a in issue._actions if a.dest == "format").choices
     names = list(formats.names())
-    assert schema["properties"]["format"]["enum"] == names
+    assert schema["$defs"]["format_name"]["enum"] == names
     assert openapi["components"]["schemas"]["Credential"]["properties"]["format"]["enum"] == names
     assert list(cli) == names
     plugin = plugin_formats()  # moodle_plugin/classes/local/formats.php

@@ -60,3 +60,62 @@ def test_moodle_is_told_the_true_format_and_stores_the_file_as_it(sidecar, moodl
     assert moodle.filenames[(row.id, "elm3-jsonld")] == f"credential-{row.id.rsplit(':', 1)[1]}.json"
     assert base64.b64decode(store["content"]) == document
     assert moodle.statuses[(pilot_learner()["id"], 1)][1] == "delivered"
+
+
+def _issuance(ctx, course: int = 1) -> dict:
+    """The course's inbox row: its status and, when parked, why (the problems Moodle is shown)."""
+    import json
+
+    from bridge.registry.models import Issuance
+
+    with ctx.registry.reading() as session:
+        row = session.query(Issuance).filter(Issuance.course_id == course).one()
+        return {"status": row.status, "problems": json.loads(row.parked_reason or "[]")}
+
+
+def test_with_no_configuration_each_course_gets_the_format_its_description_names(sidecar, moodle):
+    from bridge.settings import Settings
+
+    assert Settings.from_env({}).formats == ("edc-xml", "elm3-jsonld")  # both can be issued; EDC XML the default
+    app = sidecar(formats=Settings.from_env({}).formats)
+    client, ctx = app.test_client(), app.extensions["edc"]
+    elm3 = pilot_spec()
+    elm3["format"] = "elm3-jsonld"
+    assert put_spec(client, 1, elm3).json == {"site": "demo", "course": 1, "valid": True, "problems": [],
+                                              "resumed": 0}
+    assert put_spec(client, 2, pilot_spec("cyber201")).json["valid"] is True  # names none: the site default
+    post_event(client, make_event(1))
+    post_event(client, make_event(2))
+    assert worker.drain(ctx) == 2
+    assert {(row.course_id, row.format) for row, _ in _stored(ctx)} == {(1, "elm3-jsonld"), (2, "edc-xml")}
+    assert {key[1] for key in moodle.files} == {"elm3-jsonld", "edc-xml"}
+
+
+def test_a_site_that_restricts_formats_refuses_a_description_naming_another(sidecar):
+    app = sidecar(formats=("edc-xml",))
+    client, ctx = app.test_client(), app.extensions["edc"]
+    spec = pilot_spec()
+    spec["format"] = "elm3-jsonld"
+    answer = put_spec(client, 1, spec).json
+    assert answer["valid"] is False
+    assert [p["pointer"] for p in answer["problems"]] == ["/format"]
+    assert "does not issue elm3-jsonld" in answer["problems"][0]["message"]
+    assert "choose one of edc-xml" in answer["problems"][0]["message"]
+    post_event(client, make_event(1))
+    assert worker.drain(ctx) == 0 and _stored(ctx) == []
+    parked = _issuance(ctx)
+    assert parked["status"] == "parked"
+    assert [p["pointer"] for p in parked["problems"]] == ["/format"]
+
+
+def test_a_format_the_site_stopped_issuing_parks_the_issuance_never_another_format(sidecar, moodle):
+    spec = pilot_spec()
+    spec["format"] = "elm3-jsonld"
+    before = sidecar(formats=("edc-xml", "elm3-jsonld"))
+    assert put_spec(before.test_client(), 1, spec).json["valid"] is True
+    after = sidecar(formats=("edc-xml",))  # the operator narrowed EDC_FORMATS; the description still names ELM v3
+    client, ctx = after.test_client(), after.extensions["edc"]
+    post_event(client, make_event(1))
+    assert worker.drain(ctx) == 0 and _stored(ctx) == [] and moodle.files == {}
+    parked = _issuance(ctx)
+    assert parked["status"] == "parked" and "does not issue elm3-jsonld" in parked["problems"][0]["message"]

@@ -125,6 +125,7 @@ final class spec_mapper_test extends TestCase {
             'outcome text, compacted row' => ['/learning_outcomes/1/text/en', 'learning_outcomes_text_en[3]'],
             'outcome esco' => ['/learning_outcomes/0/esco_skill', 'learning_outcomes_esco_skill[1]'],
             'outcomes list' => ['/learning_outcomes', 'learning_outcomes_text_lt[0]'],
+            'format the site does not issue' => ['/format', 'format'],
             'root' => ['', null],
             'unknown' => ['/colour', null],
             'unknown outcome member' => ['/learning_outcomes/0/colour', null],

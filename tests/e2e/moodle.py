@@ -5,19 +5,27 @@ import html
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 HERE = Path(__file__).resolve().parent
 
 
+def code_dir(moodle_dir: str) -> str:
+    """Where Moodle's code is: `public/` from Moodle 5.1 on (config.php stays at the root), else the root."""
+    public = Path(moodle_dir, "public")
+    return str(public) if (public / "version.php").is_file() else moodle_dir
+
+
 def php(moodle_dir: str, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
-    """Runs a PHP CLI script with the Moodle CLI's needed max_input_vars; returns stdout, raises on failure."""
-    run = subprocess.run(["php", "-d", "max_input_vars=5000", *args], cwd=moodle_dir, input=stdin, text=True,
+    """Runs a PHP CLI script with the Moodle CLI's needed max_input_vars; returns stdout, raises on failure.
+
+    Relative script paths (admin/cli/...) are Moodle's code paths, so the command runs in code_dir()."""
+    run = subprocess.run(["php", "-d", "max_input_vars=5000", *args], cwd=code_dir(moodle_dir), input=stdin, text=True,
                          capture_output=True, env={**os.environ, **(env or {})}, timeout=300)
     if run.returncode != 0:
         raise RuntimeError(f"php {' '.join(args)} failed ({run.returncode}): {run.stdout[-2000:]} {run.stderr[-2000:]}")
@@ -100,16 +108,65 @@ def web_service(wwwroot: str, token: str, function: str, params: dict[str, Any])
     return answer.json()
 
 
-def screenshot(browser: Browser, path: str, name: str, height: int = 1100) -> None:
-    """Saves the page as HTML with a <base> and lets headless Chromium render it (when a directory is given)."""
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+
+
+class LivePage:
+    """Debian's Chromium (Playwright) on the live site, logged in with a Browser's session cookie, so what
+    JavaScript draws is there and Moodle's own AJAX calls run as in a person's browser."""
+
+    def __init__(self, browser: Browser, width: int = 1280, height: int = 1000):
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        self._chromium = self._playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                                          headless=True)
+        self.context = self._chromium.new_context(viewport={"width": width, "height": height})
+        host = urlsplit(browser.wwwroot).hostname
+        self.context.add_cookies([{"name": c.name, "value": c.value, "domain": host, "path": c.path or "/"}
+                                  for c in browser.session.cookies])
+        self.wwwroot = browser.wwwroot
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20000)
+        self.console_errors: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
+        self.page.on("response", self._response)
+
+    def _console(self, message: Any) -> None:
+        # Offline, resources Moodle links from other hosts (no DNS here) fail: not the page's fault.
+        if message.type == "error" and "net::ERR_NAME_NOT_RESOLVED" not in message.text:
+            self.console_errors.append(message.text)
+
+    def _response(self, response: Any) -> None:
+        if response.url.startswith(self.wwwroot) and response.status >= 500:
+            self.console_errors.append(f"HTTP {response.status} from {response.url}")
+
+    def open(self, path: str) -> Any:
+        self.page.goto(self.wwwroot + path, wait_until="networkidle")
+        return self.page
+
+    def close(self) -> None:
+        self.context.close()
+        self._chromium.close()
+        self._playwright.stop()
+
+    def __enter__(self) -> "LivePage":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def screenshot(browser: Browser, path: str, name: str) -> list[str]:
+    """A full-page screenshot of the live page (when EDC_E2E_SCREENSHOTS names a folder); returns the
+    JavaScript errors the page logged, so a test can assert there were none."""
     folder = os.environ.get("EDC_E2E_SCREENSHOTS")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not folder or not chromium:
-        return
+    if not folder or not CHROMIUM.exists():
+        return []
     Path(folder).mkdir(parents=True, exist_ok=True)
-    page = browser.get(path).text.replace("<head>", f'<head><base href="{browser.wwwroot}/">', 1)
-    html_file = Path(folder, name + ".html")
-    html_file.write_text(page, encoding="utf-8")
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--hide-scrollbars", f"--window-size=1280,{height}", f"--screenshot={Path(folder, name + '.png')}",
-                    html_file.as_uri()], capture_output=True, timeout=120)
+    with LivePage(browser) as live:
+        live.open(path).screenshot(path=str(Path(folder, name + ".png")), full_page=True)
+        return live.console_errors

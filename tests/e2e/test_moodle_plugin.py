@@ -192,7 +192,7 @@ def test_my_credentials_lists_the_credential_with_download_and_verification(site
     assert "attachment" in download.headers.get("Content-Disposition", "")
     course_page = learner.get(f"/course/view.php?id={site['courseid']}").text
     assert "block_edcissuer-credential" in course_page and "Issue credentials" not in course_page
-    m.screenshot(learner, "/my/", "my-credentials")
+    assert m.screenshot(learner, "/my/", "my-credentials") == []
     # Another learner and an outsider get nothing; the teacher of the course may download it.
     for username in ("e2e_jonas", "e2e_liam"):
         stranger = m.Browser(site["wwwroot"], username, PASSWORD)
@@ -215,7 +215,7 @@ def test_teacher_page_shows_statuses_and_pulls_the_sidecars_view(site):
     assert rows[str(site["other"])] == "parked"
     assert "missing mandatory element" in page and "[[" not in page
     assert "Issue to all who completed" in page
-    m.screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={site['courseid']}", "teacher-page")
+    assert m.screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={site['courseid']}", "teacher-page") == []
     course_page = teacher.get(f"/course/view.php?id={site['courseid']}").text
     assert "/blocks/edcissuer/spec.php?courseid=" in course_page and "/blocks/edcissuer/issue.php?courseid=" in course_page
     learner = m.Browser(site["wwwroot"], "e2e_ona", PASSWORD)
@@ -247,7 +247,7 @@ def test_description_form_shows_sidecar_errors_next_to_fields_then_sends(site):
     assert "missing mandatory element" in field_error(answer.text, "eqf_level")
     assert "LITHUANIA" in field_error(answer.text, "issuer_country")
     assert field_error(answer.text, "title_en") == ""
-    m.screenshot(teacher, path, "description-form-errors", height=4200)  # the stored errors show on the next visit too
+    assert m.screenshot(teacher, path, "description-form-errors") == []  # the stored errors show on the next visit too
     fixed = teacher.post("/blocks/edcissuer/spec.php", fields + [("submitbutton", "Save")])
     assert "the sidecar accepted it" in fixed.text
     sent = site["fake"].specs[("moodle-e2e", site["courseid"])]

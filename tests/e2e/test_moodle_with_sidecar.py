@@ -119,13 +119,13 @@ def test_completion_comes_back_as_a_sealed_credential_in_my_credentials(loop):
     report = requests.post(loop["sidecar_url"] + "/api/v1/verify", data=document,
                            headers={"Content-Type": "application/xml"}, timeout=60).json()
     assert report["valid"] is True, report.get("verdict")
-    m.screenshot(learner, "/my/", "my-credentials-real-sidecar")
+    assert m.screenshot(learner, "/my/", "my-credentials-real-sidecar") == []
     teacher = m.Browser(loop["wwwroot"], "e2e_teacher", PASSWORD)
     page = teacher.get(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}").text
     rows = dict(re.findall(r'<tr data-userid="(\d+)" data-status="(\w+)"', page))
     assert rows[str(loop["learner"])] in ("delivered", "issued")
     assert "Could not fetch the latest statuses" not in page
-    m.screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}", "teacher-page-real-sidecar")
+    assert m.screenshot(teacher, f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}", "teacher-page-real-sidecar") == []
 
 
 def test_teacher_request_for_a_chosen_learner_comes_back_too(loop):

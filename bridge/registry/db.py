@@ -132,7 +132,9 @@ class Registry:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            # "heads": features developed side by side add migrations on branches of their own
+            # (each off the revision it needs); every branch is applied.
+            command.upgrade(config, "heads")
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator:

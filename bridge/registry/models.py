@@ -141,6 +141,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))  # the sidecar process (bridge/registry/liveness.py)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -214,3 +215,13 @@ class AuthFailure(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_auth_failures_client", "scope", "client", "at"),)
+
+
+class SidecarProcess(Base):
+    """A sidecar process that proves it is alive with a lock (bridge/registry/liveness.py)."""
+
+    __tablename__ = "sidecar_processes"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid:nonce, the worker id's head
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -30,6 +30,7 @@ class Context:
     channels: dict[str, Channel] = field(default_factory=dict)
     metrics: Any = None  # bridge.metrics.Metrics
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    liveness: Any = None  # bridge.registry.liveness.Liveness, set by the Worker
     wake: threading.Event = field(default_factory=threading.Event)  # new work for the issuing threads
     deliveries_due: threading.Event = field(default_factory=threading.Event)  # ... for the delivery threads
     seal_level: Any = field(default_factory=lambda: ltv.SealLevelSettings.from_env())  # EDC_SEAL_LEVEL, EDC_TSA_*

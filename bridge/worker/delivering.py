@@ -17,7 +17,7 @@ from typing import Any, Callable
 from sqlalchemy import or_, select, update
 
 from bridge.delivery import DeliveryError, DeliveryJob
-from bridge.edc import formats
+from bridge.edc import formats, inputs
 from bridge.registry import audit, documents
 from bridge.registry.models import Credential, Delivery, Issuance, Revocation, utcnow
 from bridge.web.public import public_url
@@ -44,6 +44,7 @@ def _claim_in(session, ctx: Context, limit: int, credential_id: str | None = Non
     rows = session.execute(query).scalars().all()
     for row in rows:
         row.claimed_until = now + dt.timedelta(seconds=ctx.settings.lease_seconds)
+        row.claimed_by = ctx.worker_id  # the process: if it dies, its claims are taken back at once
     return [row.id for row in rows]
 
 
@@ -64,7 +65,7 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
         if ctx.settings.email_pdf and delivery.channel == "email" and document else ()
     return DeliveryJob(
         credential_id=cred.id, kind=delivery.kind, learner_email=cred.learner_email, learner_name=cred.learner_name,
-        learner_lang=cred.learner_lang, learner_moodle_id=int(cred.learner_id) if cred.learner_id.isdigit() else None,
+        learner_lang=cred.learner_lang, learner_moodle_id=inputs.learner_moodle_id(cred.learner_id),
         site_id=cred.site_id, course_id=cred.course_id, title=title,
         issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
         document=document, attachments=attachments, filename=fmt.filename(cred.id), media_type=fmt.media_type,
@@ -197,7 +198,7 @@ def recover_handed_over(ctx: Context) -> int:
             audit.append(session, "worker", "delivery.sent_after_crash", str(row.id),
                          {"credential": row.credential_id, "channel": row.channel})
             recovered += 1
-        _update_issuances_after_delivery(session, sorted({r.credential_id for r in rows if r.kind == "issued"}))
+        update_issuances_after_delivery(session, sorted({r.credential_id for r in rows if r.kind == "issued"}))
     return recovered
 
 
@@ -213,7 +214,7 @@ def _record_attempts(ctx: Context, results: list[tuple[int, DeliveryError | None
             _record_in(session, ctx, row, error)
             if row.kind == "issued" and row.credential_id not in credentials:
                 credentials.append(row.credential_id)
-        _update_issuances_after_delivery(session, credentials)
+        update_issuances_after_delivery(session, credentials)
         return _claim_in(session, ctx, claim_next) if claim_next else []
 
 
@@ -234,7 +235,7 @@ def _record_in(session, ctx: Context, row: Delivery, error: DeliveryError | None
             row.next_attempt_at = utcnow() + backoff(row.attempts, ctx.settings.retry_base_seconds, ctx.settings.retry_max_seconds)
 
 
-def _update_issuances_after_delivery(session, credential_ids: list[str]) -> None:
+def update_issuances_after_delivery(session, credential_ids: list[str]) -> None:
     """Each credential's inbox row becomes delivered (every channel sent), failed, or stays issued."""
     if not credential_ids:
         return

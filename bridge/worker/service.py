@@ -1,7 +1,8 @@
 """The running worker: issuing and delivery threads, and APScheduler's periodic jobs.
 
-APScheduler runs delivery retries (through the due times set with exponential backoff), the re-queueing
-of expired leases (a crash mid-issue), the recovery of mails handed over before a crash, the
+APScheduler runs delivery retries (through the due times set with exponential backoff), taking back
+the claims of a sidecar process that died (every second, bridge/worker/recovery.py), the re-queueing
+of expired leases (a process stuck mid-issue), the recovery of mails handed over before a crash, the
 seal-expiry check, and the cleanup of nonces, expired staff sessions and old failed staff logins.
 """
 from __future__ import annotations
@@ -12,10 +13,12 @@ import threading
 from typing import Any, Callable
 
 from bridge.delivery import DeliveryError
+from bridge.registry.liveness import Liveness
 from bridge.trusted_lists_source import add_refresh_job
 from bridge.worker.context import Context
 from bridge.worker.delivering import deliver_continuously, deliver_due, recover_handed_over
 from bridge.worker.issuing import claim_issuances, process_issuances, requeue_expired_leases
+from bridge.worker.recovery import take_back_from_the_dead
 
 log = logging.getLogger("edc.worker")
 
@@ -30,8 +33,12 @@ class Worker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.scheduler = None
+        if ctx.liveness is None:
+            ctx.liveness = Liveness(ctx.registry)
 
     def start(self) -> None:
+        if self.working:  # before the first claim, so no claim of ours is ever taken for a dead one's
+            self.ctx.liveness.hold(self.ctx.worker_id)
         if self.scheduling:
             self._recover()  # what a previous run left half-done
         workers = self.ctx.settings.workers
@@ -84,6 +91,7 @@ class Worker:
         every = dict(trigger="interval", max_instances=1, coalesce=True)
         scheduler.add_job(self._guard(self._recover), seconds=max(1, min(10, self.ctx.settings.lease_seconds)),
                           id="recovery", **every)
+        scheduler.add_job(self._guard(lambda: take_back_from_the_dead(self.ctx)), seconds=1, id="liveness", **every)
         scheduler.add_job(self._guard(self._purge_nonces), minutes=5, id="nonces", **every)
         add_refresh_job(scheduler, getattr(self.ctx, "trusted_lists", None))  # EDC_TRUSTED_LISTS, at start and then
         scheduler.add_job(self._guard(self._purge_staff_access), minutes=5, id="staff_access", **every)
@@ -98,6 +106,7 @@ class Worker:
         self.scheduler = scheduler
 
     def _recover(self) -> None:
+        take_back_from_the_dead(self.ctx)
         requeue_expired_leases(self.ctx)
         recover_handed_over(self.ctx)
 
@@ -132,6 +141,8 @@ class Worker:
             self.scheduler.shutdown(wait=False)
         for t in self._threads:
             t.join(timeout)
+        if self.working and not any(t.is_alive() for t in self._threads):
+            self.ctx.liveness.release(self.ctx.worker_id)  # a clean stop: nothing of ours is left claimed
 
 
 def warn_security_contact(ctx: Context, warning: Any) -> bool:

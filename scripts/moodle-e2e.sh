@@ -50,9 +50,9 @@ done
 [ "$pgport" != 55432 ] || die "--pg-port 55432 is the test suite's PostgreSQL; choose another"
 git --git-dir="$gitdir" rev-parse --verify -q "$commit^{commit}" >/dev/null || die "$gitdir has no commit $commit"
 commit=$(git --git-dir="$gitdir" rev-parse "$commit^{commit}")
-mkdir -p "$sites"
-sites=$(cd "$sites" && pwd)
+sites=$(realpath -m "$sites")
 case "$sites/" in "$repo"/*) die "--sites $sites is inside the repository: nothing of Moodle may be committed" ;; esac
+mkdir -p "$sites"
 
 # Moodle's release, read from the commit itself (root layout or 5.1's public/).
 version_php() { git --git-dir="$gitdir" show "$commit:public/version.php" 2>/dev/null \

@@ -12,6 +12,7 @@ import sys
 COMMAND_MODULES = (
     "bridge.commands.credential",  # issue, verify
     "bridge.commands.server",  # serve, audit, ...
+    "bridge.commands.catalogue",  # export-courses (Europass)
 )
 
 

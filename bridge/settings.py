@@ -94,6 +94,13 @@ def _formats(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _qdr_schema_dir(folder: str | None) -> str | None:
+    """EDC_QDR_SCHEMA_DIR must hold loq.xsd: a wrong folder is refused at start, not at the first export."""
+    if folder and not (Path(folder) / "loq.xsd").is_file():
+        raise SettingsError(f"EDC_QDR_SCHEMA_DIR: {folder} holds no loq.xsd (the EU's QDR learning-opportunity schema)")
+    return folder
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -105,6 +112,7 @@ class Settings:
     schema_dir: str | None = None
     shacl_dir: str | None = None  # the EU's ELM v3 SHACL shapes (EDC_SHACL_DIR); None: no shapes check
     jsonld_context_dir: str | None = None  # where the two JSON-LD context files are (EDC_JSONLD_CONTEXT_DIR)
+    qdr_schema_dir: str | None = None  # the EU's QDR schema folder, loq.xsd (EDC_QDR_SCHEMA_DIR); None: not checked
     token_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # PIN inside
     trust_anchors: str | None = None
     trusted_lists: str | None = None  # EDC_TRUSTED_LISTS: the EU List of Trusted Lists, a file or an https:// URL
@@ -154,6 +162,7 @@ class Settings:
             schema_dir=env.get("EDC_SCHEMA_DIR") or None,
             shacl_dir=env.get("EDC_SHACL_DIR") or None,
             jsonld_context_dir=env.get("EDC_JSONLD_CONTEXT_DIR") or None,
+            qdr_schema_dir=_qdr_schema_dir(env.get("EDC_QDR_SCHEMA_DIR") or None),
             token_env={k: env[k] for k in TOKEN_ENV_NAMES if env.get(k)},
             trust_anchors=env.get("EDC_TRUST_ANCHORS") or None,
             trusted_lists=env.get("EDC_TRUSTED_LISTS") or None,

@@ -98,6 +98,16 @@ if ($data = $form->get_data()) {
 
 echo $OUTPUT->header();
 echo $OUTPUT->heading(get_string('specpage', 'block_edcissuer'));
+if (has_capability('block/edcissuer:managespec', $context)) {
+    // "Export for Europass": the description as the sidecar exports it for Europass's course register.
+    $links = [];
+    foreach (['qdr-xml' => 'europass_qdr', 'elm3-jsonld' => 'europass_elm3'] as $format => $label) {
+        $links[] = html_writer::link(new moodle_url('/blocks/edcissuer/europass.php', ['courseid' => $course->id,
+            'format' => $format, 'sesskey' => sesskey()]), get_string($label, 'block_edcissuer'));
+    }
+    echo html_writer::div(get_string('europassexport', 'block_edcissuer') . ': ' . implode(' · ', $links),
+        'block_edcissuer-europass');
+}
 foreach ($notices as [$text, $type]) {
     echo $OUTPUT->notification(s($text), $type);
 }

@@ -618,4 +618,5 @@ def register(app: Flask) -> None:
         app.secret_key = secrets.token_bytes(32)  # no staff login possible anyway; sessions are not used
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       SESSION_COOKIE_SECURE=_secure_cookies(settings), SESSION_COOKIE_NAME=UI_COOKIE)
+    from bridge.web import staff_catalogue  # noqa: F401 - its pages (courses, programmes) hang on this blueprint
     app.register_blueprint(staff)

@@ -137,6 +137,23 @@ class sidecar_client {
     }
 
     /**
+     * A course's description exported for Europass (QDR XML or ELM v3 JSON-LD), as the sidecar builds it.
+     *
+     * @param string $siteid site id
+     * @param int $courseid Moodle course id
+     * @param string $format qdr-xml or elm3-jsonld
+     * @return array [HTTP code, decoded JSON answer or [] (the problems when refused), the body as sent]
+     * @throws sidecar_exception when the sidecar cannot be reached
+     */
+    public function europass_export(string $siteid, int $courseid, string $format): array {
+        $path = '/api/v1/courses/' . rawurlencode($siteid) . '/' . $courseid . '/europass';
+        $query = http_build_query(['format' => $format], '', '&', PHP_QUERY_RFC3986);
+        [$code, $response] = $this->send('GET', $path, '', $query);
+        $decoded = json_decode($response, true);
+        return [$code, is_array($decoded) ? $decoded : [], $response];
+    }
+
+    /**
      * A short, secret-free description of an error answer.
      *
      * @param array $answer decoded JSON answer
@@ -169,6 +186,22 @@ class sidecar_client {
      * @throws sidecar_exception
      */
     private function request(string $method, string $path, string $body, string $query = ''): array {
+        [$code, $response] = $this->send($method, $path, $body, $query);
+        $decoded = json_decode($response, true);
+        return [$code, is_array($decoded) ? $decoded : []];
+    }
+
+    /**
+     * Sends one signed request and gives back the answer as it came.
+     *
+     * @param string $method GET, POST or PUT
+     * @param string $path request path (what is signed)
+     * @param string $body exact body bytes
+     * @param string $query query string without "?", exactly as sent; signed too (contract v2)
+     * @return array [HTTP code, the answer's body]
+     * @throws sidecar_exception
+     */
+    private function send(string $method, string $path, string $body, string $query = ''): array {
         global $CFG;
         require_once($CFG->libdir . '/filelib.php');
         $url = $this->baseurl . $path . ($query !== '' ? '?' . $query : '');
@@ -193,8 +226,7 @@ class sidecar_client {
             $reason = $curl->error ?: (is_string($response) ? $response : 'no answer');
             throw new sidecar_exception($method . ' ' . $path . ': ' . shorten_text((string)$reason, 300));
         }
-        $decoded = json_decode((string)$response, true);
-        return [$code, is_array($decoded) ? $decoded : []];
+        return [$code, (string)$response];
     }
 
     /**

@@ -191,6 +191,11 @@ def test_real_answers_match_the_document(client, ctx, settings):
     metrics = check("/metrics", "get", client.get("/metrics"), 200)
     assert b"edc_credentials_issued_total" in metrics.data
 
+    europass = "/api/v1/courses/{site}/{course}/europass"  # more of their answers: tests/europass
+    check(europass, "get", client.get("/api/v1/courses/demo/1/europass", headers=STAFF_HEADERS), 200)
+    every = "/api/v1/courses/europass"
+    check(every, "get", client.get(every, headers=STAFF_HEADERS), 422)  # course 2's description is incomplete
+
     documented = {(p, m) for p, ops in DOC["paths"].items() for m in ops if m in ("get", "post", "put")}
     assert documented - check.operations == set(), "documented operations not exercised by this test"
 

@@ -52,7 +52,7 @@ class spec_form extends \moodleform {
         $this->plain('valid_for');
 
         foreach (spec_mapper::ORGANISATIONS as $org) {
-            $this->header('section_' . $org, true);
+            $this->header('section_' . $org, $org !== 'provider');
             if ($org === 'awarding_body') {
                 $mform->addElement('advcheckbox', 'awarding_body_same', get_string('awarding_body_same', 'block_edcissuer'));
             }
@@ -122,6 +122,27 @@ class spec_form extends \moodleform {
         $this->select('stackability_kind', ['stand-alone', 'integrated', 'stackable']);
         $this->texts('stackability_towards');
         $this->texts('further_information', true);
+
+        // What Europass's course register needs beyond a credential (the provider is its own section above).
+        $this->header('section_europass', false);
+        $this->_form->addElement('static', 'europass_intro', '', get_string('europass_intro', 'block_edcissuer'));
+        $this->select('learning_opportunity_type', ['course', 'mooc', 'short-learning-programme', 'programme-module',
+            'educational-programme', 'class', 'internship', 'apprenticeship', 'mentoring', 'study-visit', 'service-learning',
+            'thesis']);
+        foreach (['start_date', 'end_date', 'application_deadline', 'duration'] as $field) {
+            $this->plain('learning_opportunity_' . $field);
+        }
+        $this->select('learning_opportunity_schedule', ['full-time', 'part-time-intensive', 'part-time-light']);
+        $this->select('learning_opportunity_setting', ['formal', 'non-formal']);
+        $this->plain('learning_opportunity_price_amount');
+        $this->plain('learning_opportunity_price_currency');
+        $this->texts('learning_opportunity_price_description');
+        $this->texts('learning_opportunity_admission_procedure', true);
+        $this->texts('learning_opportunity_schedule_information');
+        $this->texts('learning_opportunity_location_address', false, 'org_address');
+        $this->plain('learning_opportunity_location_country', 'org_country');
+        $this->plain('learning_opportunity_location_region', 'org_region');
+
 
         $this->add_action_buttons(true, get_string('savesend', 'block_edcissuer'));
     }

@@ -39,8 +39,8 @@ final class spec_mapper {
     public const TOP_STRINGS = ['code', 'format', 'qf_ehea_cycle', 'isced_f', 'supervision_and_identity_verification', 'homepage',
         'valid_for'];
 
-    /** @var string[] the two organisations */
-    public const ORGANISATIONS = ['issuer', 'awarding_body'];
+    /** @var string[] the organisations (provider: Europass's, only when it is not the issuer) */
+    public const ORGANISATIONS = ['issuer', 'awarding_body', 'provider'];
 
     /** @var string[] plain strings of an organisation */
     public const ORG_STRINGS = ['legal_identifier', 'vat_identifier', 'country', 'region', 'homepage', 'email'];
@@ -60,6 +60,17 @@ final class spec_mapper {
         'stackability' => [['kind'], ['towards']],
     ];
 
+    /**
+     * Europass's course facts (the description's learning_opportunity): JSON path => [plain strings, texts,
+     * numbers]. Fields are named by the path joined with "_", e.g. learning_opportunity_price_amount.
+     */
+    public const NESTED = [
+        'learning_opportunity' => [['type', 'start_date', 'end_date', 'application_deadline', 'duration', 'schedule',
+            'setting'], ['admission_procedure', 'schedule_information'], []],
+        'learning_opportunity/price' => [['currency'], ['description'], ['amount']],
+        'learning_opportunity/location' => [['country', 'region'], ['address'], []],
+    ];
+
     /** @var array<string,string> the field an error about a whole object is shown at ({lang} = primary) */
     private const OBJECT_ANCHORS = [
         'title' => 'title_{lang}',
@@ -68,6 +79,8 @@ final class spec_mapper {
         'further_information' => 'further_information_{lang}',
         'issuer' => 'issuer_name_{lang}',
         'awarding_body' => 'awarding_body_name_{lang}',
+        'provider' => 'provider_name_{lang}',
+        'learning_opportunity' => 'learning_opportunity_type',
         'workload' => 'workload_ects',
         'assessment' => 'assessment_type',
         'participation' => 'participation_mode',
@@ -134,6 +147,17 @@ final class spec_mapper {
                 $spec[$name] = $object;
             }
         }
+        foreach (self::NESTED as $path => [$plain, $texts, $numbers]) {
+            if ($object = self::nested_object($data, str_replace('/', '_', $path), $plain, $texts, $numbers)) {
+                $node = &$spec;
+                foreach (explode('/', $path) as $part) {
+                    $node[$part] = isset($node[$part]) && is_array($node[$part]) ? $node[$part] : [];
+                    $node = &$node[$part];
+                }
+                $node = array_merge($node, $object);
+                unset($node);
+            }
+        }
         return $spec;
     }
 
@@ -193,6 +217,21 @@ final class spec_mapper {
                 $data += self::flatten_texts($spec[$name][$field] ?? [], $name . '_' . $field);
             }
         }
+        foreach (self::NESTED as $path => [$plain, $texts, $numbers]) {
+            $object = $spec;
+            foreach (explode('/', $path) as $part) {
+                $object = is_array($object[$part] ?? null) ? $object[$part] : [];
+            }
+            $prefix = str_replace('/', '_', $path);
+            foreach (array_merge($plain, $numbers) as $field) {
+                if (isset($object[$field]) && !is_array($object[$field])) {
+                    $data[$prefix . '_' . $field] = (string)$object[$field];
+                }
+            }
+            foreach ($texts as $field) {
+                $data += self::flatten_texts($object[$field] ?? [], $prefix . '_' . $field);
+            }
+        }
         return $data;
     }
 
@@ -221,6 +260,15 @@ final class spec_mapper {
             }
             foreach ($texts as $field) {
                 $names = array_merge($names, self::lang_names($name . '_' . $field));
+            }
+        }
+        foreach (self::NESTED as $path => [$plain, $texts, $numbers]) {
+            $prefix = str_replace('/', '_', $path);
+            foreach (array_merge($plain, $numbers) as $field) {
+                $names[] = $prefix . '_' . $field;
+            }
+            foreach ($texts as $field) {
+                $names = array_merge($names, self::lang_names($prefix . '_' . $field));
             }
         }
         $names = array_merge($names, self::lang_names('learning_outcomes_text'),
@@ -318,6 +366,37 @@ final class spec_mapper {
             $org['address'] = $address;
         }
         return $org;
+    }
+
+    /**
+     * One of the NESTED objects from the form, codes upper-cased and numbers made numbers where they are.
+     *
+     * @param array $data form data
+     * @param string $prefix field name prefix
+     * @param string[] $plain plain strings
+     * @param string[] $texts multilingual texts
+     * @param string[] $numbers numbers (else the text, for the sidecar to name)
+     * @return array the object, empty if nothing was filled in
+     */
+    private static function nested_object(array $data, string $prefix, array $plain, array $texts, array $numbers): array {
+        $object = [];
+        foreach ($plain as $field) {
+            if (($value = self::clean($data[$prefix . '_' . $field] ?? '')) !== '') {
+                $object[$field] = in_array($field, ['country', 'currency'], true) ? strtoupper($value) : $value;
+            }
+        }
+        foreach ($numbers as $field) {
+            $value = str_replace(',', '.', self::clean($data[$prefix . '_' . $field] ?? ''));
+            if ($value !== '') {
+                $object[$field] = is_numeric($value) ? $value + 0 : $value;
+            }
+        }
+        foreach ($texts as $field) {
+            if ($value = self::texts($data, $prefix . '_' . $field)) {
+                $object[$field] = $value;
+            }
+        }
+        return $object;
     }
 
     /**

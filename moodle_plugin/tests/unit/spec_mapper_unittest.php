@@ -72,6 +72,14 @@ final class spec_mapper_test extends TestCase {
                 $sub = $property['items']['properties'];
             }
             $names = $sub === null ? [$name] : array_map(fn($s) => $name . '_' . $s, array_keys($sub));
+            foreach ($sub ?? [] as $subname => $subproperty) {  // one level deeper: learning_opportunity/price/...
+                if (isset($subproperty['properties'])) {
+                    $names = array_diff($names, [$name . '_' . $subname]);
+                    foreach (array_keys($subproperty['properties']) as $leaf) {
+                        $names[] = $name . '_' . $subname . '_' . $leaf;
+                    }
+                }
+            }
             foreach ($names as $field) {
                 $this->assertTrue(in_array($field, $known, true) || in_array($field . '_en', $known, true)
                     && in_array($field . '_lt', $known, true), "no form field for $field");
@@ -98,6 +106,29 @@ final class spec_mapper_test extends TestCase {
         $spec = spec_mapper::to_spec(['workload_ects' => 'five', 'eqf_level' => 'six']);
         $this->assertSame('five', $spec['workload']['ects']);
         $this->assertSame('six', $spec['eqf_level']);
+    }
+
+    public function test_europass_fields_survive_the_form_and_errors_find_their_field(): void {
+        $spec = json_decode(file_get_contents(BLOCK_EDCISSUER_REPO_ROOT . '/examples/pilot/courses/green310.json'), true);
+        $spec['provider'] = ['name' => ['en' => 'Energy Lab', 'lt' => 'Energijos laboratorija'],
+            'legal_identifier' => 'LT-JAR-305123456', 'country' => 'LTU'];
+        $spec['learning_opportunity'] = ['type' => 'short-learning-programme', 'start_date' => '2026-09-01',
+            'end_date' => '2026-12-20', 'duration' => 'P112D', 'schedule' => 'part-time-light', 'setting' => 'formal',
+            'price' => ['amount' => 450.5, 'currency' => 'EUR', 'description' => ['en' => 'Scholarships']],
+            'admission_procedure' => ['en' => 'Apply online', 'lt' => 'Registruokitės internetu'],
+            'location' => ['country' => 'LTU', 'region' => 'LT011', 'address' => ['en' => 'Campus 1']]];
+        $form = spec_mapper::to_form($spec);
+        $this->assertSame('450.5', $form['learning_opportunity_price_amount']);
+        $this->assertEquals(self::sorted($spec), self::sorted(spec_mapper::to_spec($form)));
+        $this->assertSame('learning_opportunity_price_currency',
+            spec_mapper::field_for_pointer('/learning_opportunity/price/currency', $form));
+        $this->assertSame('learning_opportunity_end_date', spec_mapper::field_for_pointer('/learning_opportunity/end_date', $form));
+        $this->assertSame('provider_country', spec_mapper::field_for_pointer('/provider/country', $form));
+        $this->assertSame('homepage', spec_mapper::field_for_pointer('/homepage', $form));
+        $this->assertSame('isced_f', spec_mapper::field_for_pointer('/isced_f', $form));
+        $none = spec_mapper::to_spec(['title_en' => 'T', 'learning_opportunity_price_currency' => 'eur']);
+        $this->assertSame(['price' => ['currency' => 'EUR']], $none['learning_opportunity']);
+        $this->assertArrayNotHasKey('provider', $none);
     }
 
     public function test_awarding_body_same_as_issuer(): void {

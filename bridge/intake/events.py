@@ -139,6 +139,13 @@ def _active_issuance(session, event: dict[str, Any]) -> Issuance | None:
     ).scalar_one_or_none()
 
 
+def _exception(event: dict[str, Any]) -> dict[str, Any]:
+    """A teacher's request for a learner who had not completed the course, with the teacher's reason, is
+    recorded as such in the audit trail (the plugin asks for the reason before sending it)."""
+    reason = event.get("exception_reason")
+    return {"exception": True, "exception_reason": reason, "requested_by": event.get("requested_by")} if reason else {}
+
+
 @dataclass(frozen=True)
 class Stored:
     issuance_id: str
@@ -173,7 +180,8 @@ def store_event(registry: Registry, event: dict[str, Any], auth: Authenticated |
                 session.flush()  # a concurrent twin fails here (unique idempotency key) and retries below
                 audit.append(session, actor if auth is None else f"moodle:{auth.key_id}", "event.accepted", row.id,
                              {"type": row.kind, "site": row.site_id, "course": row.course_id,
-                              "learner": row.learner_id, "event_id": row.event_id})
+                              "learner": row.learner_id, "event_id": row.event_id}
+                             | _exception(event))
                 return Stored(row.id, row.status, True)
         except IntegrityError:
             continue  # the twin committed first; the next round finds it (its nonce claim rolled back with us)

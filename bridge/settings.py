@@ -136,6 +136,10 @@ class Settings:
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 3600.0
     email_pdf: bool = False  # attach the printable PDF to the email (~40 ms each; the page offers it anyway)
+    wallet_offer_seconds: float = 900.0  # how long a wallet offer (OpenID4VCI pre-authorised code) can be redeemed
+    wallet_tx_code_length: int = 6  # digits of the transaction code sent by the other channel
+    wallet_tx_code_attempts: int = 3  # wrong transaction codes before an offer is locked for good
+    wallet_tx_code_limit: str = "10/15minutes"  # wrong transaction codes per client address, over all offers
     start_background: bool = True  # worker threads and the scheduler; tests may drive them by hand
     demo: bool = False
 
@@ -182,16 +186,28 @@ class Settings:
             retry_max_seconds=_float(env, "EDC_RETRY_MAX_SECONDS", 3600.0),
             verify_rate_limit=env.get("EDC_VERIFY_RATE_LIMIT") or "30/minute",
             staff_auth_limit=env.get("EDC_STAFF_AUTH_LIMIT") or "10/15minutes",
+            wallet_offer_seconds=_float(env, "EDC_WALLET_OFFER_SECONDS", 900.0),
+            wallet_tx_code_length=_int(env, "EDC_WALLET_TX_CODE_LENGTH", 6, minimum=4),
+            wallet_tx_code_attempts=_int(env, "EDC_WALLET_TX_CODE_ATTEMPTS", 3),
+            wallet_tx_code_limit=env.get("EDC_WALLET_TX_CODE_LIMIT") or "10/15minutes",
             email_pdf=(env.get("EDC_EMAIL_PDF") or env.get("EDC_MAIL_PDF") or "0").lower() in ("1", "true", "yes", "on"),
         )
         values.update(overrides)
         parse_rate("EDC_STAFF_AUTH_LIMIT", values["staff_auth_limit"])  # refused at start, not at the first failure
+        parse_rate("EDC_WALLET_TX_CODE_LIMIT", values["wallet_tx_code_limit"])
+        if values["wallet_tx_code_length"] > 12:
+            raise SettingsError("EDC_WALLET_TX_CODE_LENGTH must be at most 12 (wallets ask people to type it)")
         return cls(**values)
 
     @property
     def staff_auth_budget(self) -> tuple[int, int]:
         """(failed attempts, window in seconds) allowed per client address on the staff credential."""
         return parse_rate("EDC_STAFF_AUTH_LIMIT", self.staff_auth_limit)
+
+    @property
+    def wallet_tx_code_budget(self) -> tuple[int, int]:
+        """(wrong transaction codes, window in seconds) allowed per client address, over all offers."""
+        return parse_rate("EDC_WALLET_TX_CODE_LIMIT", self.wallet_tx_code_limit)
 
     @property
     def channels(self) -> tuple[str, ...]:

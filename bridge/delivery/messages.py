@@ -89,6 +89,13 @@ def _paragraphs(kind: str, lang: str, values: dict[str, str]) -> tuple[str, list
     return " ".join(subject.split()), paragraphs
 
 
+def template_text(kind: str, lang: str, values: dict[str, str]) -> tuple[str, str]:
+    """(subject, plain-text body) of the template `kind` in the learner's language (English otherwise):
+    what other messages to the learner (a wallet's transaction code) are written from."""
+    subject, paragraphs = _paragraphs(kind, message_language(lang), values)
+    return subject, "\n\n".join(paragraphs) + "\n"
+
+
 def _html(paragraphs: list[str], lang: str) -> str:
     def one(p: str) -> str:
         escaped = html.escape(p).replace("\n", "<br>\n")

@@ -196,6 +196,18 @@ def test_real_answers_match_the_document(client, ctx, settings):
     every = "/api/v1/courses/europass"
     check(every, "get", client.get(every, headers=STAFF_HEADERS), 422)  # course 2's description is incomplete
 
+    wallet = "/api/v1/credentials/{cred_id}/wallet-offer"  # the wallet flow's answers: tests/sidecar/test_openid4vci.py
+    check(wallet, "post", client.post("/api/v1/credentials/unknown/wallet-offer", json={}, headers=STAFF_HEADERS), 404)
+    check(wallet, "post", client.post("/api/v1/credentials/unknown/wallet-offer", json={"channel": "sms"},
+                                      headers=STAFF_HEADERS), 400)
+    check(wallet, "post", client.post("/api/v1/credentials/unknown/wallet-offer", json={}), 401)
+    for metadata in ("/.well-known/openid-credential-issuer", "/.well-known/oauth-authorization-server"):
+        check(metadata, "get", client.get(metadata), 200)
+    check("/oid4vci/offers/{token}", "get", client.get("/oid4vci/offers/unknown"), 404)
+    check("/oid4vci/token", "post", client.post("/oid4vci/token", data={"grant_type": "password"}), 400)
+    check("/oid4vci/nonce", "post", client.post("/oid4vci/nonce"), 200)
+    check("/oid4vci/credential", "post", client.post("/oid4vci/credential", json={}), 401)
+
     documented = {(p, m) for p, ops in DOC["paths"].items() for m in ops if m in ("get", "post", "put")}
     assert documented - check.operations == set(), "documented operations not exercised by this test"
 

@@ -129,6 +129,18 @@ class Credential(Base):
     )
 
 
+class CredentialLink(Base):
+    """The public links of one credential (migration 0050_links): the holder's token and the learner's
+    choice to share (bridge/registry/links.py)."""
+
+    __tablename__ = "credential_links"
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    shared_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class Delivery(Base):
     __tablename__ = "deliveries"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

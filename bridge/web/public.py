@@ -1,32 +1,31 @@
-"""The pages anyone may open: a credential in plain words (with its PDF), and the /verify upload page.
+"""The pages anyone may open: a credential in plain words (with its PDF), the verification of one
+credential (/verify/<id>), and the /verify upload page for files from elsewhere.
 
-A credential's page is shown only to who holds its unguessable link (the one in the learner's email)
-or, when the learner chose to share it, to anyone who knows its id. The token is random, stored
-with the credential (table `credential_links`), compared in constant time, and never logged by us.
+A credential's page and its verification are shown only to who holds its unguessable link (the one
+in the learner's email, on the PDF's QR code and behind Moodle's "Verify") or, when the learner chose
+to share it, to anyone who knows its id. The links live in the registry (bridge/registry/links.py).
 Every view re-verifies the stored sealed document and looks up revocation, so the verdict shown is
 today's, not the one of the day of issue.
 """
 from __future__ import annotations
 
-import datetime as dt
-import hmac
-import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import segno
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import Boolean, ForeignKey, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bridge.edc import formats
 from bridge.edc.report import VerificationReport
 from bridge.presentation import wording
 from bridge.presentation.credential_view import CredentialView, verdict_from_report, view_from_document
 from bridge.presentation.pdf import render_pdf
-from bridge.registry import audit, documents
-from bridge.registry.models import Base, Credential, Revocation, UTCDateTime, utcnow
+from bridge.registry import documents, links
+from bridge.registry.links import link_for, new_link, set_sharing  # noqa: F401 - the names callers use
+from bridge.registry.links import page_url as public_url
+from bridge.registry.models import Credential, CredentialLink, Revocation
 from bridge.trusted_lists_source import lists_of
 from bridge.web import i18n
 
@@ -34,48 +33,7 @@ pages = Blueprint("edc_pages", __name__, template_folder="templates", static_fol
                   static_url_path="/static/edc")
 
 
-class CredentialLink(Base):
-    """The public link of one credential (migration 0050_links): its token and the learner's sharing choice."""
-
-    __tablename__ = "credential_links"
-    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    shared: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    shared_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-
 # --- what the rest of the service calls ----------------------------------------------------------
-
-
-def link_for(session: Session, credential_id: str) -> CredentialLink:
-    """The credential's link row, made on first use (so the worker can call this when it delivers)."""
-    link = session.get(CredentialLink, credential_id)
-    if link is None:
-        link = new_link(credential_id)
-        session.add(link)
-        session.flush()
-    return link
-
-
-def new_link(credential_id: str) -> CredentialLink:
-    """A new credential's link row (the worker adds it in the transaction that stores the credential)."""
-    return CredentialLink(credential_id=credential_id, token=secrets.token_urlsafe(24), shared=False)
-
-
-def public_url(session: Session, credential_id: str, base_url: str) -> str:
-    """The unguessable page URL to put in the learner's email and on the PDF's QR code."""
-    link = link_for(session, credential_id)
-    return f"{base_url.rstrip('/')}/credentials/{quote(credential_id, safe=':')}?t={link.token}"
-
-
-def set_sharing(session: Session, credential_id: str, shared: bool, actor: str) -> None:
-    """Record the learner's choice to show the page to anyone who knows the id (and audit it)."""
-    link = link_for(session, credential_id)
-    if link.shared != shared:
-        link.shared = shared
-        link.shared_changed_at = utcnow()
-        audit.append(session, actor, "credential.sharing", credential_id, {"shared": shared})
 
 
 def stored_document(session: Session, row: Credential) -> bytes:
@@ -116,7 +74,7 @@ def verify_bytes(data: bytes) -> VerificationReport:
             cache["anchors"] = trust.load_anchors(ctx.settings.trust_anchors) if ctx.settings.trust_anchors else []
         anchors = cache["anchors"]
     return verify_credential(data, trust_anchors=anchors, schema=getattr(ctx, "schema", None),
-                             trusted_lists=lists_of(ctx))
+                             shapes=getattr(ctx, "shapes", None), trusted_lists=lists_of(ctx))
 
 
 # --- shared template helpers ---------------------------------------------------------------------
@@ -202,7 +160,7 @@ def _visible_credential(session: Session, credential_id: str) -> Visible | None:
 
 
 def _holds_link(link: CredentialLink | None, token: str) -> bool:
-    return bool(link is not None and token and hmac.compare_digest(token.encode(), link.token.encode()))
+    return links.holds_link(link, token)
 
 
 def credential_view(document: bytes, lang: str, revocation: Revocation | None) -> tuple[CredentialView, VerificationReport]:
@@ -240,8 +198,8 @@ def credential(credential_id: str):
             return render_template("public/unavailable.html", message=i18n.t("public_unavailable"),
                                    **_template_globals()), 404
         view, _report = credential_view(visible.document, lang, visible.revocation)
-        page_url = public_url(session, visible.row.id, _settings().public_url)
-    return render_template("public/credential.html", view=view, qr_svg=qr_svg(page_url),
+        check_url = links.verify_url(session, visible.row.id, _settings().public_url)
+    return render_template("public/credential.html", view=view, qr_svg=qr_svg(check_url), verify_url=check_url,
                            pdf_url=_own_url(credential_id, "_pdf"), xml_url=_own_url(credential_id, "_xml"),
                            file_format=formats.get(visible.row.format).label,
                            sharing=visible.link.shared if visible.holds_link else None,
@@ -272,8 +230,8 @@ def credential_pdf(credential_id: str):
         if visible is None:
             abort(404)
         view, _report = credential_view(visible.document, lang, visible.revocation)
-        page_url = public_url(session, visible.row.id, _settings().public_url)
-    pdf = render_pdf(view, page_url)
+        check_url = links.verify_url(session, visible.row.id, _settings().public_url)
+    pdf = render_pdf(view, check_url)
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{pdf_filename(credential_id)}"'})
 
@@ -294,6 +252,21 @@ def pdf_filename(credential_id: str) -> str:
 
 
 # --- /verify -------------------------------------------------------------------------------------
+
+
+@pages.get("/verify/<credential_id>")
+def verify_stored(credential_id: str):
+    """The verification of one credential we issued, for whoever holds its link (or anyone, when the
+    learner shares it): today's verdict on the sealed file exactly as stored, at once, no upload."""
+    lang = i18n.current_language()
+    with _registry().transaction() as session:
+        visible = _visible_credential(session, credential_id)
+        if visible is None:
+            return render_template("public/unavailable.html", message=i18n.t("public_unavailable"),
+                                   **_template_globals()), 404
+        view, report = credential_view(visible.document, lang, visible.revocation)
+    return render_template("public/verify.html", view=view, report=report, error=None, qr_svg=None, stored=True,
+                           page_url=_own_url(credential_id), **_template_globals())
 
 
 @pages.route("/verify", methods=["GET", "POST"])

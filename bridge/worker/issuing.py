@@ -23,7 +23,7 @@ from bridge.edc import formats, ltv, model
 from bridge.edc.timestamps import TsaUnavailableError
 from bridge.registry import audit, documents
 from bridge.registry.models import CourseSpecification, Credential, Issuance, utcnow
-from bridge.web.public import new_link
+from bridge.registry.links import new_link
 from bridge.worker.context import Context, backoff
 from bridge.worker.corrections import deliveries_for, revoke_in
 

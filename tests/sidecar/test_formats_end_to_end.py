@@ -56,6 +56,7 @@ def test_moodle_is_told_the_true_format_and_stores_the_file_as_it(sidecar, moodl
     assert row.format == "elm3-jsonld"
     (store,) = [r["form"] for r in moodle.requests if r["form"]["wsfunction"] == "block_edcissuer_store_credential"]
     assert store["format"] == "elm3-jsonld"  # what the plugin records, shows in My credentials and exports
+    assert store["verifyurl"].startswith(f"https://edc.example.test/verify/{row.id}?t=")  # Moodle's "Verify"
     assert moodle.files == {(row.id, "elm3-jsonld"): document}
     assert moodle.filenames[(row.id, "elm3-jsonld")] == f"credential-{row.id.rsplit(':', 1)[1]}.json"
     assert base64.b64decode(store["content"]) == document

@@ -12,6 +12,7 @@ from PIL import Image
 import pytest
 from pypdf import PdfReader
 
+from bridge.registry import links
 from bridge.web.public import CredentialLink, public_url, set_sharing
 
 from .conftest import STAFF_TOKEN
@@ -124,7 +125,9 @@ def test_public_pdf_is_the_same_credential(sidecar, tmp_path):
     subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "c.pdf"), str(tmp_path / "c")],
                    check=True)
     codes = zxingcpp.read_barcodes(Image.open(tmp_path / "c.png"))
-    assert [c.text for c in codes] == [url]  # the paper leads back to this very page
+    with sidecar.ctx.registry.transaction() as session:
+        check = links.verify_url(session, credential_id, sidecar.base_url)
+    assert [c.text for c in codes] == [check]  # the paper leads to the verification of this very credential
 
 
 def test_verify_page_refuses_empty_upload(sidecar):

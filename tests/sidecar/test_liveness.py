@@ -103,3 +103,32 @@ def test_a_worker_holds_its_liveness_while_running_and_lets_go_on_a_clean_stop(s
         runner.stop()
     with ctx.registry.transaction() as session:
         assert session.get(SidecarProcess, ctx.worker_id) is None
+
+
+def test_a_worker_whose_claim_was_taken_back_sends_nothing_and_records_nothing(client, ctx):
+    """The hand-over (just before the final "." of DATA) is also the ownership check: a worker that lost
+    its claim (lease ran out, or taken for dead) while it was composing never sends a second copy, and
+    its bookkeeping does not overwrite the new holder's claim."""
+    from bridge.delivery.email import EmailChannel, parse_smtp_url
+    from bridge.worker import delivering
+    from tests.delivery.sinks import MailSink
+
+    sink = MailSink().start()
+    try:
+        ctx.channels = {"email": EmailChannel(parse_smtp_url(sink.url), "credentials@edc.example.edu", timeout=5)}
+        put_spec(client, 1, pilot_spec())
+        post_event(client, make_event())
+        worker.process_issuances(ctx, worker.claim_issuances(ctx, "w/0", 1), "w/0")
+        [delivery] = delivering._claim_deliveries(ctx, 1, None)
+        with ctx.registry.transaction() as session:  # meanwhile another process took it over
+            row = session.get(Delivery, delivery)
+            row.claimed_by, row.claimed_until = "other-host:1:aaaaaa", utcnow() + dt.timedelta(minutes=2)
+        [(_, error)] = results = delivering._attempt_all(ctx, [delivery])
+        assert error is not None and "taken back" in str(error)
+        delivering._record_attempts(ctx, results)
+        assert sink.records == []
+        with ctx.registry.transaction() as session:
+            row = session.get(Delivery, delivery)
+            assert (row.state, row.attempts, row.claimed_by) == ("pending", 0, "other-host:1:aaaaaa")
+    finally:
+        sink.stop()

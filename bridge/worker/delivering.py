@@ -20,7 +20,7 @@ from bridge.delivery import DeliveryError, DeliveryJob
 from bridge.edc import formats, inputs
 from bridge.registry import audit, documents
 from bridge.registry.models import Credential, Delivery, Issuance, Revocation, utcnow
-from bridge.web.public import public_url
+from bridge.registry import links
 from bridge.worker.context import Context, backoff
 
 log = logging.getLogger("edc.worker")
@@ -59,9 +59,10 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
     short = cred.id.rsplit(":", 1)[-1]
     fmt = formats.get(cred.format)
     public = ctx.settings.public_url
-    view_url = _page_link(session, cred.id, public) or f"{public}/credentials/{short}"
+    view_url = _link(links.page_url, session, cred.id, public) or f"{public}/credentials/{short}"
+    verify_url = _link(links.verify_url, session, cred.id, public) or f"{public}/verify"
     document = documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b""
-    attachments = _printable(document, cred, view_url, short) \
+    attachments = _printable(document, cred, verify_url, short) \
         if ctx.settings.email_pdf and delivery.channel == "email" and document else ()
     return DeliveryJob(
         credential_id=cred.id, kind=delivery.kind, learner_email=cred.learner_email, learner_name=cred.learner_name,
@@ -70,26 +71,26 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
         issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
         document=document, attachments=attachments, filename=fmt.filename(cred.id), media_type=fmt.media_type,
         format=fmt.name,
-        verify_url=f"{public}/verify", view_url=view_url, reason=reason, resend=delivery.resends or 0)
+        verify_url=verify_url, view_url=view_url, reason=reason, resend=delivery.resends or 0)
 
 
-def _page_link(session, credential_id: str, public: str) -> str | None:
-    """The credential page's unguessable link (bridge/web), made with the credential."""
+def _link(make: Callable[..., str], session, credential_id: str, public: str) -> str | None:
+    """One of the credential's unguessable links (bridge/registry/links.py), made with the credential."""
     try:
-        return public_url(session, credential_id, public)
+        return make(session, credential_id, public)
     except Exception:  # noqa: BLE001 - a plain link is better than no delivery
-        log.warning("no page link for %s; using the plain credential URL", credential_id)
+        log.warning("no holder's link for %s; using the plain URL", credential_id)
         return None
 
 
-def _printable(document: bytes, cred: Credential, view_url: str, short: str) -> tuple:
+def _printable(document: bytes, cred: Credential, verify_url: str, short: str) -> tuple:
     """The PDF for the email; a PDF problem must not hold back the credential itself."""
     try:
         from bridge.delivery.messages import Attachment
         from bridge.presentation.pdf import credential_pdf
 
         return (Attachment(f"credential-{short}.pdf", "application/pdf",
-                           credential_pdf(document, cred.learner_lang, view_url)),)
+                           credential_pdf(document, cred.learner_lang, verify_url)),)
     except Exception:  # noqa: BLE001
         log.exception("could not render the PDF of %s; sending the credential without it", cred.id)
         return ()

@@ -6,7 +6,7 @@ choices, the settings' EDC_FORMATS) asks this module instead of comparing names 
 A new format (Open Badges 3.0, SD-JWT VC) is one module implementing `CredentialFormat` and one
 line in `IMPLEMENTATIONS`.
 
-The names are `edc-xml` and `elm3-jsonld`, everywhere: schemas/, the OpenAPI, the plugin, the mail,
+The names are `edc-xml`, `elm3-jsonld` and `ob3-vcjwt` (Open Badges 3.0), everywhere: schemas/, the OpenAPI, the plugin, the mail,
 the CLI, the registry. Older plugins and their stored records used `edc-xml-v1` and `elm-v3-jsonld`;
 those are accepted on input as aliases (`canonical`) and never written.
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 IMPLEMENTATIONS = (
     ("bridge.edc.format_edc_xml", "FORMAT"),
     ("bridge.edc.format_elm3", "FORMAT"),
+    ("bridge.edc.format_ob3", "FORMAT"),
 )
 BOM_AND_SPACE = b"\xef\xbb\xbf \t\r\n"
 

@@ -77,7 +77,7 @@ def _issuance(ctx, course: int = 1) -> dict:
 def test_with_no_configuration_each_course_gets_the_format_its_description_names(sidecar, moodle):
     from bridge.settings import Settings
 
-    assert Settings.from_env({}).formats == ("edc-xml", "elm3-jsonld")  # both can be issued; EDC XML the default
+    assert Settings.from_env({}).formats == ("edc-xml", "elm3-jsonld", "ob3-vcjwt")  # all can be issued; EDC XML the default
     app = sidecar(formats=Settings.from_env({}).formats)
     client, ctx = app.test_client(), app.extensions["edc"]
     elm3 = pilot_spec()

@@ -29,13 +29,14 @@ namespace block_edcissuer\local;
  */
 class formats {
     /** The formats, in the sidecar's order (the first is the default). */
-    public const NAMES = ['edc-xml', 'elm3-jsonld'];
+    public const NAMES = ['edc-xml', 'elm3-jsonld', 'ob3-vcjwt'];
     /** Older names, as earlier releases of the plugin stored them. */
     public const ALIASES = ['edc-xml-v1' => 'edc-xml', 'elm-v3-jsonld' => 'elm3-jsonld'];
     /** How each is served on download. */
-    public const MIME_TYPES = ['edc-xml' => 'application/xml', 'elm3-jsonld' => 'application/ld+json'];
+    public const MIME_TYPES = ['edc-xml' => 'application/xml', 'elm3-jsonld' => 'application/ld+json',
+        'ob3-vcjwt' => 'application/vc+jwt'];
     /** The file name extension of each. */
-    public const EXTENSIONS = ['edc-xml' => 'xml', 'elm3-jsonld' => 'json'];
+    public const EXTENSIONS = ['edc-xml' => 'xml', 'elm3-jsonld' => 'json', 'ob3-vcjwt' => 'jwt'];
 
     /**
      * The one name of a format given by name or old alias.

@@ -118,13 +118,17 @@ class EmailChannel:
         self._send_or_explain(job.learner_email, data, commit_point, "the learner's address")
         log.info("email sent for %s (%s) via %s", job.credential_id, job.kind, self.settings.where)
 
-    def send_notice(self, recipient: str, subject: str, text: str) -> None:
-        """A plain-text message to staff (the seal's expiry warning to the security contact)."""
+    def send_notice(self, recipient: str, subject: str, text: str, attachments: tuple[Attachment, ...] = ()) -> None:
+        """A plain-text message (the seal's expiry warning to the security contact; a learner's wallet offer
+        or transaction code), with `attachments` if any (the offer's QR code)."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.mail_from, recipient, subject_header(subject)
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = make_msgid(domain=self.mail_from.rpartition("@")[2] or None)
         message.set_content(text)
+        for extra in attachments:
+            maintype, _, subtype = extra.media_type.partition("/")
+            message.add_attachment(extra.content, maintype=maintype, subtype=subtype, filename=extra.filename)
         data = render(message, recipient)
         self._send_or_explain(recipient, data, None, "the staff address")
         log.info("notice %r sent via %s", subject, self.settings.where)

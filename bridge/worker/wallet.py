@@ -22,10 +22,11 @@ from typing import Any
 from urllib.parse import quote
 
 from bridge.delivery import DeliveryError
-from bridge.delivery.messages import template_text
+from bridge.delivery.messages import Attachment, template_text
 from bridge.edc import formats, model, oid4vci
 from bridge.registry import documents, wallet
 from bridge.registry.models import CourseSpecification, Credential, Issuance
+from bridge.web.public import qr_svg
 from bridge.worker.context import Conflict, Context, NotFound
 
 log = logging.getLogger("edc.wallet")
@@ -115,13 +116,16 @@ def make_offer(ctx: Context, credential_id: str, *, channel: str, configuration:
               "title": offer.title.get(offer.learner_lang) or next(iter(offer.title.values()), credential_id),
               "expires_at": offer.expires_at.strftime("%Y-%m-%d %H:%M"),
               "tx_code": offer.tx_code, "offer_link": offer_link(offer_uri)}
-    _mail(ctx, offer, "wallet_code" if channel == "moodle" else "wallet_offer", values)
+    link = offer_link(offer_uri)
+    qr = () if channel == "moodle" else (Attachment("wallet-offer.png", "image/png", qr_png(link)),)
+    _mail(ctx, offer, "wallet_code" if channel == "moodle" else "wallet_offer", values, qr)
     answer: dict[str, Any] = {"tx_code_length": settings.wallet_tx_code_length,
                               "expires_at": offer.expires_at.isoformat().replace("+00:00", "Z"),
                               "configuration": configuration, "channel": channel}
     if channel == "moodle":
-        answer["credential_offer_uri"] = offer_link(offer_uri)
+        answer["credential_offer_uri"] = link
         answer["credential_offer"] = credential_offer(ctx, offer.pre_authorized_code, configuration)
+        answer["qr_svg"] = qr_svg(link)  # for Moodle to show as it is (the plugin draws no QR codes itself)
     else:
         answer["tx_code"] = offer.tx_code
     return answer
@@ -132,7 +136,19 @@ def credential_offer(ctx: Context, code: str, configuration: str) -> dict[str, A
                                     "The code sent to you by the other channel (e-mail or Moodle)")
 
 
-def _mail(ctx: Context, offer: wallet.NewOffer, kind: str, values: dict[str, str]) -> None:
+def qr_png(link: str) -> bytes:
+    """The offer link as a QR code picture, for the mail (a wallet on a phone scans it off the screen)."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(link, error="m").save(out, kind="png", scale=6, border=3)
+    return out.getvalue()
+
+
+def _mail(ctx: Context, offer: wallet.NewOffer, kind: str, values: dict[str, str],
+          attachments: tuple[Attachment, ...] = ()) -> None:
     channel = ctx.channels.get("email")
     if channel is None or not hasattr(channel, "send_notice"):
         wallet.withdraw(ctx.registry, offer.offer_id, "no mail channel (EDC_SMTP_URL) to send the learner's half")
@@ -140,7 +156,7 @@ def _mail(ctx: Context, offer: wallet.NewOffer, kind: str, values: dict[str, str
                               "offer goes by mail")
     subject, text = template_text(kind, offer.learner_lang, values)
     try:
-        channel.send_notice(offer.learner_email, subject, text)
+        channel.send_notice(offer.learner_email, subject, text, attachments)
     except DeliveryError as exc:
         log.warning("wallet offer %s withdrawn: its mail was not accepted (%s)", offer.offer_id, exc)
         wallet.withdraw(ctx.registry, offer.offer_id, f"mail not accepted: {exc}")

@@ -155,6 +155,7 @@ def test_offer_token_nonce_credential_gives_a_sealed_sd_jwt_vc_bound_to_the_hold
     assert set(answer) >= {"credential_offer_uri", "credential_offer", "tx_code_length", "expires_at"}
     assert answer["tx_code_length"] == 6 and "tx_code" not in answer  # the code went by mail only
     assert answer["credential_offer_uri"].startswith("openid-credential-offer://?credential_offer_uri=")
+    assert answer["qr_svg"].startswith("<svg")
     by_reference = answer["credential_offer_uri"].split("=", 1)[1].replace("%3A", ":").replace("%2F", "/")
     fetched = client.get(by_reference.removeprefix(ISSUER))
     assert fetched.status_code == 200 and fetched.json == answer["credential_offer"]
@@ -372,6 +373,14 @@ def test_an_offer_by_mail_puts_the_code_in_the_answer_and_the_offer_in_the_mail(
     body = message.get_body(("plain",)).get_content()
     link = re.search(r"openid-credential-offer://\?credential_offer_uri=(\S+)", body).group(1)
     assert answer["tx_code"] not in body
+    (qr,) = [part for part in message.iter_attachments() if part.get_content_type() == "image/png"]
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    (scanned,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.get_payload(decode=True))))
+    assert scanned.text == f"openid-credential-offer://?credential_offer_uri={link}"  # the QR code is the link
     uri = link.replace("%3A", ":").replace("%2F", "/")
     code = client.get(uri.removeprefix(ISSUER)).json["grants"][oid4vci.PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
     assert token(client, code, answer["tx_code"]).status_code == 200
@@ -475,3 +484,20 @@ def test_answers_match_the_openapi_document(client, cid, mail_sink):
     check("/oid4vci/credential", "post", client.post("/oid4vci/credential", json={}), 401)
     check("/oid4vci/credential", "post", credential(client, access, Holder().proof("made-up")), 400)
     check("/oid4vci/credential", "post", credential(client, access, Holder().proof(value)), 200)
+
+
+def test_the_registry_itself_refuses_an_offer_for_a_revoked_credential(client, ctx, cid):
+    """The rule holds where the offer is written, even for a caller that skipped the service's own check."""
+    from bridge.registry import wallet
+
+    client.post(f"/api/v1/credentials/{cid}/revoke", json={"reason": "wrong course"}, headers=STAFF_HEADERS)
+    with pytest.raises(wallet.CredentialNotOfferable, match="never offered") as refused:
+        wallet.create_offer(ctx.registry, cid, oid4vci.SD_JWT_CONFIGURATION, "moodle", "staff",
+                            lifetime=dt.timedelta(minutes=5), tx_code_length=6)
+    assert refused.value.code == "revoked"
+    with pytest.raises(wallet.CredentialNotOfferable) as unknown:
+        wallet.create_offer(ctx.registry, "urn:credential:nope", oid4vci.SD_JWT_CONFIGURATION, "moodle", "staff",
+                            lifetime=dt.timedelta(minutes=5), tx_code_length=6)
+    assert unknown.value.code == "not_found"
+    with ctx.registry.reading() as db:
+        assert db.execute(select(WalletOffer)).first() is None

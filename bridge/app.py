@@ -16,7 +16,7 @@ from bridge.api import credentials, errors, europass, health, intake, openid4vci
 from bridge.edc import inputs
 from bridge.metrics import Metrics
 from bridge.registry import Registry
-from bridge.settings import Settings
+from bridge.settings import Settings, SettingsError
 from bridge.trusted_lists_source import TrustedListsSource
 from bridge.worker import Context, Worker
 
@@ -51,6 +51,19 @@ def load_trust_anchors(settings: Settings) -> list:
 
     path = settings.trust_anchors or default_trust_anchors_file(dict(settings.token_env))
     return trust.load_anchors(path) if path else []
+
+
+def load_tsa_anchors(settings: Settings) -> list | None:
+    """EDC_TSA_TRUST_ANCHORS: the CAs whose time-stamping authorities are believed; None: the seal's anchors."""
+    if not settings.tsa_trust_anchors:
+        return None
+    from bridge.edc import trust
+
+    try:
+        return trust.load_anchors(settings.tsa_trust_anchors)
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"EDC_TSA_TRUST_ANCHORS names {settings.tsa_trust_anchors}, which is not a readable "
+                            f"PEM file ({type(exc).__name__})") from None
 
 
 def load_schema(settings: Settings):
@@ -111,6 +124,7 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
                   channels=build_channels(settings) if channels is None else channels,
                   metrics=metrics)
     ctx.trust_anchors = load_trust_anchors(settings)
+    ctx.tsa_anchors = load_tsa_anchors(settings)
     ctx.trusted_lists = TrustedListsSource.from_settings(settings)  # EDC_TRUSTED_LISTS; None when not set
     ctx.seal = ctx.seals  # the name the web pages use
     app.extensions["edc"] = ctx

@@ -16,6 +16,8 @@ DEFAULT_DATABASE_URL = f"sqlite:///{REPO_ROOT / 'var' / 'registry.sqlite3'}"
 # The names the HSM layer reads itself (hsm.config.TokenConfig.from_env); passed through unchanged.
 TOKEN_ENV_NAMES = ("EDC_PKCS11_MODULE", "EDC_TOKEN_LABEL", "EDC_PIN_FILE", "EDC_PIN", "SOFTHSM2_CONF",
                    "EDC_DEMO_DIR", "EDC_TRUST_ANCHORS")
+# The long-term seal level and its time-stamping authority (bridge/edc/ltv.py parses them).
+SEAL_LEVEL_ENV_NAMES = ("EDC_SEAL_LEVEL", "EDC_TSA_URL", "EDC_TSA_POLICY", "EDC_TSA_TIMEOUT", "EDC_TSA_HASH")
 
 
 class SettingsError(ValueError):
@@ -34,6 +36,17 @@ def parse_intake_keys(text: str, origin: str) -> dict[str, str]:
             raise SettingsError(f"{origin}: each entry must be key-id=secret (entry starting {kid[:12]!r} is not)")
         keys[kid.strip()] = secret
     return keys
+
+
+def seal_level_settings(values: Mapping[str, str]):
+    """The seal level settings (bridge.edc.ltv.SealLevelSettings) of EDC_SEAL_LEVEL and EDC_TSA_*;
+    SettingsError naming the variable when one is wrong. Imported late: ltv is heavy, settings is not."""
+    from bridge.edc.ltv import LtvConfigError, SealLevelSettings
+
+    try:
+        return SealLevelSettings.parse(values)
+    except LtvConfigError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -115,6 +128,8 @@ class Settings:
     qdr_schema_dir: str | None = None  # the EU's QDR schema folder, loq.xsd (EDC_QDR_SCHEMA_DIR); None: not checked
     token_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # PIN inside
     trust_anchors: str | None = None
+    tsa_trust_anchors: str | None = None  # EDC_TSA_TRUST_ANCHORS: the CAs whose TSAs are believed; None: trust_anchors
+    seal_level_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # EDC_SEAL_LEVEL, EDC_TSA_* (URL secret)
     trusted_lists: str | None = None  # EDC_TRUSTED_LISTS: the EU List of Trusted Lists, a file or an https:// URL
     trusted_list_signers: str | None = None  # EDC_TRUSTED_LIST_SIGNERS: PEM of the certificates that may sign it
     trusted_lists_cache: str = str(REPO_ROOT / "var" / "trusted-lists")  # downloads of a URL's lists
@@ -169,6 +184,8 @@ class Settings:
             qdr_schema_dir=_qdr_schema_dir(env.get("EDC_QDR_SCHEMA_DIR") or None),
             token_env={k: env[k] for k in TOKEN_ENV_NAMES if env.get(k)},
             trust_anchors=env.get("EDC_TRUST_ANCHORS") or None,
+            tsa_trust_anchors=env.get("EDC_TSA_TRUST_ANCHORS") or None,
+            seal_level_env={k: env[k] for k in SEAL_LEVEL_ENV_NAMES if env.get(k)},
             trusted_lists=env.get("EDC_TRUSTED_LISTS") or None,
             trusted_list_signers=env.get("EDC_TRUSTED_LIST_SIGNERS") or None,
             trusted_lists_cache=env.get("EDC_TRUSTED_LISTS_CACHE") or str(REPO_ROOT / "var" / "trusted-lists"),
@@ -193,6 +210,7 @@ class Settings:
             email_pdf=(env.get("EDC_EMAIL_PDF") or env.get("EDC_MAIL_PDF") or "0").lower() in ("1", "true", "yes", "on"),
         )
         values.update(overrides)
+        seal_level_settings(values["seal_level_env"])  # a wrong level or TSA setting is refused at start
         parse_rate("EDC_STAFF_AUTH_LIMIT", values["staff_auth_limit"])  # refused at start, not at the first failure
         parse_rate("EDC_WALLET_TX_CODE_LIMIT", values["wallet_tx_code_limit"])
         if values["wallet_tx_code_length"] > 12:
@@ -208,6 +226,11 @@ class Settings:
     def wallet_tx_code_budget(self) -> tuple[int, int]:
         """(wrong transaction codes, window in seconds) allowed per client address, over all offers."""
         return parse_rate("EDC_WALLET_TX_CODE_LIMIT", self.wallet_tx_code_limit)
+
+    @property
+    def seal_level(self):
+        """The level credentials are sealed at and the TSA (bridge.edc.ltv.SealLevelSettings)."""
+        return seal_level_settings(self.seal_level_env)
 
     @property
     def channels(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -119,20 +120,34 @@ def _issue_errors() -> tuple[type[BaseException], ...]:
     from bridge.edc.timestamps import TsaUnavailableError
     from hsm.errors import HsmError
 
-    return (SchemaViolation, ShapesViolation, ShapesConfigError, LtvConfigError, TimestampPending,
+    from bridge.settings import SettingsError
+
+    return (SchemaViolation, ShapesViolation, ShapesConfigError, LtvConfigError, SettingsError, TimestampPending,
             TsaUnavailableError, HsmError)
 
 
 def _seal(credential: model.Credential, args: argparse.Namespace) -> bytes:
-    from bridge.edc.ltv import SealLevelSettings
+    from bridge.settings import seal_level_settings
     from hsm.config import TokenConfig
     from hsm.signer import open_seal
 
-    level = SealLevelSettings.from_env()  # EDC_SEAL_LEVEL, EDC_TSA_URL, EDC_TSA_POLICY
+    level = seal_level_settings(os.environ)  # EDC_SEAL_LEVEL, EDC_TSA_URL, EDC_TSA_POLICY
     options = {"level": level.level, "tsa": level.tsa, "tsa_policy": level.policy}
     seal = open_seal(TokenConfig.from_env(), args.seal_label)
     fmt = formats.get(args.format or formats.for_course(credential.spec.source, formats.names())[0])
     return fmt.issue(credential, seal, checks=_checks(fmt), **options)
+
+
+def _tsa_anchors() -> list | None:
+    """The CAs whose time-stamping authorities are believed (EDC_TSA_TRUST_ANCHORS); None: the seal's anchors."""
+    from bridge.edc import trust
+
+    path = os.environ.get("EDC_TSA_TRUST_ANCHORS") or None
+    try:
+        return trust.load_anchors(path) if path else None
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"edc-bridge: EDC_TSA_TRUST_ANCHORS names {path}, which is not a readable PEM file "
+                         f"({type(exc).__name__})") from None
 
 
 def _trusted_lists(moment: dt.datetime | None):
@@ -167,7 +182,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise SystemExit(f"edc-bridge: cannot read {args.file}: {exc.strerror}")
     anchors_file = args.trust_anchors or default_trust_anchors_file()
     moment = _parse_time(args.at, "--at")
-    checks = dataclasses.replace(_checks(), trusted_lists=_trusted_lists(moment))
+    checks = dataclasses.replace(_checks(), trusted_lists=_trusted_lists(moment), tsa_anchors=_tsa_anchors())
     report = formats.verify(data, trust_anchors=trust.load_anchors(anchors_file), checks=checks, now=moment)
     if not anchors_file:
         report.notes.append("no trust anchors configured (EDC_TRUST_ANCHORS)")

@@ -43,17 +43,23 @@ class EdcXmlFormat(CredentialFormat):
 
     def raise_level(self, data: bytes, settings: Any, revocation_source: Any = None,
                     anchors: Sequence["x509.Certificate"] = ()) -> bytes:
-        from bridge.edc import ltv, xades
+        from bridge.edc import ltv
 
-        root = self.read(data).getroot()
-        ltv.raise_to_level(root, settings, revocation_source, anchors)
-        return xades.serialize(root)
+        seal = self.long_term(data)
+        ltv.raise_to_level(seal, settings, revocation_source, anchors)
+        return seal.render()
+
+    def long_term(self, data: bytes) -> Any:
+        from bridge.edc.xades_ltv import XadesLongTerm
+
+        return XadesLongTerm(self.read(data).getroot())
 
     def verify(self, data: bytes, *, trust_anchors: Sequence["x509.Certificate"], checks: Checks,
                now: dt.datetime | None = None) -> "VerificationReport":
         from bridge.edc.verifier import verify_edc_xml
 
-        return verify_edc_xml(data, trust_anchors=trust_anchors, schema=checks.schema, now=now)
+        return verify_edc_xml(data, trust_anchors=trust_anchors, schema=checks.schema, now=now,
+                              tsa_anchors=checks.tsa_anchors)
 
     def read(self, data: bytes) -> Any:
         from lxml import etree

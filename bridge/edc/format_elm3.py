@@ -44,17 +44,22 @@ class Elm3Format(CredentialFormat):
     def raise_level(self, data: bytes, settings: Any, revocation_source: Any = None,
                     anchors: Sequence["x509.Certificate"] = ()) -> bytes:
         from bridge.edc import ltv
-        from bridge.edc.jades import JadesDocument
 
-        document = JadesDocument.parse(data)
-        ltv.raise_jades_to_level(document, settings, revocation_source, anchors)
-        return document.render()
+        seal = self.long_term(data)
+        ltv.raise_to_level(seal, settings, revocation_source, anchors)
+        return seal.render()
+
+    def long_term(self, data: bytes) -> Any:
+        from bridge.edc import jades
+
+        return jades.long_term(jades.JadesDocument.parse(data))
 
     def verify(self, data: bytes, *, trust_anchors: Sequence["x509.Certificate"], checks: Checks,
                now: dt.datetime | None = None) -> "VerificationReport":
         from bridge.edc.jades import verify_jades
 
-        return verify_jades(data, trust_anchors=trust_anchors, shapes=checks.shapes, now=now)
+        return verify_jades(data, trust_anchors=trust_anchors, shapes=checks.shapes, now=now,
+                            tsa_anchors=checks.tsa_anchors)
 
     def read(self, data: bytes) -> Any:
         """The sealed JSON-LD credential (the JWS payload) as a JSON object."""

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from bridge.edc.ltv import LongTermSeal
     from bridge.edc.model import Credential
     from bridge.edc.report import VerificationReport
     from bridge.edc.schema_check import EdcSchema
@@ -57,6 +58,8 @@ class Checks:
     schema: "EdcSchema | None" = None
     shapes: "ElmShapes | None" = None
     trusted_lists: "TrustedLists | None" = None
+    # the CAs whose time-stamping authorities are believed (EDC_TSA_TRUST_ANCHORS); None: the seal's anchors
+    tsa_anchors: "Sequence[x509.Certificate] | None" = None
 
 
 class CredentialFormat(abc.ABC):
@@ -94,6 +97,11 @@ class CredentialFormat(abc.ABC):
     def raise_level(self, data: bytes, settings: Any, revocation_source: Any = None,
                     anchors: Sequence["x509.Certificate"] = ()) -> bytes:
         """A stored sealed document brought to `settings.level` (the time-stamp added later)."""
+
+    def long_term(self, data: bytes) -> "LongTermSeal":
+        """The unsigned properties of a sealed document of this format, to raise its level or renew it
+        (bridge/edc/ltv.py works on them); ValueError when the document cannot be read as one."""
+        raise ValueError(f"{self.label} credentials carry no long-term seal")
 
     @abc.abstractmethod
     def verify(self, data: bytes, *, trust_anchors: Sequence["x509.Certificate"], checks: Checks,
@@ -204,6 +212,14 @@ def detect(data: bytes) -> CredentialFormat | None:
         if fmt.detect(data):
             return fmt
     return None
+
+
+def long_term(data: bytes) -> "LongTermSeal":
+    """The unsigned properties of a stored sealed document, whatever its format (ltv.LongTermSeal)."""
+    fmt = detect(data)
+    if fmt is None:
+        raise ValueError(unrecognised_problem())
+    return fmt.long_term(data)
 
 
 def first_byte(data: bytes) -> bytes:

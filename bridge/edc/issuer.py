@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from bridge.edc import ltv, xades
 from bridge.edc.model import Credential
 from bridge.edc.schema_check import EdcSchema, safe_parse
+from bridge.edc.xades_ltv import XadesLongTerm
 from bridge.edc.xml_builder import build_edc_xml
 
 if TYPE_CHECKING:
@@ -56,8 +57,9 @@ def issue_edc_xml(
     root = safe_parse(unsigned).getroot()
     sealed_root = xades.seal_xml(root, seal, signing_time=signing_time or credential.issuance.issued_at)
     settings = ltv.SealLevelSettings(level=level, tsa=tsa, policy=tsa_policy)
-    pending = ltv.raise_to_level(sealed_root, settings, revocation_source, anchors=seal.chain)
-    sealed = xades.serialize(sealed_root)
+    long_term = XadesLongTerm(sealed_root)  # B-T and above: bridge/edc/xades_ltv.py, policy in ltv.py
+    pending = ltv.raise_to_level(long_term, settings, revocation_source, anchors=seal.chain)
+    sealed = long_term.render()
     _require_valid(schema, sealed, "sealed")
     if pending:
         raise ltv.TimestampPending(sealed, pending, level)

@@ -38,8 +38,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from bridge.edc import ltv, trust
-from bridge.edc.report import VerificationReport, iso
+from bridge.edc import jades_ltv, ltv, trust
+from bridge.edc.report import SealCheck, VerificationReport
 
 if TYPE_CHECKING:
     from bridge.edc.shacl_check import ElmShapes
@@ -292,9 +292,9 @@ def seal_jades(payload: bytes, seal: "SealKey", *, signing_time: dt.datetime | N
     if alg != header["alg"]:  # cannot happen unless the token's key and certificate disagree
         raise JadesError("the seal key does not match its certificate")
     document = JadesDocument(payload, protected_b64, signature)
-    # Long-term levels (sigTst, xVals, rVals in etsiU): bridge/edc/ltv.py.
-    pending = ltv.raise_jades_to_level(document, ltv.SealLevelSettings(level, tsa, tsa_policy), revocation_source,
-                                       seal.chain)
+    # Long-term levels (sigTst, xVals, rVals in etsiU): bridge/edc/jades_ltv.py, policy in ltv.py.
+    pending = ltv.raise_to_level(long_term(document), ltv.SealLevelSettings(level, tsa, tsa_policy),
+                                 revocation_source, seal.chain)
     if pending:
         raise ltv.TimestampPending(document.render(), pending, level)
     return document.render()
@@ -303,23 +303,8 @@ def seal_jades(payload: bytes, seal: "SealKey", *, signing_time: dt.datetime | N
 # --- checking -----------------------------------------------------------------------------------
 
 
-@dataclass
-class SealCheck:
-    """What the seal itself proves, before anyone asks whether its certificate is trusted."""
-
-    intact: bool = False
-    level: str | None = None
-    certificate: x509.Certificate | None = None
-    chain: list[x509.Certificate] = field(default_factory=list)
-    signing_time: dt.datetime | None = None
-    timestamp_time: dt.datetime | None = None  # set once a signature time-stamp is verified (B-T work)
-    crls: list[bytes] = field(default_factory=list)  # rVals, for B-LT (filled by ltv.check_jades_timestamp)
-    ocsps: list[bytes] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-def _certificates(header: Mapping[str, Any]) -> list[x509.Certificate]:
+def certificates(header: Mapping[str, Any]) -> list[x509.Certificate]:
+    """The certificates of the protected header's x5c, the seal certificate first; JadesError if none or one is bad."""
     x5c = header.get("x5c")
     if not isinstance(x5c, list) or not x5c:
         raise JadesError("the seal does not carry its certificate (x5c)")
@@ -330,6 +315,11 @@ def _certificates(header: Mapping[str, Any]) -> list[x509.Certificate]:
         except (binascii.Error, ValueError, TypeError):
             raise JadesError(f"certificate {n} in the seal (x5c) is not a DER certificate in base64") from None
     return certs
+
+
+def long_term(document: JadesDocument) -> jades_ltv.JadesLongTerm:
+    """The document's unsigned properties, to raise its level (ltv.raise_to_level, ltv.complete)."""
+    return jades_ltv.JadesLongTerm(document, certificates(document.protected))
 
 
 def _check_crit(header: Mapping[str, Any], check: SealCheck) -> None:
@@ -392,7 +382,7 @@ def check_seal(document: JadesDocument) -> SealCheck:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise JadesError(f"the seal's algorithm {alg!r} is not one a seal may use (RS256, ES256, ...)")
-        certs = _certificates(header)
+        certs = certificates(header)
         check.certificate, check.chain = certs[0], certs[1:]
         thumbprint = header.get("x5t#S256")
         if thumbprint is None:
@@ -404,8 +394,11 @@ def check_seal(document: JadesDocument) -> SealCheck:
             check.signing_time = _parse_sig_time(header["sigT"])
         else:
             check.notes.append("the seal does not claim a signing time (sigT)")
-        check.level, level_notes = level_of(document)
-        check.notes.extend(level_notes)
+        try:  # unsigned: a malformed etsiU says nothing about the signature, so it is reported, not raised
+            check.level, level_notes = level_of(document)
+            check.notes.extend(level_notes)
+        except JadesError as exc:
+            check.problems.append(f"the seal's unsigned properties are malformed: {exc}")
         data = signing_input(document.protected_b64, document.payload)
         check.intact = _verify_signature(alg, certs[0].public_key(), document.signature, data)
     except JadesError as exc:
@@ -487,39 +480,6 @@ def summarize(doc: Mapping[str, Any]) -> dict[str, Any]:
 # --- the verdict --------------------------------------------------------------------------------
 
 
-def _judge_trust(report: VerificationReport, check: SealCheck, anchors: Sequence[x509.Certificate],
-                 now: dt.datetime) -> None:
-    """Trust at the time of sealing only when a verified time-stamp proves that time; else as of now.
-
-    A claimed signing time (sigT) is the sealer's own word: once the certificate has expired or been
-    revoked, nothing proves the seal was made before that, so the certificate is judged now.
-    """
-    cert = check.certificate
-    assert cert is not None
-    report.signer = trust.describe(cert)
-    report.sealed_at = iso(check.timestamp_time or check.signing_time)
-    judged_at = check.timestamp_time or now
-    report.seal_certificate, report.judged_at = cert, judged_at  # for the qualified-status decision
-    if check.timestamp_time is None:
-        report.notes.append("no verified time-stamp: the seal certificate is judged as of now")
-        claimed = check.signing_time
-        if claimed and not (cert.not_valid_before_utc <= claimed <= cert.not_valid_after_utc):
-            report.problem("the seal's claimed signing time lies outside its certificate's validity period")
-    verdict = trust.assess_certificate(cert, check.chain, anchors, judged_at, crls=check.crls, ocsps=check.ocsps,
-                                       now=now)
-    report.trusted = verdict.trusted
-    if verdict.trusted and check.timestamp_time is not None:
-        report.notes.append("valid at the time of sealing (as proven by the time-stamp)")
-    report.problems.extend(verdict.problems)
-    expired_unproven = verdict.expired_now and check.timestamp_time is None
-    if expired_unproven and not any("expired" in p for p in report.problems):
-        report.problem(f"the seal certificate expired on {cert.not_valid_after_utc.date().isoformat()}, and no "
-                       "verified time-stamp proves the seal was made before then")
-        # the problem says it all; trust's note repeating the date would only be noise
-        verdict.notes = [n for n in verdict.notes if not n.startswith("the seal certificate expired on")]
-    report.notes.extend(verdict.notes)
-
-
 def _check_shapes(report: VerificationReport, doc: Any, shapes: "ElmShapes | None") -> None:
     report.schema_outcome(
         shapes.problems(doc) if shapes is not None else None, against="the EU's EDC shapes",
@@ -533,8 +493,12 @@ def verify_jades(
     trust_anchors: Sequence[x509.Certificate],
     shapes: "ElmShapes | None" = None,
     now: dt.datetime | None = None,
+    tsa_anchors: Sequence[x509.Certificate] | None = None,
 ) -> VerificationReport:
-    """Is this sealed ELM v3 credential intact, sealed by someone we trust, and well-formed?"""
+    """Is this sealed ELM v3 credential intact, sealed by someone we trust, and well-formed?
+
+    `tsa_anchors`: the CAs whose time-stamping authorities are believed (None: the seal's anchors).
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
     report = VerificationReport(format=FORMAT)
     try:
@@ -558,11 +522,17 @@ def verify_jades(
     check = SealCheck()
     with report.checking("seal"):
         check = check_seal(document)
-    if check.certificate is not None:  # B-T and above: verify sigTst, read xVals/rVals (bridge/edc/ltv.py)
+    if check.certificate is not None:  # B-T and above: verify sigTst, read xVals/rVals (bridge/edc/jades_ltv.py)
         with report.checking("time-stamp"):
-            ltv.check_jades_timestamp(document, check, ltv.tsa_trust_anchors(trust_anchors), now)
+            jades_ltv.check_long_term(document, check, trust_anchors if tsa_anchors is None else tsa_anchors, now)
     report.seal_outcome(check)
     if check.certificate is not None:
         with report.checking("certificate chain"):
-            _judge_trust(report, check, trust_anchors, now)
+            trust.judge_seal(report, check, trust_anchors, now)
     return report
+
+
+# Names another module of this tree still uses (bridge/edc/jws.py); the public ones are
+# trust.judge_seal and certificates.
+_judge_trust = trust.judge_seal
+_certificates = certificates

@@ -15,6 +15,27 @@ UNCHECKED = "could not be checked"
 
 
 @dataclass
+class SealCheck:
+    """What a seal itself proves, whatever its format, before anyone asks whether its certificate is trusted.
+
+    The format fills it (xades.check_seal / jades.check_seal: integrity; xades_ltv / jades_ltv:
+    time-stamps and the validation data the seal carries); trust.judge_seal decides on it, for
+    both formats alike, and `VerificationReport.seal_outcome` takes the rest into the report.
+    """
+
+    intact: bool = False
+    level: str | None = None  # the baseline level the unsigned properties claim: B-B, B-T, B-LT
+    certificate: Any = None  # the seal certificate (cryptography x509.Certificate) once found
+    chain: list = field(default_factory=list)  # the other certificates the seal carries
+    signing_time: dt.datetime | None = None  # claimed by the sealer, in the signed properties
+    timestamp_time: dt.datetime | None = None  # proven by a verified signature time-stamp (B-T and above)
+    crls: list[bytes] = field(default_factory=list)  # readable revocation data the seal carries (B-LT)
+    ocsps: list[bytes] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class VerificationReport:
     format: str | None = None  # "edc-xml" | "elm3-jsonld" | None when not recognised
     signature_intact: bool = False  # the seal's signature and every reference/payload digest match
@@ -69,7 +90,7 @@ class VerificationReport:
         except Exception as exc:  # noqa: BLE001 - a verdict, never a traceback (issue 13)
             self.problem(f"the {part} {UNCHECKED} ({type(exc).__name__}), so the seal cannot be confirmed")
 
-    def seal_outcome(self, check: Any) -> None:
+    def seal_outcome(self, check: SealCheck) -> None:
         """Take what a seal check (XAdES or JAdES) found: intact or not, its level, problems, notes."""
         self.signature_intact = check.intact
         self.level = check.level

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -26,6 +26,11 @@ from pyhanko_certvalidator.errors import (
     PathValidationError,
     RevokedError,
 )
+
+from bridge.edc.report import iso
+
+if TYPE_CHECKING:
+    from bridge.edc.report import SealCheck, VerificationReport
 
 # The seal certificate must allow one of these (eSeal certificates carry nonRepudiation).
 SEAL_KEY_USAGES = ("digital_signature", "content_commitment")
@@ -169,3 +174,36 @@ def assess_certificate(
         result.notes.append("no revocation data is carried by the seal; revocation was not checked")
     result.trusted = True
     return result
+
+
+def judge_seal(report: "VerificationReport", check: "SealCheck", anchors: Sequence[x509.Certificate],
+               now: dt.datetime) -> None:
+    """Was the seal made by a certificate we trust, while it was good? The one rule, for every format.
+
+    The certificate is judged at the time of sealing only when a verified time-stamp proves that
+    time (check.timestamp_time); a claimed signing time is the sealer's own word: once the
+    certificate has expired or been revoked, nothing proves the seal was made before that, so it is
+    judged as of `now`. Fills the report's signer, sealed_at, trusted, problems and notes, and
+    what later decisions need (seal_certificate, judged_at: the qualified status).
+    """
+    cert = check.certificate
+    report.signer = describe(cert)
+    report.sealed_at = iso(check.timestamp_time or check.signing_time)
+    judged_at = check.timestamp_time or now
+    report.seal_certificate, report.judged_at = cert, judged_at
+    if check.timestamp_time is None:
+        report.notes.append("the seal has no time-stamp that could be verified, so its certificate is judged as of now")
+        claimed = check.signing_time
+        if claimed and not (cert.not_valid_before_utc <= claimed <= cert.not_valid_after_utc):
+            report.problem("the seal's claimed signing time lies outside its certificate's validity period")
+    verdict = assess_certificate(cert, check.chain, anchors, judged_at, crls=check.crls, ocsps=check.ocsps, now=now)
+    report.trusted = verdict.trusted
+    if verdict.trusted and check.timestamp_time is not None:
+        report.notes.append("valid at the time of sealing (as proven by the time-stamp)")
+    report.problems.extend(verdict.problems)
+    if verdict.expired_now and check.timestamp_time is None and not any("expired" in p for p in report.problems):
+        report.problem(f"the seal certificate expired on {cert.not_valid_after_utc.date().isoformat()}, and no "
+                       "verified time-stamp proves the seal was made before then")
+        # the problem says it all; the note repeating the date would only be noise
+        verdict.notes = [n for n in verdict.notes if not n.startswith("the seal certificate expired on")]
+    report.notes.extend(verdict.notes)

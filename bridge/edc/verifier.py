@@ -13,8 +13,8 @@ from typing import Any, Sequence
 from cryptography import x509
 from lxml import etree
 
-from bridge.edc import formats, ltv, trust, xades, xml_reader
-from bridge.edc.report import VerificationReport, iso
+from bridge.edc import formats, trust, xades, xades_ltv, xml_reader
+from bridge.edc.report import VerificationReport
 from bridge.edc.schema_check import EdcSchema, UnsafeXmlError, safe_parse
 
 EDC_XML = "edc-xml"  # = bridge.edc.format_edc_xml.FORMAT.name
@@ -35,12 +35,14 @@ def verify_credential(
     shapes: Any = None,
     now: dt.datetime | None = None,
     trusted_lists: Any = None,
+    tsa_anchors: Sequence[x509.Certificate] | None = None,
 ) -> VerificationReport:
     """Verify a credential file of any supported format; `now` lets a test move the clock.
 
     `trusted_lists` (bridge.edc.trusted_lists.TrustedLists) lets the report say whether the seal is
-    a qualified electronic seal; without them that stays "unknown"."""
-    checks = formats.Checks(schema=schema, shapes=shapes, trusted_lists=trusted_lists)
+    a qualified electronic seal; without them that stays "unknown". `tsa_anchors`: the CAs whose
+    time-stamping authorities are believed (EDC_TSA_TRUST_ANCHORS); None: `trust_anchors`."""
+    checks = formats.Checks(schema=schema, shapes=shapes, trusted_lists=trusted_lists, tsa_anchors=tsa_anchors)
     return formats.verify(data, trust_anchors=trust_anchors, checks=checks, now=now)
 
 
@@ -58,40 +60,18 @@ def _summary(report: VerificationReport, tree: etree._ElementTree) -> None:
             setattr(report, name, summary[name])
 
 
-def _trust(report: VerificationReport, check: xades.XadesCheck, anchors: Sequence[x509.Certificate],
-           now: dt.datetime) -> None:
-    """Trust is judged at the time of sealing only when a verified time-stamp proves that time.
-
-    A claimed signing time (B-B) is the signer's word: if the certificate has expired or been
-    revoked since, nothing proves the seal was made before that, so the certificate is judged now.
-    """
-    report.sealed_at = iso(check.timestamp_time or check.signing_time)
-    report.signer = trust.describe(check.certificate)
-    judged_at = check.timestamp_time or now
-    cert = check.certificate
-    report.seal_certificate, report.judged_at = cert, judged_at  # for the qualified-status decision
-    if check.timestamp_time is None:
-        report.notes.append("the seal has no time-stamp, so its certificate is judged as of now")
-        claimed = check.signing_time
-        if claimed and not (cert.not_valid_before_utc <= claimed <= cert.not_valid_after_utc):
-            report.problem("the seal's claimed signing time lies outside its certificate's validity period")
-    verdict = trust.assess_certificate(
-        cert, check.chain, anchors, judged_at, crls=check.crls, ocsps=check.ocsps, now=now
-    )
-    report.trusted = verdict.trusted
-    if verdict.trusted and check.timestamp_time is not None:
-        report.notes.append("valid at the time of sealing (as proven by the time-stamp)")
-    report.problems.extend(verdict.problems)
-    report.notes.extend(verdict.notes)
-
-
 def verify_edc_xml(
     data: bytes,
     *,
     trust_anchors: Sequence[x509.Certificate],
     schema: EdcSchema | None = None,
     now: dt.datetime | None = None,
+    tsa_anchors: Sequence[x509.Certificate] | None = None,
 ) -> VerificationReport:
+    """Is this sealed EDC XML credential intact, sealed by someone we trust, and schema-valid?
+
+    `tsa_anchors`: the CAs whose time-stamping authorities are believed (None: the seal's anchors).
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
     report = VerificationReport(format=EDC_XML)
     try:
@@ -107,11 +87,14 @@ def verify_edc_xml(
         _schema(report, schema, tree)
     with report.checking("credential's content"):
         _summary(report, tree)
-    check = None
+    check = xades.XadesCheck()
     with report.checking("seal"):
-        check = xades.check_seal(root, tsa_anchors=ltv.tsa_trust_anchors(trust_anchors))
-        report.seal_outcome(check)
-    if check is not None and check.certificate is not None:
+        check = xades.check_seal(root)
+    if check.certificate is not None:  # B-T and above: the time-stamps (bridge/edc/xades_ltv.py)
+        with report.checking("time-stamp"):
+            xades_ltv.check_long_term(check, trust_anchors if tsa_anchors is None else tsa_anchors, now)
+    report.seal_outcome(check)
+    if check.certificate is not None:
         with report.checking("certificate chain"):
-            _trust(report, check, trust_anchors, now)
+            trust.judge_seal(report, check, trust_anchors, now)
     return report

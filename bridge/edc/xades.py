@@ -18,7 +18,7 @@ import base64
 import copy
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -31,6 +31,9 @@ from lxml import etree
 from signxml import DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
 from signxml.algorithms import CanonicalizationMethod
 from signxml.xades import XAdESDataObjectFormat, XAdESSigner
+
+from bridge.edc import ltv
+from bridge.edc.report import SealCheck
 
 if TYPE_CHECKING:  # the key layer is only needed to seal, not to verify
     from hsm.signer import SealKey
@@ -149,23 +152,14 @@ def serialize(root: etree._Element) -> bytes:
 
 
 @dataclass
-class XadesCheck:
-    """What the signature itself proves, before any question of trust."""
+class XadesCheck(SealCheck):
+    """What the signature itself proves (report.SealCheck), and the ds:Signature element it was read from."""
 
-    intact: bool = False
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    certificate: x509.Certificate | None = None
-    chain: list[x509.Certificate] = field(default_factory=list)
-    signing_time: dt.datetime | None = None  # claimed by the signer, in the signed properties
-    timestamp_time: dt.datetime | None = None  # from a verified signature time-stamp (B-T and above)
-    level: str | None = None
     signature: etree._Element | None = None
-    crls: list[bytes] = field(default_factory=list)
-    ocsps: list[bytes] = field(default_factory=list)
 
 
-def _canonical(node: etree._Element, algorithm: str) -> bytes:
+def canonical(node: etree._Element, algorithm: str) -> bytes:
+    """`node` canonicalized with one of the C14N algorithms (its namespaces in scope, as XMLDSIG asks)."""
     exclusive, comments = C14N[algorithm]
     return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=comments)
 
@@ -213,7 +207,7 @@ def _whole_document_octets(signature: etree._Element, transforms: list[etree._El
             c14n_alg = alg
         else:
             raise ValueError(f"unsupported transform: {alg}")
-    return _canonical(doc, c14n_alg)
+    return canonical(doc, c14n_alg)
 
 
 def _referenced_octets(signature: etree._Element, uri: str, transforms: list[etree._Element]) -> bytes:
@@ -231,7 +225,7 @@ def _referenced_octets(signature: etree._Element, uri: str, transforms: list[etr
         if alg not in C14N:
             raise ValueError(f"unsupported transform on {uri}: {alg}")
         c14n_alg = alg
-    return _canonical(target, c14n_alg)
+    return canonical(target, c14n_alg)
 
 
 def _check_references(signature: etree._Element, check: XadesCheck) -> None:
@@ -281,13 +275,11 @@ CERTIFICATE_PLACES = (
 )
 
 
-def _certificates(signature: etree._Element, problems: list[str] | None = None) -> list[x509.Certificate]:
+def certificates(signature: etree._Element, problems: list[str] | None = None) -> list[x509.Certificate]:
     """The certificates the seal carries (KeyInfo, then CertificateValues), each once.
 
     One that cannot be read is a problem in `problems` (naming where it is), not an exception.
     """
-    from bridge.edc import ltv
-
     problems = [] if problems is None else problems
     certs: list[x509.Certificate] = []
     for path, label, container in CERTIFICATE_PLACES:
@@ -303,7 +295,8 @@ def _certificates(signature: etree._Element, problems: list[str] | None = None) 
     return certs
 
 
-def _signing_certificate(signature: etree._Element, certs: list[x509.Certificate], check: XadesCheck) -> None:
+def signing_certificate(signature: etree._Element, certs: list[x509.Certificate], check: XadesCheck) -> None:
+    """Find, among `certs`, the one SigningCertificateV2 names; set it (and the rest as chain) on `check`."""
     cert_ids = signature.xpath(
         ".//xades:SignedSignatureProperties/xades:SigningCertificateV2/xades:Cert"
         "|.//xades:SignedSignatureProperties/xades:SigningCertificate/xades:Cert",
@@ -333,7 +326,7 @@ def _check_signature_value(signature: etree._Element, check: XadesCheck) -> None
         return
     kind, hash_cls = SIGNATURE_METHODS[method]
     value = base64.b64decode("".join((signature.findtext(_ds("SignatureValue")) or "").split()))
-    data = _canonical(signed_info, c14n_alg)
+    data = canonical(signed_info, c14n_alg)
     try:
         key = check.certificate.public_key()
     except UnsupportedAlgorithm:
@@ -372,8 +365,6 @@ def _level_and_time(signature: etree._Element, check: XadesCheck) -> None:
 
 def _revocation_values(signature: etree._Element, check: XadesCheck) -> None:
     """The CRLs and OCSP responses in RevocationValues that can be read; the others are problems."""
-    from bridge.edc import ltv
-
     found: dict[str, list[bytes]] = {"CRL": [], "OCSP": []}
     for kind, what in (("CRL", "an EncapsulatedCRLValue"), ("OCSP", "an EncapsulatedOCSPValue")):
         path = f".//xades:RevocationValues/xades:{kind}Values/xades:Encapsulated{kind}Value"
@@ -385,10 +376,10 @@ def _revocation_values(signature: etree._Element, check: XadesCheck) -> None:
     check.crls, check.ocsps = readable.crls, readable.ocsps
 
 
-def check_seal(root: etree._Element, *, tsa_anchors=None) -> XadesCheck:
+def check_seal(root: etree._Element) -> XadesCheck:
     """Check the one seal of a parsed credential: placement, every digest, the signature value.
 
-    `tsa_anchors`: the CAs trusted for signature time-stamps (None: EDC_TSA_TRUST_ANCHORS, see ltv.py).
+    Integrity only, and the values the seal carries read; its time-stamps are xades_ltv's to check.
     """
     check = XadesCheck()
     signatures = list(root.iter(_ds("Signature")))
@@ -406,16 +397,12 @@ def check_seal(root: etree._Element, *, tsa_anchors=None) -> XadesCheck:
         return check
     _level_and_time(signature, check)
     _check_references(signature, check)
-    certs = _certificates(signature, check.problems)
+    certs = certificates(signature, check.problems)
     if not certs:
         check.problems.append("the seal carries no certificate")
         return check
-    _signing_certificate(signature, certs, check)
+    signing_certificate(signature, certs, check)
     if check.certificate is not None:
         _check_signature_value(signature, check)
     check.intact = not check.problems
-    if check.certificate is not None:
-        from bridge.edc import ltv  # B-T and above: verify the time-stamp, fill check.timestamp_time
-
-        ltv.check_signature_timestamp(signature, check, tsa_anchors)
     return check

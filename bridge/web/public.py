@@ -17,16 +17,16 @@ from flask import Blueprint, Flask, Response, abort, current_app, flash, redirec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bridge import verification
 from bridge.edc import formats
 from bridge.edc.report import VerificationReport
 from bridge.presentation import wording
-from bridge.presentation.credential_view import CredentialView, verdict_from_report, view_from_document
+from bridge.presentation.credential_view import CredentialView, Verdict, verdict_from_report, view_from_document
 from bridge.presentation.pdf import render_pdf
 from bridge.registry import documents, links
 from bridge.registry.links import link_for, new_link, set_sharing  # noqa: F401 - the names callers use
 from bridge.registry.links import page_url as public_url
 from bridge.registry.models import Credential, CredentialLink, Revocation
-from bridge.trusted_lists_source import lists_of
 from bridge.web import i18n
 
 pages = Blueprint("edc_pages", __name__, template_folder="templates", static_folder="static",
@@ -61,20 +61,13 @@ def _settings():
 
 
 def verify_bytes(data: bytes) -> VerificationReport:
-    """Verify a credential file with the app's trust anchors and schema (loaded once per app)."""
-    from bridge.edc.verifier import verify_credential
+    """The verifier's verdict on a file, with the app's trust configuration (bridge/verification.py)."""
+    return verification.verify_file(_context(), data)
 
-    ctx = _context()
-    anchors = getattr(ctx, "trust_anchors", None)
-    if anchors is None:  # a context without loaded anchors: load them once from the settings
-        cache = current_app.extensions.setdefault("edc_pages_anchors", {})
-        if "anchors" not in cache:
-            from bridge.edc import trust
 
-            cache["anchors"] = trust.load_anchors(ctx.settings.trust_anchors) if ctx.settings.trust_anchors else []
-        anchors = cache["anchors"]
-    return verify_credential(data, trust_anchors=anchors, schema=getattr(ctx, "schema", None),
-                             shapes=getattr(ctx, "shapes", None), trusted_lists=lists_of(ctx))
+def _verdict(report: VerificationReport, standing: verification.Standing, lang: str) -> Verdict:
+    return verdict_from_report(report, lang, revocation_reason=standing.revocation_reason,
+                               revoked_at=standing.revoked_at.isoformat() if standing.revoked_at else None)
 
 
 # --- shared template helpers ---------------------------------------------------------------------
@@ -166,14 +159,9 @@ def _holds_link(link: CredentialLink | None, token: str) -> bool:
 def credential_view(document: bytes, lang: str, revocation: Revocation | None) -> tuple[CredentialView, VerificationReport]:
     """The plain-words view with today's verdict (seal, trust, and the registry's revocation)."""
     report = verify_bytes(document)
-    if revocation is not None:
-        report.revoked = True
-    verdict = verdict_from_report(
-        report, lang,
-        revoked_at=revocation.revoked_at.isoformat() if revocation is not None else None,
-        revocation_reason=revocation.reason if revocation is not None else None,
-    )
-    return _readable_view(document, report, lang).with_verdict(verdict), report
+    standing = verification.Standing.of_revocation(revocation)
+    verification.join(report, standing)
+    return _readable_view(document, report, lang).with_verdict(_verdict(report, standing, lang)), report
 
 
 def _readable_view(document: bytes, report: VerificationReport, lang: str) -> CredentialView:
@@ -281,25 +269,11 @@ def verify():
         elif len(data) > _settings().max_upload_bytes:
             context["error"] = i18n.t("verify_too_big")
         else:
-            report = verify_bytes(data)
-            revocation = _revocation_of(report.credential_id)
-            if revocation is not None:
-                report.revoked = True
-            verdict = verdict_from_report(
-                report, lang, revoked_at=revocation.revoked_at.isoformat() if revocation else None,
-                revocation_reason=revocation.reason if revocation else None)
+            report, standing = verification.verify_with_registry(_context(), data)
             view = _readable_view(data, report, lang)
-            context.update(view=view.with_verdict(verdict), report=report)
+            context.update(view=view.with_verdict(_verdict(report, standing, lang)), report=report)
     status = 400 if context["error"] else 200
     return render_template("public/verify.html", **context, **_template_globals()), status
-
-
-def _revocation_of(credential_id: str | None) -> Revocation | None:
-    if not credential_id:
-        return None
-    with _registry().transaction() as session:
-        return session.execute(
-            select(Revocation).where(Revocation.credential_id == credential_id)).scalar_one_or_none()
 
 
 def _view_from_report(report: VerificationReport, lang: str) -> CredentialView:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.delivery import Channel
-from bridge.edc import formats, ltv, model
+from bridge.edc import formats, model
 from bridge.registry import Registry
 from bridge.settings import Settings
 
@@ -33,13 +33,17 @@ class Context:
     liveness: Any = None  # bridge.registry.liveness.Liveness, set by the Worker
     wake: threading.Event = field(default_factory=threading.Event)  # new work for the issuing threads
     deliveries_due: threading.Event = field(default_factory=threading.Event)  # ... for the delivery threads
-    seal_level: Any = field(default_factory=lambda: ltv.SealLevelSettings.from_env())  # EDC_SEAL_LEVEL, EDC_TSA_*
+    seal_level: Any = None  # bridge.edc.ltv.SealLevelSettings; None: the settings' (EDC_SEAL_LEVEL, EDC_TSA_*)
     _specs: dict = field(default_factory=dict, repr=False)  # parsed descriptions by their stored text
 
     @property
     def checks(self) -> formats.Checks:
         """The official checks every format takes its own from (XSD for EDC XML, shapes for ELM v3)."""
         return formats.Checks(schema=self.schema, shapes=self.shapes)
+
+    def __post_init__(self) -> None:
+        if self.seal_level is None:
+            self.seal_level = self.settings.seal_level
 
     def course_spec(self, document: str) -> model.CourseSpec:
         """Validating a description costs ~10 ms; it changes rarely, so keep the parsed one per text."""

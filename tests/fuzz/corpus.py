@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,13 +26,20 @@ EU_SAMPLES = (SHARED / "v1_signed_samples" / "credential-generic-profile-xsd-sig
 PILOT = REPO / "examples" / "pilot"
 
 
-@dataclass
 class Corpus:
-    """Seed documents by name ("xades-B-LT", ...), the CA they chain to, and the moment to verify at."""
+    """Seed documents by name ("xades-B-LT", ...), the CA they chain to, and the moment to verify at.
 
-    seeds: dict[str, bytes] = field(default_factory=dict)
-    anchors: list = field(default_factory=list)  # cryptography certificates
-    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    A plain class, not a dataclass: hypothesis prints the fixtures of a failing example, and should
+    print names, not megabytes.
+    """
+
+    def __init__(self, anchors: list) -> None:
+        self.seeds: dict[str, bytes] = {}
+        self.anchors = anchors  # cryptography certificates
+        self.now = dt.datetime.now(dt.timezone.utc)
+
+    def __repr__(self) -> str:
+        return f"Corpus({', '.join(sorted(self.seeds))})"
 
     def anchors_pem(self) -> bytes:
         from cryptography.hazmat.primitives.serialization import Encoding

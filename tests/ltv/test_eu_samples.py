@@ -7,7 +7,7 @@ import base64
 import datetime as dt
 from pathlib import Path
 
-from bridge.edc import ltv, timestamps, xades
+from bridge.edc import jades_ltv, timestamps, xades, xades_ltv
 from bridge.edc.jades import JadesDocument
 from bridge.edc.schema_check import safe_parse
 
@@ -17,16 +17,16 @@ UTC = dt.timezone.utc
 
 def test_jades_sample_sig_tst_verifies_with_its_own_root_and_revocation_data():
     document = JadesDocument.parse((SHARED / "v3_jsonld" / "Sample-MC-Annex1-signed.jsonld").read_bytes())
-    [token] = ltv._jades_tokens(document)
-    certs, revocation = ltv._jades_carried(document)
+    [token] = jades_ltv.signature_tokens(document)
+    certs, revocation = jades_ltv.carried(document)
     roots = [c for c in certs if c.subject == c.issuer]
-    result = timestamps.verify_timestamp(token, ltv.jades_timestamped_octets(document), roots, extra_certs=certs,
+    result = timestamps.verify_timestamp(token, jades_ltv.timestamped_octets(document), roots, extra_certs=certs,
                                          crls=revocation.crls, ocsps=revocation.ocsps)
     assert result.ok, (result.problems, result.untrusted)
     assert result.time == dt.datetime(2023, 9, 27, 11, 54, 20, tzinfo=UTC)
     # One changed bit of the signature value and the imprint no longer matches.
     document.signature = bytes([document.signature[0] ^ 1]) + document.signature[1:]
-    broken = timestamps.verify_timestamp(token, ltv.jades_timestamped_octets(document), roots, extra_certs=certs)
+    broken = timestamps.verify_timestamp(token, jades_ltv.timestamped_octets(document), roots, extra_certs=certs)
     assert any("message imprint does not match" in p for p in broken.problems)
 
 
@@ -38,11 +38,11 @@ def test_xades_sample_signature_time_stamp_covers_the_exclusive_c14n_signature_v
     value = signature.find(f"{{{xades.DS_NS}}}SignatureValue")
     node = signature.find(f".//{{{xades.XADES_NS}}}SignatureTimeStamp/{{{xades.XADES_NS}}}EncapsulatedTimeStamp")
     token = base64.b64decode("".join(node.text.split()))
-    certs = xades._certificates(signature)
-    as_published = timestamps.verify_timestamp(token, ltv.timestamped_octets(signature), [], extra_certs=certs)
+    certs = xades.certificates(signature)
+    as_published = timestamps.verify_timestamp(token, xades_ltv.timestamped_octets(signature), [], extra_certs=certs)
     assert any("message imprint does not match" in p for p in as_published.problems)
     value.text = "".join(value.text.split())
-    result = timestamps.verify_timestamp(token, ltv.timestamped_octets(signature), [], extra_certs=certs)
+    result = timestamps.verify_timestamp(token, xades_ltv.timestamped_octets(signature), [], extra_certs=certs)
     assert result.problems == []  # imprint, CMS signature, ESS certificate id: all as DSS made them
     assert result.gen_time == dt.datetime(2020, 11, 12, 9, 53, 37, tzinfo=UTC)
     assert "ZetesConfidens" in result.tsa_cert.subject.rfc4514_string()
@@ -82,7 +82,7 @@ def test_jades_revocation_values_swapped_are_named_not_raised():
             r_vals["crlVals"], r_vals["ocspVals"] = r_vals.get("ocspVals", []), r_vals.get("crlVals", [])
     header["etsiU"] = components  # plain JSON entries, which JAdES allows too
     document = JadesDocument.parse(json.dumps(outer).encode())
-    certs = [c for c in ltv._jades_carried(document)[0] if c.subject == c.issuer]
+    certs = [c for c in jades_ltv.carried(document)[0] if c.subject == c.issuer]
     report = verify_credential(json.dumps(outer).encode(), trust_anchors=certs)
     assert not report.valid
     assert any(p.startswith("revocation value 1 of the OCSP responses in rVals cannot be read") for p in report.problems), \

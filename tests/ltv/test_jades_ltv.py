@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bridge.edc import ltv, timestamps
+from bridge.edc import formats, jades, ltv, timestamps
 from bridge.edc.elm3_builder import build_elm3, serialize_elm3
 from bridge.edc.jades import JadesDocument, seal_jades
 from bridge.edc.verifier import verify_credential
@@ -60,7 +60,8 @@ def test_jades_b_lt_valid_after_expiry_and_later_revocation(credential, ca, tsa)
     stamped = timestamps.token_time(base64.b64decode(_components(b_t)[0]["sigTst"]["tstTokens"][0]["val"]))
     ca.revoke(seal.certificate, stamped + dt.timedelta(days=5))
     document = JadesDocument.parse(b_t)
-    ltv.jades_extend_to_lt(document, ltv.StaticRevocationSource(crls=[ca.crl(this_update=stamped + dt.timedelta(days=6))]))
+    jades.long_term(document).add_validation_data(
+        ltv.StaticRevocationSource(crls=[ca.crl(this_update=stamped + dt.timedelta(days=6))]))
     data = document.render()
     names = [next(iter(c)) for c in _components(data)]
     assert names == ["sigTst", "xVals", "rVals"]
@@ -107,11 +108,11 @@ def test_jades_tsa_down_seal_then_stamp_and_complete_later(credential, ca, tsa):
     with pytest.raises(ltv.TimestampPending) as pending:
         seal_jades(payload, ca.issue_seal(), tsa=down, level="B-T", tsa_policy="seal-then-stamp")
     stored = pending.value.sealed
-    assert ltv.needs_timestamp(stored)
+    assert formats.long_term(stored).signature_timestamp() is None
     assert _verify(stored, ca).level == "B-B"
     up = ltv.SealLevelSettings(level="B-T", tsa=ltv.TsaClient(tsa.url))
-    completed = ltv.complete_pending(stored, up)
-    assert not ltv.needs_timestamp(completed)
+    completed = ltv.complete(formats.long_term(stored), up)
+    assert formats.long_term(completed).signature_timestamp() is not None
     report = _verify(completed, ca)
     assert report.valid and report.level == "B-T", report.problems
     assert JadesDocument.parse(completed).signature == JadesDocument.parse(stored).signature

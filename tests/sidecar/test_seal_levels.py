@@ -16,6 +16,7 @@ from bridge import worker
 from bridge.edc import ltv
 from bridge.edc.verifier import verify_credential
 from bridge.registry.models import Issuance
+from bridge.settings import Settings, SettingsError
 from tests.sidecar.conftest import STAFF_HEADERS, make_event, pilot_spec, post_event, put_spec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ltv"))
@@ -59,5 +60,5 @@ def test_tsa_outage_keeps_the_issuance_waiting_then_it_is_sealed_at_b_t(client, 
 def test_misconfigured_level_is_refused_at_start():
     import pytest
 
-    with pytest.raises(ltv.LtvConfigError, match="EDC_TSA_URL"):
-        ltv.SealLevelSettings.from_env({"EDC_SEAL_LEVEL": "B-LT"})
+    with pytest.raises(SettingsError, match="EDC_TSA_URL"):
+        Settings.from_env({"EDC_SEAL_LEVEL": "B-LT"})

@@ -5,7 +5,9 @@ row change plus an audit entry in one transaction, so every process and replica 
 the trail says who did what:
 
 - an offer is made for one credential and one credential configuration, by staff or by Moodle for the
-  learner's own credential (`wallet.offer_created`); never for a revoked credential;
+  learner's own credential (`wallet.offer_created`); never for a revoked credential; a wallet fetches it
+  (`wallet.offer_fetched`; a nonce request is not audited: anyone may ask for one, and it proves nothing
+  until a key proof spends it);
 - its pre-authorised code is redeemed once, with the transaction code, for an access token
   (`wallet.token_issued`); a replayed code, an expired offer, a wrong transaction code
   (`wallet.tx_code_wrong`) are refused and audited, and after `max_attempts` wrong codes the offer is
@@ -174,6 +176,8 @@ def open_offer(registry: "Registry", offer_token: str, now: dt.datetime | None =
     if row.state != "open" or row.expires_at <= now:
         audit_refused(registry, row, "offer_fetch", "the offer was already used, locked or has expired")
         raise OfferRefused("not_found", "this credential offer was already used or has expired", 404)
+    with registry.transaction() as db:
+        audit.append(db, "wallet", "wallet.offer_fetched", row.credential_id, {"offer": row.id})
     return row
 
 

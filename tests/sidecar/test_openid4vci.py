@@ -179,7 +179,8 @@ def test_offer_token_nonce_credential_gives_a_sealed_sd_jwt_vc_bound_to_the_hold
     claims = json.loads(jws.b64url_decode(text.split("~")[0].split(".")[1], "payload"))
     assert claims["cnf"] == {"jwk": holder.jwk}
     assert "family_name" not in claims and "given_name" not in claims  # the personal claims are disclosures
-    assert actions(ctx) == ["wallet.offer_created", "wallet.token_issued", "wallet.credential_issued"]
+    assert actions(ctx) == ["wallet.offer_created", "wallet.offer_fetched", "wallet.token_issued",
+                            "wallet.credential_issued"]
 
 
 def test_the_python_sd_jwt_reference_implementation_verifies_the_same_credential(client, cid, mail_sink, ec_token):

@@ -502,3 +502,27 @@ def test_the_registry_itself_refuses_an_offer_for_a_revoked_credential(client, c
     assert unknown.value.code == "not_found"
     with ctx.registry.reading() as db:
         assert db.execute(select(WalletOffer)).first() is None
+
+
+def test_the_wallet_copy_names_the_status_resource_the_sealed_credential_names(client, cid, mail_sink, monkeypatch):
+    """The seam to the ELM v3 status of issue 12: whatever status resource the stored credential's format reads
+    from the sealed file (formats.CredentialFormat.status_url) is what the SD-JWT's `status` and the Open Badge's
+    `credentialStatus` name. EDC XML names none (the real answer today), so the format is told one here."""
+    from bridge.edc import formats
+
+    status = "https://edc.example.test/status/6f1c"
+    monkeypatch.setattr(type(formats.get("edc-xml")), "status_url", lambda self, data: status)
+    answer, tx_code = offer(client, cid, mail_sink)
+    access = token(client, pre_code(answer), tx_code).json["access_token"]
+    text = credential(client, access, Holder().proof(nonce(client))).json["credentials"][0]["credential"]
+    assert json.loads(jws.b64url_decode(text.split("~")[0].split(".")[1], "payload"))["status"] == {
+        "edc_status": {"uri": status}}
+    answer, tx_code = offer(client, cid, mail_sink, configuration=oid4vci.OB3_CONFIGURATION)
+    access = token(client, pre_code(answer), tx_code).json["access_token"]
+    badge = credential(client, access, Holder().proof(nonce(client)), oid4vci.OB3_CONFIGURATION).json
+    assert ob3.parse(badge["credentials"][0]["credential"])[1]["credentialStatus"]["id"] == status
+    monkeypatch.undo()
+    answer, tx_code = offer(client, cid, mail_sink)
+    access = token(client, pre_code(answer), tx_code).json["access_token"]
+    text = credential(client, access, Holder().proof(nonce(client))).json["credentials"][0]["credential"]
+    assert "status" not in json.loads(jws.b64url_decode(text.split("~")[0].split(".")[1], "payload"))

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter, ValidationError
 
-from bridge.api import credentials, errors, europass, health, intake, openid4vci, verify
+from bridge.api import credentials, errors, europass, health, intake, programmes, openid4vci, verify
 from bridge.edc import inputs
 from bridge.metrics import Metrics
 from bridge.registry import Registry
@@ -130,7 +130,7 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
     app.extensions["edc"] = ctx
 
     errors.install(app)
-    for blueprint in (intake.bp, credentials.bp, europass.bp, health.bp, openid4vci.bp):
+    for blueprint in (intake.bp, credentials.bp, europass.bp, programmes.bp, health.bp, openid4vci.bp):
         app.register_blueprint(blueprint)
     _public_verification(app, settings)
 

@@ -100,6 +100,9 @@ def _demo_environment(env: dict[str, str]) -> dict[str, str]:
     shared_xsd = REPO_ROOT.parent / "shared" / "reference" / "edc" / "v1_xsd"
     if shared_xsd.exists():
         env.setdefault("EDC_SCHEMA_DIR", str(shared_xsd))
+    shared_qdr = REPO_ROOT.parent / "shared" / "reference" / "edc" / "qdr_loq_v3"
+    if (shared_qdr / "loq.xsd").exists():  # course exports for Europass checked against loq.xsd
+        env.setdefault("EDC_QDR_SCHEMA_DIR", str(shared_qdr))
     return env
 
 
@@ -128,7 +131,8 @@ def start_mail_sink(directory: Path, port: int = DEMO_SMTP_PORT) -> Any:
 
 
 def load_pilot_courses(registry) -> list[str]:
-    """Pilot course descriptions as specifications of site "demo", course ids 1..5 (alphabetical)."""
+    """Pilot course descriptions as specifications of site "demo", course ids 1..5 (alphabetical), and the
+    pilot programmes (examples/pilot/programmes, by file name) over them."""
     from bridge.intake.specifications import store_specification
 
     loaded = []
@@ -136,6 +140,11 @@ def load_pilot_courses(registry) -> list[str]:
         result = store_specification(registry, DEMO_SITE, course_id, json.loads(path.read_text(encoding="utf-8")),
                                      None, actor="demo")
         loaded.append(f"{course_id}={path.stem}" + ("" if result.valid else " (INVALID)"))
+    from bridge.intake.programmes import store_programme
+
+    for path in sorted((PILOT / "programmes").glob("*.json")):  # stacked credentials over those courses
+        result = store_programme(registry, DEMO_SITE, path.stem, json.loads(path.read_text(encoding="utf-8")), "demo")
+        loaded.append(f"programme {path.stem}" + ("" if result.valid else " (INVALID)"))
     return loaded
 
 

@@ -196,12 +196,40 @@ def _person(w: _Writer, c: Credential) -> dict[str, Any]:
 
 
 def _achievement(w: _Writer, c: Credential) -> dict[str, Any]:
-    return {
+    node = {
         "id": ACHIEVEMENT_ID, "type": "LearningAchievement",
         "title": dict(c.spec.title),
         "awardedBy": _awarding_process(w, c),
         "provenBy": _assessment(w, c),
         "specifiedBy": _qualification(w, c.spec),
+    }
+    if c.parts:
+        node["hasPart"] = [_part(w, c, n, part) for n, part in enumerate(c.parts, start=1)]
+    return node
+
+
+PART_ID_SCHEME = "credential-id"  # the same scheme name the XML builder writes
+
+
+def _part(w: _Writer, c: Credential, n: int, part) -> dict[str, Any]:
+    """One micro-credential a programme credential is made of, named by its credential id."""
+    body = part.awarding_body
+    # "part-<n>", not "part:<n>": _organisation names its nodes after the last segment of the id.
+    body_id = ISSUER_ID if _same_organisation(body, c.spec.issuer) else f"urn:epass:org:part-{n}"
+    specification: dict[str, Any] = {"id": f"urn:epass:learningAchievementSpec:part:{n}",
+                                     "type": "LearningAchievementSpecification", "title": dict(part.title)}
+    if part.ects_text:
+        specification["creditPoint"] = [{"id": f"urn:epass:creditPoint:part:{n}", "type": "CreditPoint",
+                                         "framework": w.concept(ECTS), "point": part.ects_text}]
+    return {
+        "id": f"urn:epass:learningAchievement:part:{n}", "type": "LearningAchievement",
+        "identifier": [{"id": f"urn:epass:identifier:part:{n}", "type": "Identifier", "notation": part.credential_id,
+                        "schemeName": PART_ID_SCHEME}],
+        "title": dict(part.title),
+        "awardedBy": {"id": f"urn:epass:awardingProcess:part:{n}", "type": "AwardingProcess",
+                      "awardingBody": _organisation(w, body, body_id),
+                      "awardingDate": _timestamp(part.awarded_at, "a part's award date")},
+        "specifiedBy": specification,
     }
 
 

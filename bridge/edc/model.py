@@ -221,12 +221,28 @@ class Issuance:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A credential a larger one is made of (a programme's micro-credential), as the larger one names it."""
+
+    credential_id: str  # urn:credential:<uuid> of the part
+    title: Text
+    awarded_at: dt.datetime
+    awarding_body: Organisation
+    ects: float | None = None
+
+    @property
+    def ects_text(self) -> str | None:
+        return format(Decimal(str(self.ects)).normalize(), "f") if self.ects is not None else None
+
+
+@dataclass(frozen=True)
 class Credential:
     """The whole of what a credential states; the input of every serializer."""
 
     spec: CourseSpec
     learner: Learner
     issuance: Issuance
+    parts: tuple[Part, ...] = ()  # what a programme credential is made of (hasPart); () for a course's
 
 
 # --- loading and validation ---------------------------------------------------------------------
@@ -327,6 +343,11 @@ def _organisation(d: Mapping[str, Any]) -> Organisation:
         vat_identifier=d.get("vat_identifier"), region=d.get("region"), homepage=d.get("homepage"),
         email=d.get("email"), address=_text(d.get("address")),
     )
+
+
+def load_organisation(d: Mapping[str, Any]) -> Organisation:
+    """An organisation of a description already validated (a programme's record of a part's awarding body)."""
+    return _organisation(d)
 
 
 def _opportunity(d: Mapping[str, Any] | None) -> Opportunity | None:

@@ -162,7 +162,47 @@ def _achievement(w: _Writer, achievements: etree._Element, c: Credential) -> Non
     w.text(achievement, "title", spec.title)
     _assessment(w, achievement, c)
     _idref(achievement, "wasAwardedBy", AWARDING_PROCESS_ID)
+    if c.parts:
+        _part_achievements(w, achievement, c)
     _idref(achievement, "specifiedBy", QUALIFICATION_ID)
+
+
+# --- the parts of a programme credential (its micro-credentials) ---------------------------------
+PART_ID_SCHEME = "credential-id"
+
+
+def _part_achievements(w: _Writer, achievement: etree._Element, c: Credential) -> None:
+    """`hasPart`: one sub-achievement per micro-credential, naming it by its credential id."""
+    holder = etree.SubElement(achievement, _snb("hasPart"))
+    for n, part in enumerate(c.parts, start=1):
+        sub = etree.SubElement(holder, _snb("learningAchievement"), id=f"urn:epass:learningAchievement:part:{n}")
+        etree.SubElement(sub, _snb("identifier"), schemeID=PART_ID_SCHEME).text = part.credential_id
+        w.text(sub, "title", part.title)
+        _idref(sub, "wasAwardedBy", f"urn:epass:awardingProcess:part:{n}")
+        _idref(sub, "specifiedBy", f"urn:epass:learningSpecification:part:{n}")
+
+
+def _part_references(w: _Writer, root: etree._Element, c: Credential) -> None:
+    """What the sub-achievements refer to: a learning specification (title, ECTS), an awarding process
+    (date, awarding body) and the awarding body, written once when it is the issuer's or another's."""
+    specifications = root.find(_snb("learningSpecificationReferences"))
+    agents = root.find(_snb("agentReferences"))
+    processes = root.find(_snb("awardingProcessReferences"))
+    known = {(c.spec.issuer.legal_identifier, c.spec.issuer.country): ISSUER_ID,
+             (c.spec.awarding_body.legal_identifier, c.spec.awarding_body.country): _awarding_body_id(c.spec)}
+    for n, part in enumerate(c.parts, start=1):
+        spec = etree.SubElement(specifications, _snb("learningSpecification"), id=f"urn:epass:learningSpecification:part:{n}")
+        w.text(spec, "title", part.title)
+        if part.ects_text:
+            etree.SubElement(spec, _snb("hasECTSCreditPoints")).text = part.ects_text
+        body = part.awarding_body
+        body_id = known.get((body.legal_identifier, body.country))
+        if body_id is None:
+            body_id = known[(body.legal_identifier, body.country)] = f"urn:epass:org:part:{n}"
+            _organisation(w, agents, body, body_id)
+        process = etree.SubElement(processes, _snb("awardingProcess"), id=f"urn:epass:awardingProcess:part:{n}")
+        _idref(process, "awardingBody", body_id)
+        etree.SubElement(process, _snb("date")).text = _timestamp(part.awarded_at, "a part's award date")
 
 
 def _assessment(w: _Writer, achievement: etree._Element, c: Credential) -> None:
@@ -360,6 +400,8 @@ def build_edc_tree(credential: Credential) -> etree._Element:
     _agents(w, root, credential.spec)
     _awarding(root, credential)
     _scoring(w, root, credential.spec)
+    if credential.parts:
+        _part_references(w, root, credential)
     return root
 
 

@@ -237,3 +237,63 @@ class SidecarProcess(Base):
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+class Programme(Base):
+    """A programme (stacked credential) description of a site (migration 0110_programmes), stored as sent
+    and validated (bridge/edc/programmes.py); `programme_parts` lists the courses it is made of."""
+
+    __tablename__ = "programmes"
+    site_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    programme_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    problems: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {pointer, message}
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProgrammePart(Base):
+    """Which programmes a course counts towards: the worker asks this when it stores a credential."""
+
+    __tablename__ = "programme_parts"
+    site_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    programme_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    course_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+    __table_args__ = (Index("ix_programme_parts_course", "site_id", "course_id"),)
+
+
+class ProgrammeCheck(Base):
+    """A learner whose programmes are to be looked at again (a part was stored, or a programme changed).
+    Written in the transaction that made the reason, deleted in the one that acted on it, so a crash
+    neither loses nor doubles a programme credential (bridge/worker/programmes.py)."""
+
+    __tablename__ = "programme_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(String(255))
+    learner_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProgrammeAward(Base):
+    """A programme credential a learner earned: at most one per programme and learner (the unique key is
+    what makes it exactly once), the issuance that seals it, the parts it names, and staff review flags."""
+
+    __tablename__ = "programme_awards"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(255))
+    programme_id: Mapped[str] = mapped_column(String(64))
+    learner_id: Mapped[str] = mapped_column(String(64))
+    issuance_id: Mapped[str] = mapped_column(ForeignKey("issuances.id"), unique=True)
+    parts: Mapped[str] = mapped_column(Text)  # JSON list of {credential_id, course}
+    status: Mapped[str] = mapped_column(String(16), default="awarded")  # awarded | review | reviewed
+    review_reasons: Mapped[str | None] = mapped_column(Text)  # JSON list of {credential_id, reason, by, at}
+    reviewed_by: Mapped[str | None] = mapped_column(String(255))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("site_id", "programme_id", "learner_id", name="uq_programme_award"),
+        Index("ix_programme_awards_learner", "site_id", "learner_id"),
+        Index("ix_programme_awards_status", "status"),
+    )

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from bridge.registry import audit
 from bridge.registry.models import Credential, Delivery, Issuance, Revocation, utcnow
+from bridge.worker import programmes
 from bridge.worker.context import Conflict, Context, InvalidRequest, NotFound
 
 
@@ -38,6 +39,7 @@ def revoke_in(session, ctx: Context, credential_id: str, reason: str, by: str, s
     session.add(Revocation(credential_id=credential_id, reason=reason, revoked_by=by, revoked_at=utcnow()))
     session.execute(update(Issuance).where(Issuance.credential_id == credential_id).values(status="revoked"))
     session.add_all(deliveries_for(ctx, credential_id, "revoked"))
+    programmes.part_revoked_in(session, cred, reason, by, superseded_by)  # flags, never revokes, a programme's
     details = {"reason": reason, "superseded_by": superseded_by}
     if note:
         details["requested_by_note"] = note

@@ -25,6 +25,7 @@ from bridge.registry import audit, documents
 from bridge.registry.models import CourseSpecification, Credential, Issuance, utcnow
 from bridge.registry.links import new_link
 from bridge.worker.context import Context, backoff
+from bridge.worker import programmes
 from bridge.worker.corrections import deliveries_for, revoke_in
 
 log = logging.getLogger("edc.worker")
@@ -152,10 +153,19 @@ def process_issuances(ctx: Context, issuance_ids: list[str], worker_id: str) -> 
     stored = _store_all(ctx, worker_id, sealed)
     if stored:
         ctx.deliveries_due.set()
+        _programme_checks(ctx)
     if ctx.metrics:
         for _ in stored:
             ctx.metrics.credentials_issued.inc()
     return stored
+
+
+def _programme_checks(ctx: Context) -> None:
+    """Programmes the stored credentials may have completed, at once; the scheduler retries what fails."""
+    try:
+        programmes.run_checks(ctx)
+    except Exception:  # noqa: BLE001 - the checks stay in the registry; a scheduled run takes them later
+        log.exception("programme checks failed; they are retried by the scheduler")
 
 
 def _issuance_input(session, issuance_id: str, worker_id: str) -> tuple | None:
@@ -163,10 +173,12 @@ def _issuance_input(session, issuance_id: str, worker_id: str) -> tuple | None:
     row = session.get(Issuance, issuance_id)
     if row is None or row.status != "sealing" or row.claimed_by != worker_id:
         return None
+    event = json.loads(row.payload)
+    if programmes.is_programme_event(event):  # a programme credential: the programme's own description
+        return (issuance_id, event, *programmes.description_for(session, row, event), row.supersedes)
     spec_row = session.get(CourseSpecification, (row.site_id, row.course_id))
     spec_doc = spec_row.document if spec_row is not None and spec_row.valid else None
-    return (issuance_id, json.loads(row.payload), spec_doc, _spec_problems(spec_row, row.site_id, row.course_id),
-            row.supersedes)
+    return (issuance_id, event, spec_doc, _spec_problems(spec_row, row.site_id, row.course_id), row.supersedes)
 
 
 def _seal_one(ctx: Context, worker_id: str, issuance_id: str, event: dict, spec_doc: str | None,
@@ -184,7 +196,8 @@ def _seal_one(ctx: Context, worker_id: str, issuance_id: str, event: dict, spec_
     completed = event.get("completed_at")
     awarded = dt.datetime.fromisoformat(completed.replace("Z", "+00:00")) if completed else None
     credential = model.Credential(spec, learner, model.Issuance.new(awarded, grade=event.get("grade"),
-                                                                    valid_for=spec.valid_for))
+                                                                    valid_for=spec.valid_for),
+                                  programmes.parts_of(event))
     try:  # the course's own choice, else the site default; never another format in its place
         fmt = formats.for_course(spec.source, ctx.settings.formats)[0]
     except formats.UnknownFormat as exc:
@@ -298,6 +311,8 @@ def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[s
     if supersedes:
         revoke_in(session, ctx, supersedes, "superseded by a corrected credential " + cid, "worker",
                    superseded_by=cid)
+    if not credential.parts:  # a course credential may complete a programme (a programme's never does)
+        programmes.note_stored_in(session, row)
     row.status = "issued" if ctx.settings.channels else "delivered"
     row.credential_id, row.claimed_by, row.claimed_until, row.last_error = cid, None, None, None
     return cid

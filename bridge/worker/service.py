@@ -18,6 +18,7 @@ from bridge.trusted_lists_source import add_refresh_job
 from bridge.worker.context import Context
 from bridge.worker.delivering import deliver_continuously, deliver_due, recover_handed_over
 from bridge.worker.issuing import claim_issuances, process_issuances, requeue_expired_leases
+from bridge.worker.programmes import run_checks
 from bridge.worker.recovery import take_back_from_the_dead
 
 log = logging.getLogger("edc.worker")
@@ -93,6 +94,7 @@ class Worker:
                           id="recovery", **every)
         scheduler.add_job(self._guard(lambda: take_back_from_the_dead(self.ctx)), seconds=1, id="liveness", **every)
         scheduler.add_job(self._guard(self._purge_nonces), minutes=5, id="nonces", **every)
+        scheduler.add_job(self._guard(lambda: run_checks(self.ctx)), seconds=5, id="programmes", **every)
         add_refresh_job(scheduler, getattr(self.ctx, "trusted_lists", None))  # EDC_TRUSTED_LISTS, at start and then
         scheduler.add_job(self._guard(self._purge_staff_access), minutes=5, id="staff_access", **every)
         try:

@@ -196,6 +196,19 @@ def test_real_answers_match_the_document(client, ctx, settings):
     every = "/api/v1/courses/europass"
     check(every, "get", client.get(every, headers=STAFF_HEADERS), 422)  # course 2's description is incomplete
 
+    programme = "/api/v1/programmes/{site}/{programme}"  # more of their answers: tests/programmes
+    pilot = json.loads((SCHEMAS.parent / "examples" / "pilot" / "programmes" / "digital-skills.json").read_text("utf-8"))
+    stored = check(programme, "put", client.put("/api/v1/programmes/demo/digital-skills", json=pilot,
+                                                headers=STAFF_HEADERS), 200)
+    assert stored.json["valid"] is False  # course 1 here is DATA101, not the AIETH800 the programme names
+    check(programme, "put", client.put("/api/v1/programmes/demo/Bad_Id", json=pilot, headers=STAFF_HEADERS), 400)
+    check("/api/v1/programmes", "get", client.get("/api/v1/programmes", headers=STAFF_HEADERS), 200)
+    awards = "/api/v1/programme-awards"
+    check(awards, "get", client.get(awards + "?status=review", headers=STAFF_HEADERS), 200)
+    check(awards, "get", client.get(awards + "?status=x", headers=STAFF_HEADERS), 400)
+    check(awards + "/{award_id}/reviewed", "post", client.post(awards + "/none/reviewed", json={}, headers=STAFF_HEADERS),
+          404)
+
     wallet = "/api/v1/credentials/{cred_id}/wallet-offer"  # the wallet flow's answers: tests/sidecar/test_openid4vci.py
     check(wallet, "post", client.post("/api/v1/credentials/unknown/wallet-offer", json={}, headers=STAFF_HEADERS), 404)
     check(wallet, "post", client.post("/api/v1/credentials/unknown/wallet-offer", json={"channel": "sms"},

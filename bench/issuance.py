@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/issuance.py [-n 500] [--keys rsa3072,ecp256] [--latency-samples 40]
                                           [--processes N] [--database-url postgresql+psycopg://...]
+                                          [--format edc-xml|elm3-jsonld]
 
 For each key type, in one run on a fresh SoftHSM token and a fresh registry (SQLite, or a new schema on
 the PostgreSQL of --database-url), it prints:
@@ -17,6 +18,11 @@ the PostgreSQL of --database-url), it prints:
 The servers it talks to are real and local: `edc-bridge serve`, aiosmtpd and a Moodle-like REST server.
 Targets (issue 4): ratio >= 0.85 for RSA-3072, p95 <= 300 ms idle, <= 8 KB stored per credential,
 RSS <= 200 MB. `--pdf` attaches the printable PDF to each mail (EDC_EMAIL_PDF=1).
+
+`--format elm3-jsonld` issues ELM v3 (with the EU's shapes checked on every credential, EDC_SHACL_DIR) and,
+in the same run on the same token, EDC XML, and prints both rates, their ratio and the median time to
+verify one credential of each format (targets, issue 12: ELM v3 >= 0.8 x the EDC XML rate; verifying one
+ELM v3 credential <= 25 ms median).
 """
 from __future__ import annotations
 
@@ -38,15 +44,16 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import requests  # noqa: E402
 
-from bridge.edc import model  # noqa: E402
-from bridge.edc.issuer import issue_edc_xml  # noqa: E402
+from bridge.edc import formats, model, trust  # noqa: E402
 from bridge.edc.schema_check import EdcSchema  # noqa: E402
+from bridge.edc.shacl_check import ElmShapes  # noqa: E402
 from delivery.sinks import FakeMoodle, MailSink, free_port  # noqa: E402
 from hsm.demo_token import create_demo_token  # noqa: E402
 from hsm.signer import open_seal  # noqa: E402
 from reliability.harness import Sidecar, make_event, pilot_course, registry_rows, sidecar_env  # noqa: E402
 
 SCHEMA_DIR = REPO.parent / "shared" / "reference" / "edc" / "v1_xsd"
+SHACL_DIR = REPO.parent / "shared" / "reference" / "edc" / "v3_shacl"
 COURSE_ID = 12
 
 
@@ -130,17 +137,41 @@ def raw_sign_rate(config, label: str, processes: int, seconds: float) -> float:
     return total
 
 
-def in_process_rate(token, count: int = 60) -> float:
-    """The credential pipeline alone (build, schema check, seal, schema check) on the same token."""
+def _checks() -> formats.Checks:
+    return formats.Checks(schema=EdcSchema(SCHEMA_DIR) if SCHEMA_DIR.exists() else None,
+                          shapes=ElmShapes.from_dir(SHACL_DIR) if SHACL_DIR.exists() else None)
+
+
+def in_process_rate(token, fmt: str = "edc-xml", count: int = 60) -> float:
+    """The credential pipeline alone (build, official check, seal, and for XML the check again) on the same token."""
     spec = model.load_course_spec(pilot_course("data101"))
     learner = model.load_learner(make_event(0, COURSE_ID)["learner"])
     seal = open_seal(token.config, token.seal_label)
-    schema = EdcSchema(SCHEMA_DIR) if SCHEMA_DIR.exists() else None
-    issue_edc_xml(model.Credential(spec, learner, model.Issuance.new()), seal, schema=schema)
+    chosen, checks = formats.get(fmt), _checks()
+    chosen.issue(model.Credential(spec, learner, model.Issuance.new()), seal, checks=checks)
     started = time.perf_counter()
     for _ in range(count):
-        issue_edc_xml(model.Credential(spec, learner, model.Issuance.new()), seal, schema=schema)
+        chosen.issue(model.Credential(spec, learner, model.Issuance.new()), seal, checks=checks)
     return count / (time.perf_counter() - started)
+
+
+def verify_ms(token, fmt: str, count: int = 40) -> float:
+    """Median ms to verify one credential of `fmt` (seal, trust, the official check), in-process."""
+    spec = model.load_course_spec(pilot_course("data101"))
+    learners = [model.load_learner(make_event(i, COURSE_ID)["learner"]) for i in range(count)]
+    seal = open_seal(token.config, token.seal_label)
+    chosen, checks = formats.get(fmt), _checks()
+    anchors = trust.load_anchors(str(token.ca_cert_path))
+    sealed = [chosen.issue(model.Credential(spec, learner, model.Issuance.new()), seal, checks=checks)
+              for learner in learners]
+    formats.verify(sealed[0], trust_anchors=anchors, checks=checks)  # warm-up: contexts, compiled shapes
+    times = []
+    for data in sealed:
+        started = time.perf_counter()
+        report = formats.verify(data, trust_anchors=anchors, checks=checks)
+        times.append(time.perf_counter() - started)
+        assert report.valid, report.problems
+    return 1000 * statistics.median(times)
 
 
 class SqliteRegistry:
@@ -195,14 +226,14 @@ class PostgresRegistry:
 
 def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds: float, moodle_on: bool,
         tmp: Path, pdf: bool = False, processes: int = 0, database_url: str | None = None,
-        senders: int = 8) -> dict:
-    token = create_demo_token(tmp / f"token-{key_type}", key_type=key_type, token_label=f"bench-{key_type}")
-    work = tmp / f"run-{key_type}"
+        senders: int = 8, fmt: str = "edc-xml", token=None) -> dict:
+    token = token or create_demo_token(tmp / f"token-{key_type}", key_type=key_type, token_label=f"bench-{key_type}")
+    work = tmp / f"run-{key_type}-{fmt}"
     work.mkdir()
     mail = MailSink(keep_messages=False).start()
     moodle = FakeMoodle().start()
     extra = {"EDC_WORKERS": str(workers), "EDC_SCHEMA_DIR": str(SCHEMA_DIR), "EDC_EMAIL_PDF": "1" if pdf else "0",
-             "EDC_WORKER_PROCESSES": str(processes)}
+             "EDC_WORKER_PROCESSES": str(processes), "EDC_SHACL_DIR": str(SHACL_DIR)}
     registry = PostgresRegistry(database_url) if database_url else SqliteRegistry(work)
     extra["EDC_DATABASE_URL"] = registry.url
     env = sidecar_env(work, token.directory, mail.url, moodle.url if moodle_on else "", moodle.token, **extra)
@@ -210,10 +241,10 @@ def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds:
         env.pop("EDC_MOODLE_URL")
     sidecar = Sidecar(work, free_port(), env)
     result: dict = {"key": key_type, "n": n, "workers": workers, "pdf": pdf, "processes": processes,
-                    "registry": "postgresql" if database_url else "sqlite"}
+                    "registry": "postgresql" if database_url else "sqlite", "format": fmt}
     try:
         sidecar.start()
-        response = sidecar.put_specification(COURSE_ID, pilot_course("data101"))
+        response = sidecar.put_specification(COURSE_ID, {**pilot_course("data101"), "format": fmt})
         response.raise_for_status()
         size_before = registry.bytes_used()
 
@@ -279,7 +310,8 @@ def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds:
     result["parallel"] = parallel
     result["raw_w"] = raw_sign_rate(token.config, token.seal_label, parallel, sign_seconds) \
         if parallel > 1 else result["raw_1"]
-    result["pipeline_per_s"] = in_process_rate(token)
+    result["pipeline_per_s"] = in_process_rate(token, fmt)
+    result["verify_ms"] = verify_ms(token, fmt)
     return result
 
 
@@ -287,13 +319,14 @@ def report(r: dict) -> str:
     ratio_1 = r["credentials_per_s"] / r["raw_1"]
     ratio_w = r["credentials_per_s"] / r["raw_w"]
     return "\n".join([
-        f"== {r['key']}: {r['n']} credentials, EDC_WORKERS={r['workers']}, "
+        f"== {r['key']}, {r['format']}: {r['n']} credentials, EDC_WORKERS={r['workers']}, "
         f"EDC_WORKER_PROCESSES={r['processes']}, {r['registry']} registry, {r['mails']} mails"
         f"{', PDF attached' if r['pdf'] else ''} ==",
         f"credentials/s end to end        {r['credentials_per_s']:8.1f}   (intake alone {r['intake_per_s']:.0f} events/s)",
         f"raw PKCS#11 signs/s, 1 process  {r['raw_1']:8.1f}   ratio {ratio_1:.2f}",
         f"raw PKCS#11 signs/s, {r['parallel']} procs    {r['raw_w']:8.1f}   ratio {ratio_w:.2f}",
-        f"pipeline in-process (no HTTP/DB/mail) {r['pipeline_per_s']:6.1f}/s",
+        f"pipeline in-process (no HTTP/DB/mail) {r['pipeline_per_s']:6.1f}/s; verify one credential "
+        f"{r['verify_ms']:.1f} ms median",
         f"event -> mail latency, idle     p50 {r['latency_p50_ms']:.0f} ms, p95 {r['latency_p95_ms']:.0f} ms",
         f"stored per credential           {r['stored_bytes']:.0f} B compressed document "
         f"(sealed {r['sealed_bytes']:.0f} B); registry +{r['registry_growth_per_credential']:.0f} B",
@@ -333,17 +366,41 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL URL: run on a fresh schema there (default: SQLite file)")
     parser.add_argument("--pdf", action="store_true", help="attach the printable PDF to each mail (EDC_EMAIL_PDF=1)")
     parser.add_argument("--json", action="store_true", help="also print the raw numbers as JSON")
+    parser.add_argument("--format", default="edc-xml", choices=formats.names(),
+                        help="credential format; another than edc-xml runs EDC XML too, in the same run, to compare")
     args = parser.parse_args()
+    chosen = ["edc-xml"] + ([args.format] if args.format != "edc-xml" else [])
     results = []
     with tempfile.TemporaryDirectory(prefix="edc-bench-") as tmp:
         for key_type in args.keys.split(","):
-            result = run(key_type.strip(), args.n, args.latency_samples, args.workers, args.sign_seconds,
-                         not args.no_moodle, Path(tmp), args.pdf, args.processes, args.database_url,
-                         args.senders)
-            results.append(result)
-            print(report(result), flush=True)
+            key_type = key_type.strip()
+            token = create_demo_token(Path(tmp) / f"token-{key_type}", key_type=key_type,
+                                      token_label=f"bench-{key_type}")
+            by_format = {}
+            for fmt in chosen:
+                result = run(key_type, args.n, args.latency_samples, args.workers, args.sign_seconds,
+                             not args.no_moodle, Path(tmp), args.pdf, args.processes, args.database_url,
+                             args.senders, fmt, token)
+                results.append(result)
+                by_format[fmt] = result
+                print(report(result), flush=True)
+            if len(by_format) > 1:
+                print(compared(key_type, by_format["edc-xml"], by_format[args.format]), flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
+
+
+def compared(key_type: str, xml: dict, other: dict) -> str:
+    """The issue 12 targets, from one run on one token."""
+    ratio = other["credentials_per_s"] / xml["credentials_per_s"]
+    return "\n".join([
+        f"== {key_type}: {other['format']} against edc-xml, same run, same token ==",
+        f"credentials/s end to end  edc-xml {xml['credentials_per_s']:.1f}, {other['format']} "
+        f"{other['credentials_per_s']:.1f}: ratio {ratio:.2f} (target >= 0.8) {'OK' if ratio >= 0.8 else 'MISSED'}",
+        f"verify one credential     edc-xml {xml['verify_ms']:.1f} ms, {other['format']} {other['verify_ms']:.1f} ms "
+        f"median (target <= 25 ms) {'OK' if other['verify_ms'] <= 25 else 'MISSED'}",
+        f"stored per credential     edc-xml {xml['stored_bytes']:.0f} B, {other['format']} {other['stored_bytes']:.0f} B",
+    ])
 
 
 if __name__ == "__main__":

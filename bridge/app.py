@@ -80,7 +80,7 @@ def load_shapes(settings: Settings):
         return None
     from bridge.edc.shacl_check import ElmShapes
 
-    return ElmShapes.from_dir(settings.shacl_dir, settings.jsonld_context_dir)
+    return ElmShapes.from_dir(settings.shacl_dir, settings.jsonld_context_dir, settings.shacl_check)
 
 
 class InputJSONProvider(DefaultJSONProvider):

@@ -88,6 +88,14 @@ def parse_rate(name: str, text: str) -> tuple[int, int]:
     return item.amount, item.get_expiry()
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first when unset)."""
+    value = (env.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _all_formats() -> tuple[str, ...]:
     from bridge.edc import formats
 
@@ -125,6 +133,7 @@ class Settings:
     schema_dir: str | None = None
     shacl_dir: str | None = None  # the EU's ELM v3 SHACL shapes (EDC_SHACL_DIR); None: no shapes check
     jsonld_context_dir: str | None = None  # where the two JSON-LD context files are (EDC_JSONLD_CONTEXT_DIR)
+    shacl_check: str = "fast"  # EDC_SHACL_CHECK: fast (pyshacl's verdict in ms, bridge/edc/shacl_fast.py) | full
     qdr_schema_dir: str | None = None  # the EU's QDR schema folder, loq.xsd (EDC_QDR_SCHEMA_DIR); None: not checked
     token_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # PIN inside
     trust_anchors: str | None = None
@@ -181,6 +190,7 @@ class Settings:
             schema_dir=env.get("EDC_SCHEMA_DIR") or None,
             shacl_dir=env.get("EDC_SHACL_DIR") or None,
             jsonld_context_dir=env.get("EDC_JSONLD_CONTEXT_DIR") or None,
+            shacl_check=_choice(env, "EDC_SHACL_CHECK", ("fast", "full")),
             qdr_schema_dir=_qdr_schema_dir(env.get("EDC_QDR_SCHEMA_DIR") or None),
             token_env={k: env[k] for k in TOKEN_ENV_NAMES if env.get(k)},
             trust_anchors=env.get("EDC_TRUST_ANCHORS") or None,

@@ -22,13 +22,12 @@ sample. The output is deterministic: the same Credential gives the same document
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from typing import Any, Mapping
 
 from bridge.edc import vocabularies as vocab
-from bridge.edc.elm3_image import render_png
+from bridge.edc.elm3_image import course_png_base64
 from bridge.edc.annex_notes import annex_notes, in_languages
 from bridge.edc.model import Credential, CourseSpec, Learner, Organisation
 
@@ -330,13 +329,11 @@ def _display(w: _Writer, c: Credential) -> dict[str, Any]:
     spec = c.spec
     individual = []
     for n, lang in enumerate(w.languages, start=1):
-        png = render_png(
-            lang, title=spec.title.get_in(lang, w.primary), learner=c.learner.full_name,
-            issuer=spec.issuer.name.get_in(lang, w.primary), issued=c.issuance.issued_at.date().isoformat(),
-            ects=spec.ects_text, eqf=str(spec.eqf_level),
-        )
-        image = {"id": f"urn:epass:mediaObject:{n}", "type": "MediaObject",
-                 "content": base64.b64encode(png).decode("ascii"),
+        # The course's picture: nothing personal on it, so drawn once per course and language (elm3_image).
+        content = course_png_base64(lang, title=spec.title.get_in(lang, w.primary),
+                                    issuer=spec.issuer.name.get_in(lang, w.primary), ects=spec.ects_text,
+                                    eqf=str(spec.eqf_level))
+        image = {"id": f"urn:epass:mediaObject:{n}", "type": "MediaObject", "content": content,
                  "contentEncoding": w.concept(BASE64), "contentType": w.concept(PNG)}
         individual.append({
             "id": f"urn:epass:individualDisplay:{n}", "type": "IndividualDisplay", "language": w.language(lang),

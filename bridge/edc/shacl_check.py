@@ -13,10 +13,17 @@ in a sealed server room:
   `@vocab` that catches such terms, and every one caught is reported as a problem.
 
 The shapes file is 200 KB of Turtle; it is parsed once per process and reused (see `_load_shapes`).
+
+pyld and pyshacl together cost 60-250 ms per credential. By default (`check="fast"`, EDC_SHACL_CHECK)
+the verdict comes from bridge/edc/shacl_fast.py in a few milliseconds, and only a credential that does
+not conform (or one that module does not handle) goes through pyld and pyshacl, for the words of its
+problems. `check="full"` runs pyld and pyshacl on every credential. tests/elm3/test_shapes_differential.py
+shows both give the same verdicts.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -43,6 +50,9 @@ CONTEXT_FILES = {
 CONTEXT_SEARCH = (".", "../v3_jsonld", "../../w3c")
 
 UNDEFINED_TERM = "urn:edc-bridge:undefined-term:"
+CHECKS = ("fast", "full")  # EDC_SHACL_CHECK: the fast verdict (full words when it fails) or pyshacl always
+
+log = logging.getLogger(__name__)
 
 PREFIXES = {
     "http://data.europa.eu/snb/model/elm/": "elm:",
@@ -106,6 +116,22 @@ def _load_shapes(files: tuple[Path, ...], stamps: tuple[float, ...]) -> rdflib.G
     return graph
 
 
+@lru_cache(maxsize=4)
+def _fast_parts(files: tuple[Path, ...], stamps: tuple[float, ...], contexts: tuple[tuple[str, Path], ...]):
+    """The fast reader and the compiled shapes, once per process (bridge/edc/shacl_fast.py); None when
+    the shapes use what that module does not evaluate."""
+    from bridge.edc.shacl_fast import CompiledShapes, FastJsonLd, NotHandled
+
+    shapes = ElmShapes(files, dict(contexts))
+    try:
+        return (FastJsonLd([W3C_VC_CONTEXT_URL, EDC_CONTEXT_URL], shapes.document_loader, UNDEFINED_TERM),
+                CompiledShapes(shapes.shapes_graph()))
+    except NotHandled as exc:
+        log.warning("these shapes are checked by pyshacl on every credential (the fast check does not cover: %s)",
+                    exc)
+        return None
+
+
 @lru_cache(maxsize=8)
 def _load_context(path: Path, stamp: float) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
@@ -117,9 +143,11 @@ class ElmShapes:
 
     shapes_files: tuple[Path, ...]
     context_files: Mapping[str, Path]
+    check: str = "fast"  # see CHECKS
 
     @classmethod
-    def from_dir(cls, shapes_dir: str | Path, context_dir: str | Path | None = None) -> "ElmShapes":
+    def from_dir(cls, shapes_dir: str | Path, context_dir: str | Path | None = None,
+                 check: str = "fast") -> "ElmShapes":
         shapes_dir = Path(shapes_dir)
         main = shapes_dir / SHAPES_FILE
         if not main.is_file():
@@ -128,7 +156,9 @@ class ElmShapes:
         if (shapes_dir / VOCABULARY_SHAPES_FILE).is_file():
             files.append(shapes_dir / VOCABULARY_SHAPES_FILE)
         contexts = _find_context_files(shapes_dir, Path(context_dir) if context_dir else None)
-        return cls(tuple(files), contexts)
+        if check not in CHECKS:
+            raise ShapesConfigError(f"the shapes check must be one of {', '.join(CHECKS)} (EDC_SHACL_CHECK), not {check!r}")
+        return cls(tuple(files), contexts, check)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ElmShapes | None":
@@ -137,7 +167,7 @@ class ElmShapes:
         shapes_dir = env.get("EDC_SHACL_DIR")
         if not shapes_dir:
             return None
-        return cls.from_dir(shapes_dir, env.get("EDC_JSONLD_CONTEXT_DIR") or None)
+        return cls.from_dir(shapes_dir, env.get("EDC_JSONLD_CONTEXT_DIR") or None, env.get("EDC_SHACL_CHECK") or "fast")
 
     # --- the pieces ---------------------------------------------------------------------------
 
@@ -182,10 +212,40 @@ class ElmShapes:
 
     # --- the check ----------------------------------------------------------------------------
 
+    def fast_verdict(self, doc: Mapping[str, Any]) -> bool | None:
+        """Whether the credential conforms, from bridge/edc/shacl_fast.py; None when that module does not
+        decide this credential (or these shapes): the full check must."""
+        from bridge.edc.shacl_fast import NotHandled
+
+        parts = _fast_parts(self.shapes_files, tuple(p.stat().st_mtime for p in self.shapes_files),
+                            tuple(sorted(self.context_files.items())))
+        if parts is None:
+            return None
+        reader, compiled = parts
+        try:
+            triples, undefined = reader.triples(doc)
+            return not undefined and compiled.conforms(triples)
+        except (NotHandled, RecursionError):
+            return None
+        except Exception as exc:  # noqa: BLE001 - the full check decides, and says what is wrong
+            log.debug("the fast shapes check could not decide (%s); the full check does", type(exc).__name__)
+            return None
+
     def problems(self, doc: Mapping[str, Any]) -> list[str]:
         """Every violation of the shapes, one plain sentence each; empty when the credential conforms."""
         if not isinstance(doc, Mapping):
             return ["the credential is not a JSON object"]
+        fast = self.fast_verdict(doc) if self.check == "fast" else None
+        if fast is True:
+            return []
+        found = self._full_problems(doc)
+        if fast is False and not found:  # the full check is the authority; this would be a bug to report
+            log.warning("the fast shapes check refused a credential the full check accepts (%s)",
+                        doc.get("id") if isinstance(doc.get("id"), str) else "no id")
+        return found
+
+    def _full_problems(self, doc: Mapping[str, Any]) -> list[str]:
+        """pyld and pyshacl: every problem in words."""
         try:
             data, undefined = self.to_rdf(doc)
         except OfflineLoaderError as exc:

@@ -1,0 +1,147 @@
+"""How much a crash costs a burst: the same burst with and without SIGKILLs, in one run (issue 18).
+
+    .venv/bin/python bench/crash_recovery.py                       # 2,000 events, 16 senders, 5 kills, SQLite
+    .venv/bin/python bench/crash_recovery.py --events 600 --kills 5 --database-url postgresql+psycopg://...
+
+A real `edc-bridge serve` (the P-256 SoftHSM test token, the default lease of 120 s) takes a burst of
+signed completion events from N senders that resend until acknowledged, as the plugin does; a real SMTP
+server and a Moodle-like server receive the credentials. The second run SIGKILLs the sidecar's whole
+process group K times (spread over intake and delivery) and restarts it at once. Printed: the time from
+the first event until every credential is mailed and stored in Moodle, for both runs, and their ratio;
+and whether anything was lost or sent twice. The goal is a ratio of at most 1.15: a process that dies
+must not leave its work waiting out its lease (bridge/registry/liveness.py).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+import requests  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from delivery.sinks import FakeMoodle, MailSink, free_port  # noqa: E402
+from hsm.demo_token import create_demo_token  # noqa: E402
+from reliability.harness import Sidecar, make_event, pilot_course, sidecar_env  # noqa: E402
+
+COURSE_ID = 12
+
+
+def send_until_acked(sidecar: Sidecar, event: dict, deadline: float, local: threading.local) -> None:
+    session = getattr(local, "session", None) or requests.Session()
+    local.session = session
+    while time.monotonic() < deadline:
+        try:
+            if sidecar.post_event(event, session, timeout=5).status_code in (200, 202):
+                return
+        except requests.RequestException:
+            session.close()
+        time.sleep(0.05)
+    raise SystemExit(f"event {event['event_id']} was never acknowledged")
+
+
+def all_sent(registry, events: int) -> bool:
+    """The registry's own view: every event has its credential delivered on both channels."""
+    with registry.connect() as conn:
+        sent = conn.execute(text("SELECT count(*) FROM deliveries WHERE state = 'sent'")).scalar_one()
+        delivered = conn.execute(text("SELECT count(*) FROM issuances WHERE status = 'delivered'")).scalar_one()
+    return sent >= 2 * events and delivered >= events
+
+
+def counted_after_crash(registry) -> int:
+    """Mails the registry counts as sent because a crash hit between hand-over and the server's answer."""
+    with registry.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM deliveries WHERE last_error LIKE 'handed over before a crash%'")
+                            ).scalar_one()
+
+
+def fresh_schema(url: str) -> str:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def burst(workdir: Path, token_dir: Path, args: argparse.Namespace, kills: int) -> dict:
+    mail, moodle = MailSink(keep_messages=False).start(), FakeMoodle().start()
+    extra = {"EDC_WORKERS": "2", "EDC_RETRY_BASE_SECONDS": "0.3", "EDC_RETRY_MAX_SECONDS": "2"}
+    if args.database_url:
+        extra["EDC_DATABASE_URL"] = fresh_schema(args.database_url)
+    sidecar = Sidecar(workdir, free_port(), sidecar_env(workdir, token_dir, mail.url, moodle.url, moodle.token,
+                                                         **extra))
+    sidecar.start()
+    try:
+        assert sidecar.put_specification(COURSE_ID, pilot_course("data101")).status_code in (200, 201)
+        events = [make_event(n, COURSE_ID) for n in range(args.events)]
+        done = threading.Event()
+        shares = [(i + 1) / (kills + 1) for i in range(kills)]  # kills spread over the mails sent
+
+        def killer() -> None:
+            for share in shares:
+                while len(mail.records) < share * args.events:
+                    if done.wait(0.05):
+                        return
+                sidecar.kill()
+                sidecar.start()
+
+        chaos = threading.Thread(target=killer)
+        started = time.monotonic()
+        chaos.start()
+        local = threading.local()
+        with ThreadPoolExecutor(args.senders) as pool:
+            list(pool.map(lambda e: send_until_acked(sidecar, e, started + args.timeout, local), events))
+        acked = time.monotonic() - started
+        registry = create_engine(sidecar.env["EDC_DATABASE_URL"])
+        while not all_sent(registry, args.events) and time.monotonic() - started < args.timeout:
+            time.sleep(0.1)
+        finished = time.monotonic() - started
+        done.set()
+        chaos.join()
+        time.sleep(1)  # a mail in flight at the end would show up now
+        return {"kills": sidecar.kills, "acked_s": acked, "finished_s": finished,
+                "mailed": len(mail.by_credential), "twice": sum(1 for n in mail.by_credential.values() if n > 1),
+                "moodle": len(moodle.stored), "counted_after_crash": counted_after_crash(registry)}
+    finally:
+        sidecar.stop()
+        mail.stop()
+        moodle.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--senders", type=int, default=16)
+    parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--database-url", help="a PostgreSQL URL (a fresh schema per run); default SQLite")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        token = create_demo_token(Path(tmp) / "token", key_type="ecp256", token_label="edc-bench")
+        results = {}
+        for name, kills in (("no kills", 0), (f"{args.kills} kills", args.kills)):
+            workdir = Path(tmp) / name.replace(" ", "-")
+            workdir.mkdir()
+            results[name] = burst(workdir, token.directory, args, kills)
+    for name, r in results.items():
+        print(f"{name:>9}: {r['kills']} kills, acknowledged in {r['acked_s']:.1f} s, all delivered after "
+              f"{r['finished_s']:.1f} s; {r['mailed']} mailed ({r['twice']} twice), {r['moodle']} in Moodle, "
+              f"{r['counted_after_crash']} counted sent after a crash")
+    plain, killed = results["no kills"], results[f"{args.kills} kills"]
+    print(f"ratio with kills / without: {killed['finished_s'] / plain['finished_s']:.2f} (goal <= 1.15)")
+    # A mail counted sent after a crash may be missing (the documented at-most-once window); none may be twice.
+    complete = all(r["moodle"] == args.events and r["twice"] == 0
+                   and args.events - r["counted_after_crash"] <= r["mailed"] <= args.events for r in results.values())
+    print("nothing lost, nothing twice" if complete else "LOST OR DUPLICATED WORK")
+    sys.exit(0 if complete else 1)
+
+
+if __name__ == "__main__":
+    main()

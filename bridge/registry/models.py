@@ -163,6 +163,23 @@ class Delivery(Base):
     )
 
 
+class CredentialDocument(Base):
+    """A further serialization of a credential (migration 0120): a course that issues both formats has
+    its credential's first format in `credentials` and each other one here, under the same id."""
+
+    __tablename__ = "credential_documents"
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), primary_key=True)
+    format: Mapped[str] = mapped_column(String(16), primary_key=True)
+    document: Mapped[bytes] = mapped_column(LargeBinary)  # compressed, as Credential.document
+    codec: Mapped[str] = mapped_column(String(32))
+    dictionary_id: Mapped[int | None] = mapped_column(ForeignKey("compression_dictionaries.id"))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+REVOCATION_CATEGORIES = ("superseded", "issued-in-error", "withdrawn", "unspecified")  # the status resource's words
+
+
 class Revocation(Base):
     __tablename__ = "revocations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -170,6 +187,7 @@ class Revocation(Base):
     reason: Mapped[str] = mapped_column(Text)
     revoked_by: Mapped[str] = mapped_column(String(255))
     revoked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    category: Mapped[str | None] = mapped_column(String(32))  # REVOCATION_CATEGORIES; None: unspecified (0120)
 
 
 class Nonce(Base):

@@ -6,9 +6,9 @@ from flask import Blueprint, Response, g, request
 
 from bridge import europass_export
 from bridge.api.errors import ApiError, problem
-from bridge.api.intake import _refuse_replay, site_id_problem
+from bridge.api.intake import _refuse_replay, course_in_path
 from bridge.api.security import context, moodle_signed_or_staff, staff_required
-from bridge.edc import exports, inputs
+from bridge.edc import exports
 from bridge.intake.auth import AuthError, claim_nonce
 
 bp = Blueprint("europass", __name__)
@@ -50,16 +50,7 @@ def _answer(courses: list[tuple[str, int]] | None, name: str) -> Response:
 @bp.get("/api/v1/courses/<site>/<course>/europass")
 @moodle_signed_or_staff
 def course_export(site: str, course: str):
-    problems = []
-    if site_id_problem(site):
-        problems.append(problem("{site}", site_id_problem(site)))
-    try:
-        course_id = inputs.moodle_id(course, "{course}")
-    except inputs.InputError as exc:
-        problems.append(problem(exc.pointer, exc.message))
-    if problems:
-        raise ApiError(400, "bad site or course in the path", problems)
-    return _answer([(site, course_id)], _format())
+    return _answer([(site, course_in_path(site, course))], _format())
 
 
 @bp.get("/api/v1/courses/europass")

@@ -55,10 +55,8 @@ def site_id_problem(site: str) -> str | None:
     return None
 
 
-@bp.put("/api/v1/courses/<site>/<course>/specification")
-@moodle_signed_or_staff
-def put_specification(site: str, course: str):
-    ctx = context()
+def course_in_path(site: str, course: str) -> int:
+    """The course id of a /courses/{site}/{course}/... path; ApiError 400 naming what is wrong with either."""
     problems = []
     if site_id_problem(site):
         problems.append(problem("{site}", site_id_problem(site)))
@@ -68,6 +66,14 @@ def put_specification(site: str, course: str):
         problems.append(problem(exc.pointer, exc.message))
     if problems:
         raise ApiError(400, "bad site or course in the path", problems)
+    return course_id
+
+
+@bp.put("/api/v1/courses/<site>/<course>/specification")
+@moodle_signed_or_staff
+def put_specification(site: str, course: str):
+    ctx = context()
+    course_id = course_in_path(site, course)
     try:
         document = inputs.parse_json(request.get_data(cache=True))
     except inputs.InputError as exc:

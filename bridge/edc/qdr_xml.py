@@ -36,7 +36,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 from urllib.parse import quote, unquote
 
 from lxml import etree
@@ -675,11 +675,6 @@ def read_qdr(data: bytes) -> list[tuple[str, dict[str, Any]]]:
         raise QdrError(f"not a well-formed, safe XML document: {exc}") from None
     reader = _Reader(root)
     return [reader.course(lo) for lo in root.iterfind(f"{_q('learningOpportunityReferences')}/{_q('learningOpportunity')}")]
-
-
-def courses_of(items: Iterable[tuple[str, CourseSpec, dt.datetime | None]]) -> list[CourseEntry]:
-    """CourseEntry objects from (key, spec, last modified) triples, ordered by key."""
-    return [CourseEntry(key, spec, modified) for key, spec, modified in sorted(items, key=lambda item: item[0])]
 
 
 class QdrExport(CourseExport):

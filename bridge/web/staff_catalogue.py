@@ -102,6 +102,9 @@ def courses_export():
 # --- programmes (stacked credentials) ------------------------------------------------------------
 
 
+PAGE_AWARDS = 200  # the newest awards the programmes page lists
+
+
 @dataclass(frozen=True)
 class ProgrammeRow:
     key: str
@@ -172,8 +175,6 @@ def programmes():
     return _render("staff/programmes.html", rows=rows, review=[a for a in awards if a.status == "review"],
                    awards=awards)
 
-
-PAGE_AWARDS = 200
 
 
 def _learner_name(issuance: Issuance) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,15 @@ REFERENCE = REPO.parent / "shared" / "reference" / "edc"
 QDR_DIR = REFERENCE / "qdr_loq_v3"
 SHACL_DIR = REFERENCE / "v3_shacl"
 COURSES = sorted((REPO / "examples" / "pilot" / "courses").glob("*.json"))
+
+
+def staff_login(client) -> None:
+    """Log a test client in on the staff pages with the sidecar tests' staff token (the session cookie)."""
+    from tests.sidecar.conftest import STAFF
+
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/staff/login", data={"token": STAFF, "csrf_token": token}).status_code == 303
 
 
 def pilot_doc(name: str) -> dict:

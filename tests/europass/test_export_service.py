@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import subprocess
 import sys
 
@@ -14,10 +13,10 @@ from lxml import etree
 from bridge.app import create_app, stop_app
 from bridge.edc.qdr_schema import QdrSchema
 from bridge.edc.qdr_xml import read_qdr
-from tests.sidecar.conftest import STAFF, STAFF_HEADERS, put_spec, signed
+from tests.sidecar.conftest import STAFF_HEADERS, put_spec, signed
 from tests.sidecar.conftest import channels, database_url, settings  # noqa: F401 - the sidecar's fixtures
 
-from .conftest import QDR_DIR, REPO, SHACL_DIR, pilot_doc
+from .conftest import QDR_DIR, REPO, SHACL_DIR, pilot_doc, staff_login
 
 # Moodle's course ids of the pilot's five courses on site "demo", as `make run` loads them.
 PILOT = {1: "aieth800", 2: "cyber201", 3: "data101", 4: "green310", 5: "ltlang01"}
@@ -97,19 +96,13 @@ def test_an_export_europass_would_refuse_is_refused_naming_the_elements(client):
     assert every.status_code == 422 and every.json["problems"][0]["message"].startswith("demo/5: ")
 
 
-def _staff_login(client):
-    page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/staff/login", data={"token": STAFF, "csrf_token": token}).status_code == 303
-
-
 def test_staff_pages_list_the_courses_and_download_one_or_all(client):
     _load_pilot(client)
     incomplete = pilot_doc("ltlang01")
     del incomplete["homepage"]
     put_spec(client, 5, incomplete)
     assert client.get("/staff/courses").status_code == 303  # login first
-    _staff_login(client)
+    staff_login(client)
     page = client.get("/staff/courses?lang=lt").get_data(as_text=True)
     assert "Kursų aprašai Europass registrui" in page and "Europass trūksta duomenų" in page
     assert "/homepage: missing element Europass requires" in page

@@ -6,7 +6,8 @@ import json
 import re
 
 from bridge import worker
-from tests.sidecar.conftest import STAFF, STAFF_HEADERS, make_event, pilot_learner, post_event, put_spec
+from tests.europass.conftest import staff_login
+from tests.sidecar.conftest import STAFF_HEADERS, make_event, post_event, put_spec
 from tests.sidecar.test_openapi import Checked
 
 from .conftest import COURSE_IDS, PILOT, PROGRAMME, programme_doc
@@ -15,12 +16,6 @@ from .conftest import COURSE_IDS, PILOT, PROGRAMME, programme_doc
 def _load_courses(client):
     for name, course in COURSE_IDS.items():
         put_spec(client, course, json.loads((PILOT / "courses" / f"{name}.json").read_text()))
-
-
-def _login(client):
-    page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/staff/login", data={"token": STAFF, "csrf_token": token}).status_code == 303
 
 
 def test_a_programme_is_refused_naming_what_is_wrong_and_stored_for_correction(client):
@@ -54,7 +49,7 @@ def test_the_staff_page_shows_programmes_awards_and_the_review_flag(client, ctx)
     awards = check("/api/v1/programme-awards", "get", client.get("/api/v1/programme-awards", headers=STAFF_HEADERS), 200)
     [award] = awards.json["items"]
     assert award["status"] == "awarded" and len(award["parts"]) == 3 and award["credential_id"]
-    _login(client)
+    staff_login(client)
     page = client.get("/staff/programmes?lang=en").get_data(as_text=True)
     assert "Digital Skills Certificate" in page and "all 3 courses, at least 12 ECTS, within P3Y" in page
     assert "No programme credential waits for review." in page and award["credential_id"] in page
@@ -81,3 +76,34 @@ def test_the_staff_page_shows_programmes_awards_and_the_review_flag(client, ctx)
                                         headers=STAFF_HEADERS), 400)
     check(reviewed, "post", client.post(f"/api/v1/programme-awards/{award['id']}/reviewed", json={}), 401)
     check("/api/v1/programmes", "get", client.get("/api/v1/programmes"), 401)
+
+
+def test_make_run_loads_the_pilot_programme_over_its_courses(tmp_path):
+    """The demo's course ids (1..5, alphabetical) are the ones the pilot programme's parts name (codes checked)."""
+    from bridge.commands.server import load_pilot_courses
+    from bridge.registry import Registry
+
+    registry = Registry(f"sqlite:///{tmp_path}/demo.sqlite3")
+    try:
+        loaded = load_pilot_courses(registry)
+    finally:
+        registry.dispose()
+    assert loaded == ["1=aieth800", "2=cyber201", "3=data101", "4=green310", "5=ltlang01", "programme digital-skills"]
+
+
+def test_a_programme_credential_reads_on_the_staff_and_public_pages(client, ctx):
+    _load_courses(client)
+    client.put(f"/api/v1/programmes/demo/{PROGRAMME}", json=programme_doc(), headers=STAFF_HEADERS)
+    for course in (COURSE_IDS["data101"], COURSE_IDS["cyber201"], COURSE_IDS["aieth800"]):
+        post_event(client, make_event(course))
+        worker.drain(ctx)
+    [award] = client.get("/api/v1/programme-awards", headers=STAFF_HEADERS).json["items"]
+    staff_login(client)
+    page = client.get(f"/staff/credentials/{award['credential_id']}")
+    assert page.status_code == 200 and "Digital Skills Certificate" in page.get_data(as_text=True)
+    from bridge.registry.links import page_url
+
+    with ctx.registry.reading() as session:
+        url = page_url(session, award["credential_id"], ctx.settings.public_url)
+    public = client.get(url.removeprefix(ctx.settings.public_url))
+    assert public.status_code == 200 and "Digital Skills Certificate" in public.get_data(as_text=True)

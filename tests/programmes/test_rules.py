@@ -2,7 +2,6 @@
 meet all-of / N-of rules with minimum ECTS and a time window."""
 from __future__ import annotations
 
-import copy
 import datetime as dt
 
 import pytest

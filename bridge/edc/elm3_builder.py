@@ -48,11 +48,7 @@ LEARNER_ID_SCHEME = "moodle-user-id"  # the same scheme name the XML builder wri
 COURSE_CODE_SCHEME = "course-code"
 
 # Concepts the v3 sample shows and vocabularies.py (written for v1) has no table for.
-ECTS = vocab.Concept(
-    vocab.Scheme(f"{vocab.SNB}/education-credit/25831c2", {"en": "Education credit"}),
-    f"{vocab.SNB}/education-credit/6fcec5c5af",
-    {"en": "European Credit Transfer System", "lt": "Europos kreditų perkėlimo ir kaupimo sistema"},
-)
+ECTS = vocab.ECTS
 BASE64 = vocab.Concept(vocab.Scheme(f"{vocab.SNB}/encoding/25831c2", {"en": "Encoding"}),
                        f"{vocab.SNB}/encoding/6146cde7dd", {"en": "base64"})
 PNG = vocab.Concept(vocab.Scheme(f"{vocab.AUTHORITY}/file-type", {"en": "File type"}, notation="file-type"),
@@ -116,14 +112,7 @@ class _Writer:
         return self.concept(vocab.LANGUAGES[lang])
 
 
-def _country(code: str) -> vocab.Concept:
-    known = vocab.COUNTRIES.get(code)
-    return known or vocab.Concept(vocab.COUNTRY_SCHEME, f"{vocab.AUTHORITY}/country/{code}", {"en": code})
-
-
-def _isced(code: str) -> vocab.Concept:
-    known = vocab.ISCED_F.get(code)
-    return known or vocab.Concept(vocab.ISCED_F_SCHEME, f"{vocab.SNB}/isced-f/{code}", {"en": code})
+_country, _isced = vocab.country, vocab.isced_f  # a code we have no label for is labelled by itself
 
 
 # --- who: organisations and the learner ---------------------------------------------------------

@@ -263,12 +263,7 @@ def _qualification(w: _Writer, root: etree._Element, spec: CourseSpec) -> None:
     w.code(q, "eqfLevel", level)
 
 
-def _isced(code: str) -> vocab.Concept:
-    known = vocab.ISCED_F.get(code)
-    if known:
-        return known
-    # A code we have no label for is still a valid ISCED-F reference; its label is the code itself.
-    return vocab.Concept(vocab.ISCED_F_SCHEME, f"{vocab.SNB}/isced-f/{code}", {"en": code})
+_isced = vocab.isced_f  # a code we have no label for is still a valid reference, labelled by itself
 
 
 def _outcome_id(n: int) -> str:
@@ -333,11 +328,7 @@ def _organisation(w: _Writer, holder: etree._Element, org: Organisation, org_id:
         w.code(location, "spatialCode", vocab.nuts_region(org.region))
 
 
-def _country(code: str) -> vocab.Concept:
-    known = vocab.COUNTRIES.get(code)
-    if known:
-        return known
-    return vocab.Concept(vocab.COUNTRY_SCHEME, f"{vocab.AUTHORITY}/country/{code}", {"en": code})
+_country = vocab.country
 
 
 def _agents(w: _Writer, root: etree._Element, spec: CourseSpec) -> None:

@@ -251,3 +251,28 @@ def test_the_programme_credential_is_issued_in_the_programmes_format_naming_its_
     assert ElmShapes.from_dir(SHACL_DIR).problems(payload) == []
     report = formats.verify(sealed, trust_anchors=[ec_token.ca_cert])
     assert report.valid, report.problems
+
+
+def test_a_check_that_fails_holds_up_no_other(pilot, ctx, monkeypatch):
+    """A batch whose check fails is taken one by one: the failing learner's check stays, the others are done."""
+    for learner in ("ona-jonaite", "jonas-petraitis"):
+        for course in (DATA, CYBER, ETHICS):
+            post_event(pilot, make_event(course, pilot_learner(learner)))
+    monkeypatch.setattr(service, "run_checks", lambda *a, **k: 0)
+    worker.drain(ctx)
+    monkeypatch.undo()
+    ona = str(pilot_learner("ona-jonaite")["id"])
+    real = service.check_learner_in
+
+    def failing_for_ona(session, site_id, learner_id):
+        if learner_id == ona:
+            raise RuntimeError("a broken row")
+        return real(session, site_id, learner_id)
+
+    monkeypatch.setattr(service, "check_learner_in", failing_for_ona)
+    assert service.run_checks(ctx) == 1  # Jonas's
+    with ctx.registry.reading() as session:
+        left = {c.learner_id for c in session.execute(select(ProgrammeCheck)).scalars()}
+    assert left == {ona}
+    monkeypatch.undo()
+    assert service.run_checks(ctx) == 1 and _count(ctx, ProgrammeCheck) == 0

@@ -367,9 +367,7 @@ def level_of(document: JadesDocument) -> tuple[str, list[str]]:
     if "sigTst" in names:
         level = "B-T"
         if "xVals" in names and "rVals" in names:
-            level = "B-LT"
-    if "arcTst" in names:
-        notes.append("the seal also carries an archive time-stamp (arcTst, level B-LTA), which is not checked")
+            level = "B-LTA" if "arcTst" in names else "B-LT"
     return level, notes
 
 

@@ -30,7 +30,7 @@ from cryptography.x509 import ocsp
 
 from bridge.edc import timestamps, trust
 
-LEVELS = ("B-B", "B-T", "B-LT")
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 POLICIES = ("wait", "seal-then-stamp")
 # How far the sealer's clock may run ahead of the TSA's before a claimed signing time is a lie.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -39,6 +39,7 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 # would hold a verifier for seconds; real seals carry one signature time-stamp, a handful of
 # certificates and revocation values, and one archive time-stamp per renewal (every few years).
 MAX_TIME_STAMPS = 8
+MAX_ARCHIVE_TIME_STAMPS = 32
 MAX_VALUES = 100
 
 
@@ -379,6 +380,20 @@ class LongTermSeal(Protocol):
     def add_validation_data(self, revocation_source: RevocationSource, anchors: Sequence[x509.Certificate]) -> None:
         """Embed the seal's and the TSA's chains and their revocation data (B-T -> B-LT)."""
 
+    def has_validation_data(self) -> bool:
+        """Whether the certificate and revocation values of B-LT are there."""
+
+    def archive_timestamps(self) -> list[bytes]:
+        """The archive time-stamp tokens (DER), oldest first."""
+
+    def add_archive_timestamp(self, tsa: TsaClient, revocation_source: RevocationSource,
+                              anchors: Sequence[x509.Certificate]) -> dt.datetime:
+        """Add an archive time-stamp over the seal and everything it carries (B-LT -> B-LTA, or a
+        renewal); the newest archive time-stamp's own validation data first. Returns its time."""
+
+    def carried_certificates(self) -> list[x509.Certificate]:
+        """Every certificate the seal carries (to find a TSA certificate for scheduling)."""
+
     def render(self) -> bytes:
         """The document's bytes."""
 
@@ -402,8 +417,10 @@ def raise_to_level(seal: LongTermSeal, settings: SealLevelSettings,
         if settings.policy == "wait":
             raise
         return str(exc)
-    if settings.level == "B-LT":
+    if settings.level in ("B-LT", "B-LTA") and not seal.has_validation_data():
         seal.add_validation_data(revocation_source or DEFAULT_SOURCE, anchors)
+    if settings.level == "B-LTA" and not seal.archive_timestamps():
+        seal.add_archive_timestamp(settings.tsa, revocation_source or DEFAULT_SOURCE, anchors)
     return None
 
 
@@ -419,19 +436,77 @@ def complete(seal: LongTermSeal, settings: SealLevelSettings, revocation_source:
     return seal.render()
 
 
+def newest_timestamp(seal: LongTermSeal) -> bytes | None:
+    """The seal's newest time-stamp token: the last archive time-stamp, else the signature time-stamp."""
+    archives = seal.archive_timestamps()
+    return archives[-1] if archives else seal.signature_timestamp()
+
+
+def proof_expires(seal: LongTermSeal) -> dt.datetime | None:
+    """When the TSA certificate of the seal's newest time-stamp expires: after that, nothing vouches
+    for the seal any more unless a new archive time-stamp was added before. None without a time-stamp."""
+    token = newest_timestamp(seal)
+    if token is None:
+        return None
+    signer = timestamps.token_signer(token, seal.carried_certificates())
+    return signer.not_valid_after_utc if signer is not None else None
+
+
+def renewal_due(seal: LongTermSeal, now: dt.datetime, horizon: dt.timedelta) -> bool:
+    """Whether the newest time-stamp's TSA certificate expires within `horizon` of `now`."""
+    expires = proof_expires(seal)
+    return expires is not None and expires - horizon <= now
+
+
+def renew(seal: LongTermSeal, tsa: TsaClient, revocation_source: RevocationSource | None = None,
+          anchors: Sequence[x509.Certificate] = ()) -> bytes:
+    """Add a new archive time-stamp (B-LTA) so the seal stays verifiable past its newest TSA
+    certificate; a seal still lacking B-LT values gets them first. Returns the new bytes; the old
+    ones stay valid as they were (the learner's copy is not touched, and still verifies)."""
+    if seal.signature_timestamp() is None:
+        raise ValueError("a seal without a signature time-stamp cannot be archived (complete it first)")
+    source = revocation_source or DEFAULT_SOURCE
+    if not seal.has_validation_data():
+        seal.add_validation_data(source, anchors)
+    seal.add_archive_timestamp(tsa, source, anchors)
+    return seal.render()
+
+
+def archive_validation_material(token: bytes, carried: Sequence[x509.Certificate],
+                                revocation_source: RevocationSource,
+                                anchors: Sequence[x509.Certificate] = ()) -> tuple[list[x509.Certificate], RevocationData]:
+    """The chain and revocation data of an archive time-stamp's TSA, to embed before the next one
+    covers them (XAdES TimeStampValidationData, JAdES tstVd). Certificates already carried are left out."""
+    tsa_cert = timestamps.token_signer(token, [*carried, *anchors])
+    if tsa_cert is None:
+        raise ValueError("the archive time-stamp's TSA certificate cannot be found")
+    pool = [*carried, *anchors, *timestamps.verify_timestamp(token, b"", [], extra_certs=carried).certificates]
+    path = _path(tsa_cert, pool)
+    revocation = RevocationData()
+    for cert, issuer in zip(path, path[1:]):
+        data = revocation_source.collect(cert, issuer)
+        revocation.crls += [c for c in data.crls if c not in revocation.crls]
+        revocation.ocsps += [o for o in data.ocsps if o not in revocation.ocsps]
+    if not (revocation.crls or revocation.ocsps):
+        raise RevocationUnavailableError("no revocation data was obtained for the archive time-stamp's TSA")
+    return [c for c in path if c not in carried], revocation
+
+
 # --- checking time-stamps (both formats) -----------------------------------------------------------
 
 
 def accept_signature_timestamp(token: bytes, stamped: bytes, check, anchors: Sequence[x509.Certificate],
-                               certs: Sequence[x509.Certificate], now: dt.datetime | None) -> None:
+                               certs: Sequence[x509.Certificate], now: dt.datetime | None,
+                               proven_at: dt.datetime | None = None) -> None:
     """Verify one signature time-stamp token over `stamped`; keep the earliest verified time on `check`.
 
     `check` is a report.SealCheck. A broken time-stamp, or one for other data, is a problem; one
     from a TSA we do not trust is set aside with a note (the seal is then judged as of now, as a
-    B-B one). The TSA certificate is judged with the revocation data the seal carries.
+    B-B one). The TSA certificate is judged with the revocation data the seal carries, at
+    `proven_at` (when an archive time-stamp proves the token existed) or else as of now.
     """
-    result = timestamps.verify_timestamp(token, stamped, anchors, extra_certs=certs,
-                                         crls=check.crls, ocsps=check.ocsps, now=now)
+    result = timestamps.verify_timestamp(token, stamped, anchors, extra_certs=certs, crls=check.crls,
+                                         ocsps=check.ocsps, now=now, judged_at=proven_at)
     if result.problems:
         check.problems.extend(f"time-stamp: {p}" for p in result.problems)
         return
@@ -445,20 +520,64 @@ def accept_signature_timestamp(token: bytes, stamped: bytes, check, anchors: Seq
                            f"{trust.describe(result.tsa_cert)}")
 
 
+def check_archive_timestamps(stamps: Sequence[tuple[bytes, bytes]], check, anchors: Sequence[x509.Certificate],
+                             now: dt.datetime | None) -> dt.datetime | None:
+    """Verify the archive time-stamps, each (token, the octets it must cover), oldest first; returns
+    the earliest moment they prove the seal and its values existed (None: none proves anything).
+
+    A time-stamp's TSA certificate need only be good when a later time-stamp proves the token
+    existed, so the chain is walked from the newest, judged as of now, backwards: each one
+    believed proves that everything before it existed at its time, and the next older one is
+    judged then (ETSI EN 319 102-1, proofs of existence). A broken or altered one is a problem;
+    one from a TSA not believed then is set aside, and breaks the chain there.
+    """
+    if not stamps or too_many(stamps, MAX_ARCHIVE_TIME_STAMPS, "archive time-stamps", check.problems):
+        return None
+    pool = [check.certificate, *check.chain] if check.certificate else list(check.chain)
+    proven_at: dt.datetime | None = None  # None: as of now
+    for n in range(len(stamps), 0, -1):
+        token, covered = stamps[n - 1]
+        result = timestamps.verify_timestamp(token, covered, anchors, extra_certs=pool, crls=check.crls,
+                                             ocsps=check.ocsps, now=now, judged_at=proven_at)
+        if result.problems:
+            check.problems.extend(f"archive time-stamp {n}: {p}" for p in result.problems)
+            continue
+        if result.untrusted:
+            check.notes.append(f"archive time-stamp {n} was not used: " + "; ".join(result.untrusted))
+            continue
+        if proven_at is not None and result.time > proven_at:
+            check.problems.append(f"archive time-stamp {n} claims a time ({result.time.isoformat()}) after the "
+                                  f"archive time-stamp that covers it ({proven_at.isoformat()})")
+            continue
+        proven_at = result.time
+        check.notes.append(f"archive time-stamp {n} proves the seal and its values existed at "
+                           f"{result.time.isoformat()} ({trust.describe(result.tsa_cert)})")
+    return proven_at
+
+
 def check_signature_timestamps(stamps: Sequence[tuple[bytes, bytes]], check, anchors: Sequence[x509.Certificate],
-                               now: dt.datetime | None) -> None:
+                               now: dt.datetime | None, proven_at: dt.datetime | None = None) -> None:
     """Verify a seal's signature time-stamps, each (token, the octets it must cover), whatever the format.
 
     With several, the earliest verified one counts; more than MAX_TIME_STAMPS are refused unread.
-    Then a claimed signing time after the time-stamp is a problem (the TSA saw the signature value
-    then; a seal cannot have been made after it).
+    `proven_at`: when archive time-stamps prove the tokens existed (their TSA is judged then);
+    None: as of now. Then a claimed signing time after the time-stamp is a problem (the TSA saw the
+    signature value then; a seal cannot have been made after it).
     """
     if not stamps or too_many(stamps, MAX_TIME_STAMPS, "signature time-stamps", check.problems):
         return
     pool = [check.certificate, *check.chain] if check.certificate else list(check.chain)
     for token, stamped in stamps:
-        accept_signature_timestamp(token, stamped, check, anchors, pool, now)
+        accept_signature_timestamp(token, stamped, check, anchors, pool, now, proven_at)
     claimed = check.signing_time
     if claimed and check.timestamp_time and claimed > check.timestamp_time + CLOCK_SKEW:
         check.problems.append(f"the seal claims to have been made at {claimed.isoformat()}, after its own "
                               f"time-stamp ({check.timestamp_time.isoformat()})")
+
+
+def check_time_stamps(signature_stamps: Sequence[tuple[bytes, bytes]], archive_stamps: Sequence[tuple[bytes, bytes]],
+                      check, anchors: Sequence[x509.Certificate], now: dt.datetime | None) -> None:
+    """All of a seal's time-stamps, both formats: the archive chain first, then the signature time-stamps
+    judged at the moment it proves (or now)."""
+    proven_at = check_archive_timestamps(archive_stamps, check, anchors, now)
+    check_signature_timestamps(signature_stamps, check, anchors, now, proven_at)

@@ -24,7 +24,7 @@ class SealCheck:
     """
 
     intact: bool = False
-    level: str | None = None  # the baseline level the unsigned properties claim: B-B, B-T, B-LT
+    level: str | None = None  # the baseline level the unsigned properties claim: B-B, B-T, B-LT, B-LTA
     certificate: Any = None  # the seal certificate (cryptography x509.Certificate) once found
     chain: list = field(default_factory=list)  # the other certificates the seal carries
     signing_time: dt.datetime | None = None  # claimed by the sealer, in the signed properties
@@ -42,7 +42,7 @@ class VerificationReport:
     trusted: bool = False  # the seal certificate chains to a configured trust anchor, valid at sealing time
     schema_valid: bool | None = None  # None: the schema check was not configured, so not done
     sealed_at: str | None = None  # ISO 8601; from a verified time-stamp when there is one
-    level: str | None = None  # "B-B" | "B-T" | "B-LT"
+    level: str | None = None  # "B-B" | "B-T" | "B-LT" | "B-LTA"
     learner: str | None = None
     title: str | None = None
     issuer: str | None = None

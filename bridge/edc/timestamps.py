@@ -270,8 +270,13 @@ def _tsa_certificate_problems(cert: x509.Certificate) -> list[str]:
 
 
 def _judge_tsa(cert: x509.Certificate, others: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate],
-               at: dt.datetime, crls: Iterable[bytes], ocsps: Iterable[bytes], now: dt.datetime | None) -> list[str]:
-    verdict = trust.assess_certificate(cert, list(others), anchors, at, crls=crls, ocsps=ocsps, now=now)
+               at: dt.datetime | None, crls: Iterable[bytes], ocsps: Iterable[bytes], now: dt.datetime | None) -> list[str]:
+    """Problems with the TSA certificate judged at `at`, or, `at` None, as of `now` (trust.assess_now)."""
+    if at is None:
+        verdict = trust.assess_now(cert, list(others), anchors, now or dt.datetime.now(dt.timezone.utc),
+                                   crls=crls, ocsps=ocsps)
+    else:
+        verdict = trust.assess_certificate(cert, list(others), anchors, at, crls=crls, ocsps=ocsps, now=now)
     if verdict.trusted:
         return []
     # trust.py words its answers for the seal certificate; here the certificate is the TSA's.
@@ -288,11 +293,14 @@ def verify_timestamp(
     crls: Iterable[bytes] = (),
     ocsps: Iterable[bytes] = (),
     now: dt.datetime | None = None,
+    judged_at: dt.datetime | None | str = "own time",
 ) -> TimestampResult:
     """Check that `token_der` time-stamps exactly `expected_imprint_data`, signed by a trusted TSA.
 
-    The TSA certificate is judged at the time-stamp's own time with the revocation data given (the
-    seal's, for B-LT); `extra_certs` are certificates the seal carries besides the token's own.
+    The TSA certificate is judged with the revocation data given (the seal's, for B-LT) at
+    `judged_at`: a moment a later archive time-stamp proves the token existed, None for "as of now"
+    (trust.assess_now), or by default the time-stamp's own time (a check of the token alone).
+    `extra_certs` are certificates the seal carries besides the token's own.
     """
     result = TimestampResult()
     try:
@@ -327,10 +335,22 @@ def verify_timestamp(
     result.untrusted += _tsa_certificate_problems(signer)
     if not result.untrusted:
         others = [c for c in candidates if c != signer]
-        result.untrusted += _judge_tsa(signer, others, trust_anchors, result.gen_time, crls, ocsps, now)
+        at = result.gen_time if judged_at == "own time" else judged_at
+        result.untrusted += _judge_tsa(signer, others, trust_anchors, at, crls, ocsps, now)
     if not result.untrusted:
         result.time = result.gen_time
     return result
+
+
+def token_signer(token_der: bytes, extra_certs: Sequence[x509.Certificate] = ()) -> x509.Certificate | None:
+    """The TSA certificate of a token (among its own certificates and `extra_certs`), unverified: for
+    scheduling a renewal before it expires, never for a verdict. None when it cannot be told."""
+    try:
+        signed_data, _, _, signer_info = _token_parts(token_der)
+        own = [_crypto_cert(c.chosen) for c in signed_data["certificates"] or [] if c.name == "certificate"]
+        return _find_signer(signer_info, [*own, *extra_certs])
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
+        return None
 
 
 def token_time(token_der: bytes) -> dt.datetime:

@@ -176,6 +176,47 @@ def assess_certificate(
     return result
 
 
+def assess_now(cert: x509.Certificate, chain: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate],
+               now: dt.datetime, *, crls: Iterable[bytes] = (), ocsps: Iterable[bytes] = ()) -> TrustResult:
+    """Is `cert` good now, as far as a verifier that fetches nothing can tell?
+
+    For the newest time-stamp of a seal, which nothing later vouches for. Revocation data a seal
+    carries was issued when the seal was made or last renewed, so it is past its next update by
+    now; the chain is judged at the newest moment that data speaks for (a revocation it lists
+    before then still counts), and the certificate must also be within its validity period now.
+    """
+    crls, ocsps = list(crls), list(ocsps)
+    latest = _newest_revocation_time(crls, ocsps)
+    at = min(now, latest) if latest is not None else now
+    result = assess_certificate(cert, chain, anchors, at, crls=crls, ocsps=ocsps, now=now)
+    if result.trusted and not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
+        result.trusted = False
+        result.problems.append(f"the seal certificate is not valid now: it expired on "
+                               f"{cert.not_valid_after_utc.date().isoformat()}")
+    elif result.trusted and at < now:
+        result.notes.append(f"revocation as of {at.date().isoformat()}, the newest revocation data carried "
+                            "(nothing is fetched)")
+    return result
+
+
+def _newest_revocation_time(crls: Sequence[bytes], ocsps: Sequence[bytes]) -> dt.datetime | None:
+    """When the newest of the revocation data was issued (CRL thisUpdate, OCSP producedAt)."""
+    from cryptography.x509 import ocsp as crypto_ocsp
+
+    times = []
+    for der in crls:
+        try:
+            times.append(x509.load_der_x509_crl(der).last_update_utc)
+        except ValueError:
+            continue
+    for der in ocsps:
+        try:
+            times.append(crypto_ocsp.load_der_ocsp_response(der).produced_at_utc)
+        except ValueError:
+            continue
+    return max(times) if times else None
+
+
 def judge_seal(report: "VerificationReport", check: "SealCheck", anchors: Sequence[x509.Certificate],
                now: dt.datetime) -> None:
     """Was the seal made by a certificate we trust, while it was good? The one rule, for every format.

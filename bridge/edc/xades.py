@@ -41,7 +41,8 @@ if TYPE_CHECKING:  # the key layer is only needed to seal, not to verify
 SNB_NS = "http://data.europa.eu/snb"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 XADES_NS = "http://uri.etsi.org/01903/v1.3.2#"
-NS = {"ds": DS_NS, "xades": XADES_NS, "snb": SNB_NS}
+XADES141_NS = "http://uri.etsi.org/01903/v1.4.1#"  # ArchiveTimeStamp, TimeStampValidationData (EN 319 132-1)
+NS = {"ds": DS_NS, "xades": XADES_NS, "xades141": XADES141_NS, "snb": SNB_NS}
 
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -228,6 +229,22 @@ def _referenced_octets(signature: etree._Element, uri: str, transforms: list[etr
     return canonical(target, c14n_alg)
 
 
+def reference_octets(signature: etree._Element) -> list[bytes]:
+    """What each ds:Reference of SignedInfo covers, after its transforms, in order (what its digest is
+    over; an archive time-stamp covers them too). ValueError for a reference this module cannot follow."""
+    out = []
+    for ref in signature.find(_ds("SignedInfo")).findall(_ds("Reference")):
+        uri = ref.get("URI")
+        transforms = ref.findall(f"{_ds('Transforms')}/{_ds('Transform')}")
+        if uri == "":
+            out.append(_whole_document_octets(signature, transforms))
+        elif uri and uri.startswith("#"):
+            out.append(_referenced_octets(signature, uri, transforms))
+        else:
+            raise ValueError(f"a signed reference points outside the document ({uri!r})")
+    return out
+
+
 def _check_references(signature: etree._Element, check: XadesCheck) -> None:
     signed_info = signature.find(_ds("SignedInfo"))
     whole, signed_props = 0, 0
@@ -360,6 +377,8 @@ def _level_and_time(signature: etree._Element, check: XadesCheck) -> None:
         check.level = "B-T"
         if has("CertificateValues") and has("RevocationValues"):
             check.level = "B-LT"
+            if unsigned.find(f"{{{XADES141_NS}}}ArchiveTimeStamp") is not None:
+                check.level = "B-LTA"
     _revocation_values(signature, check)
 
 

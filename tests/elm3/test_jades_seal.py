@@ -212,7 +212,7 @@ def test_the_eu_sample_is_intact_untrusted_and_its_certificate_expired(rsa_token
     # its time-stamps come from a TSA we do not trust either: reported, and nothing else is wrong
     assert all(p.startswith(("the seal certificate", "time-stamp:")) for p in report.problems)
     assert report.sealed_at == "2023-09-27T11:54:17Z" and report.learner == "Ana Andromeda"
-    assert report.level == "B-LT"  # sigTst, xVals, rVals (and arcTst) are present; their checks come later
+    assert report.level == "B-LTA"  # sigTst, xVals, rVals and arcTst; its archive time-stamp is checked too
 
 
 def test_the_eu_sample_with_one_changed_character_is_refused(rsa_token):

@@ -3,7 +3,7 @@ they are verified with.
 
 Made fresh each run (nothing fetched, nothing stored in the repository): a TEST CA, a loopback
 OpenSSL TSA it certifies (tests/ltv/ltv_pki.py), an ECDSA software seal, and the pilot credential
-sealed as EDC XML (XAdES) and ELM v3 (JAdES) at B-T and B-LT (and B-LTA where the code offers it).
+sealed as EDC XML (XAdES) and ELM v3 (JAdES) at B-T, B-LT and B-LTA, and a renewed B-LTA.
 The EU's own signed samples are read from ../shared/reference as further seeds when present.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO / "tests" / "ltv"))
 
 from ltv_pki import LoopbackTSA, TestCA  # noqa: E402
 
-from bridge.edc import ltv, model  # noqa: E402
+from bridge.edc import formats, ltv, model  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "reference" / "edc"
 EU_SAMPLES = (SHARED / "v1_signed_samples" / "credential-generic-profile-xsd-signed.xml",
@@ -77,6 +77,10 @@ def build(with_eu_samples: bool = True) -> Corpus:
             options = dict(tsa=client, level=level, revocation_source=source)
             corpus.seeds[f"xades-{level}"] = issue_edc_xml(credential, seal, **options)
             corpus.seeds[f"jades-{level}"] = seal_jades(payload, seal, **options)
+        for name in ("xades", "jades"):  # a renewed B-LTA: two archive time-stamps, the first one's validation data
+            if f"{name}-B-LTA" in corpus.seeds:
+                renewed = ltv.renew(formats.long_term(corpus.seeds[f"{name}-B-LTA"]), client, source)
+                corpus.seeds[f"{name}-B-LTA-renewed"] = renewed
     finally:
         tsa.close()
     if with_eu_samples:

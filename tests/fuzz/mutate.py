@@ -338,8 +338,10 @@ def mutate_jades(data: bytes, rng: random.Random, steps: int) -> bytes:
     components = [json.loads(_b64url_decode(e)) if isinstance(e, str) else e for e in entries]
     for _ in range(steps):
         (_jades_value if rng.random() < 0.65 else _jades_structure)(components, rng)
-    rendered = []
+    rendered, size = [], 0
     for n, component in enumerate(components):
+        if size > MAX_INPUT:  # duplicated components share one dict: a later mutation grew them all
+            break
         as_text = isinstance(component, str) and component.startswith("[")
         if as_text:  # an entry that decodes to deeply nested JSON
             rendered.append(_b64url(component.encode()))
@@ -347,6 +349,7 @@ def mutate_jades(data: bytes, rng: random.Random, steps: int) -> bytes:
             rendered.append(_b64url(json.dumps(component).encode()))
         else:
             rendered.append(component)
+        size += len(rendered[-1]) if isinstance(rendered[-1], str) else len(json.dumps(rendered[-1]))
     signature.setdefault("header", {})["etsiU"] = rendered
     return json.dumps(outer).encode()
 

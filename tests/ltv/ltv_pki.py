@@ -220,11 +220,11 @@ class _TsaHandler(http.server.BaseHTTPRequestHandler):
 class LoopbackTSA:
     """OpenSSL `ts -reply` behind HTTP on 127.0.0.1, with a TSA certificate from `ca`."""
 
-    def __init__(self, ca: TestCA, workdir: Path | None = None, *, for_tsa: bool = True) -> None:
+    def __init__(self, ca: TestCA, workdir: Path | None = None, *, for_tsa: bool = True, days: float = 365) -> None:
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="edc-tsa-")
         self.dir = Path(workdir or self._tmp.name)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.key, self.cert = ca.issue_tsa(for_tsa=for_tsa)
+        self.key, self.cert = ca.issue_tsa(for_tsa=for_tsa, days=days)
         (self.dir / "tsa.key").write_bytes(_pem_key(self.key))
         (self.dir / "tsa.pem").write_bytes(_pem_cert(self.cert))
         (self.dir / "chain.pem").write_bytes(_pem_cert(ca.cert))

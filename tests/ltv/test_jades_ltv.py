@@ -14,7 +14,7 @@ from bridge.edc.verifier import verify_credential
 from ltv_pki import UTC, LoopbackTSA, TestCA, closed_port_url
 
 NOW = dt.datetime.now(UTC)
-LATER = NOW + dt.timedelta(days=400)
+LATER = NOW + dt.timedelta(days=200)  # after the seal certificates expired, before the TSA's (365 days)
 CLAIMED = (NOW - dt.timedelta(hours=3)).replace(microsecond=0)
 
 
@@ -88,7 +88,7 @@ def test_jades_b_lt_on_softhsm_is_valid_after_expiry(credential, rsa_token):
     from hsm.signer import open_seal
 
     token_ca = TestCA(key=rsa_token.ca_key, cert=rsa_token.ca_cert)
-    token_tsa = LoopbackTSA(token_ca)
+    token_tsa = LoopbackTSA(token_ca, days=900)  # outlives the token's TEST seal (730 days)
     try:
         seal = open_seal(rsa_token.config)
         data = _seal(credential, seal, token_tsa, "B-LT",

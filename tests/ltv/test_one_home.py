@@ -61,7 +61,7 @@ def test_both_formats_judge_an_expired_unstamped_seal_by_the_same_rule(sample):
     """Both EU samples: an untrusted TSA, so no verified time-stamp; the seal certificate has expired.
     The XAdES path used to say so only in a note; one rule now says it as a problem for both."""
     report = verify_credential((SHARED / sample).read_bytes(), trust_anchors=[TestCA.create().cert])
-    assert not report.valid and report.level == "B-LT"
+    assert not report.valid and report.level in ("B-LT", "B-LTA")  # the JAdES sample carries an arcTst
     expired = [p for p in report.problems if "and no verified time-stamp proves the seal was made before then" in p]
     assert len(expired) == 1, report.problems
     assert any("judged as of now" in n for n in report.notes)
@@ -85,7 +85,7 @@ def test_a_b_t_seal_is_judged_at_its_time_stamp_in_both_formats(credential, ca, 
     client = ltv.TsaClient(tsa.url, timeout=5)
     xml = issue_edc_xml(credential, seal, tsa=client, level="B-T")
     jws = seal_jades(serialize_elm3(build_elm3(credential)), seal, tsa=client, level="B-T")
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=200)  # seal expired, TSA (365 days) not
     reports = [verify_credential(d, trust_anchors=[ca.cert], now=later) for d in (xml, jws)]
     assert [r.valid for r in reports] == [True, True], [r.problems for r in reports]
     assert all("valid at the time of sealing (as proven by the time-stamp)" in r.notes for r in reports)

@@ -21,7 +21,7 @@ from ltv_pki import UTC, LoopbackTSA, TestCA, closed_port_url
 
 SHARED_XSD = Path(__file__).resolve().parents[3] / "shared" / "reference" / "edc" / "v1_xsd"
 NOW = dt.datetime.now(UTC)
-LATER = NOW + dt.timedelta(days=400)  # after every seal certificate below has expired
+LATER = NOW + dt.timedelta(days=200)  # after every seal certificate below expired, before the TSA's (365 days)
 CLAIMED = (NOW - dt.timedelta(hours=3)).replace(microsecond=0)  # a signing time unlike the time-stamp's
 
 
@@ -188,7 +188,7 @@ def test_b_lt_on_softhsm_seal_is_valid_after_expiry(credential, ec_token, tsa):
     from hsm.signer import open_seal
 
     token_ca = TestCA(key=ec_token.ca_key, cert=ec_token.ca_cert)
-    token_tsa = LoopbackTSA(token_ca)
+    token_tsa = LoopbackTSA(token_ca, days=900)  # outlives the token's TEST seal (730 days)
     try:
         seal = open_seal(ec_token.config)
         data = _issue(credential, seal, token_tsa, "B-LT",
@@ -294,7 +294,7 @@ def test_settings_from_environment_name_the_wrong_variable():
     assert ltv.SealLevelSettings.parse({}).level == "B-B"
     assert ltv.SealLevelSettings.parse({"EDC_TSA_URL": "http://127.0.0.1:9/"}).level == "B-T"
     with pytest.raises(ltv.LtvConfigError, match="EDC_SEAL_LEVEL"):
-        ltv.SealLevelSettings.parse({"EDC_SEAL_LEVEL": "B-LTA", "EDC_TSA_URL": "http://127.0.0.1:9/"})
+        ltv.SealLevelSettings.parse({"EDC_SEAL_LEVEL": "B-LTX", "EDC_TSA_URL": "http://127.0.0.1:9/"})
     with pytest.raises(ltv.LtvConfigError, match="EDC_TSA_URL"):
         ltv.SealLevelSettings.parse({"EDC_SEAL_LEVEL": "B-T"})
     with pytest.raises(ltv.LtvConfigError, match="EDC_TSA_POLICY"):

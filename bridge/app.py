@@ -15,7 +15,9 @@ from werkzeug.routing import BaseConverter, ValidationError
 from bridge.api import credentials, errors, europass, health, intake, programmes, openid4vci, verify
 from bridge.edc import inputs
 from bridge.metrics import Metrics
+from bridge.api import status
 from bridge.registry import Registry
+from bridge.status_service import StatusService
 from bridge.settings import Settings, SettingsError
 from bridge.trusted_lists_source import TrustedListsSource
 from bridge.worker import Context, Worker
@@ -127,10 +129,11 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
     ctx.tsa_anchors = load_tsa_anchors(settings)
     ctx.trusted_lists = TrustedListsSource.from_settings(settings)  # EDC_TRUSTED_LISTS; None when not set
     ctx.seal = ctx.seals  # the name the web pages use
+    ctx.status = StatusService(ctx)  # GET /status/<uuid>, and how /verify looks a credential's status up
     app.extensions["edc"] = ctx
 
     errors.install(app)
-    for blueprint in (intake.bp, credentials.bp, europass.bp, programmes.bp, health.bp, openid4vci.bp):
+    for blueprint in (intake.bp, credentials.bp, europass.bp, programmes.bp, health.bp, openid4vci.bp, status.bp):
         app.register_blueprint(blueprint)
     _public_verification(app, settings)
 

@@ -89,7 +89,13 @@ def verify_file(ctx: Any, data: bytes) -> VerificationReport:
 
     return verify_credential(data, trust_anchors=_anchors(ctx), schema=getattr(ctx, "schema", None),
                              shapes=getattr(ctx, "shapes", None), trusted_lists=lists_of(ctx),
-                             tsa_anchors=getattr(ctx, "tsa_anchors", None))
+                             tsa_anchors=getattr(ctx, "tsa_anchors", None), status=_status_lookup(ctx))
+
+
+def _status_lookup(ctx: Any):
+    """How this sidecar looks up a credential's status resource (its own from the registry, others' by HTTP)."""
+    service = getattr(ctx, "status", None)
+    return service.lookup() if service is not None else None
 
 
 def verify_with_registry(ctx: Any, data: bytes, session: Session | None = None) -> tuple[VerificationReport, Standing]:

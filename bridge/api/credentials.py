@@ -12,7 +12,7 @@ from bridge.api.errors import ApiError, problem
 from bridge.api.security import context, staff_required
 from bridge.edc import formats, inputs
 from bridge.registry import documents
-from bridge.registry.models import Credential, Delivery, Issuance, Revocation
+from bridge.registry.models import REVOCATION_CATEGORIES, Credential, Delivery, Issuance, Revocation
 
 bp = Blueprint("credentials", __name__)
 CREDENTIAL_PREFIX = "urn:credential:"
@@ -45,7 +45,7 @@ def credential_json(c: Credential, deliveries: list[Delivery] | None = None, rev
         body["deliveries"] = [delivery_json(d) for d in deliveries]
     if revocation is not None:
         body["revocation"] = {"reason": revocation.reason, "by": revocation.revoked_by,
-                              "at": _iso(revocation.revoked_at)}
+                              "at": _iso(revocation.revoked_at), "category": revocation.category}
     return body
 
 
@@ -182,8 +182,13 @@ def revoke_credential(cred_id: str):
                                                                         "(the learner is told)")])
     note = _optional_text(body, "by", NOTE_MAX, "a note of who asked for the revocation (the audit's actor is "
                                                 "who authenticated)")
+    category = body.get("category")
+    if category is not None and category not in REVOCATION_CATEGORIES[1:]:
+        raise ApiError(400, "/category: not a revocation category", [problem(
+            "/category", f"one of {', '.join(REVOCATION_CATEGORIES[1:])} (the public status resource states it; "
+                         "superseded is set by a re-issue)")])
     try:
-        worker.revoke(context(), full_id(cred_id), reason.strip()[:REASON_MAX], g.actor, note)
+        worker.revoke(context(), full_id(cred_id), reason.strip()[:REASON_MAX], g.actor, note, category)
     except worker.NotFound:
         raise ApiError(404, "no such credential", [problem("/id", f"{full_id(cred_id)} is not in the registry")])
     except worker.Conflict as exc:

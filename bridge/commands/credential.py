@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bridge.edc import formats, model
+from bridge.edc import formats, model, status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("--trust-anchors", type=Path, help="PEM file of trusted CAs (default EDC_TRUST_ANCHORS, "
                         "else the demo token's test CA)")
     verify.add_argument("--at", help="verify as if the clock read this ISO 8601 time")
+    verify.add_argument("--offline", action="store_true", help="do not look up the status resource a credential "
+                        "names (credentialStatus; looked up in at most 3 s otherwise)")
     verify.set_defaults(func=cmd_verify)
 
 
@@ -182,7 +184,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise SystemExit(f"edc-bridge: cannot read {args.file}: {exc.strerror}")
     anchors_file = args.trust_anchors or default_trust_anchors_file()
     moment = _parse_time(args.at, "--at")
-    checks = dataclasses.replace(_checks(), trusted_lists=_trusted_lists(moment), tsa_anchors=_tsa_anchors())
+    checks = dataclasses.replace(_checks(), trusted_lists=_trusted_lists(moment), tsa_anchors=_tsa_anchors(),
+                                 status=None if args.offline else status.Lookup())
     report = formats.verify(data, trust_anchors=trust.load_anchors(anchors_file), checks=checks, now=moment)
     if not anchors_file:
         report.notes.append("no trust anchors configured (EDC_TRUST_ANCHORS)")

@@ -28,6 +28,7 @@ from typing import Any, Mapping
 
 from bridge.edc import vocabularies as vocab
 from bridge.edc.elm3_image import course_png_base64
+from bridge.edc.status import credential_status_value
 from bridge.edc.annex_notes import annex_notes, in_languages
 from bridge.edc.model import Credential, CourseSpec, Learner, Organisation
 
@@ -362,6 +363,8 @@ def build_elm3(credential: Credential) -> dict[str, Any]:
     }
     if issuance.valid_until:
         doc["validUntil"] = _timestamp(issuance.valid_until, "the expiry date")
+    if issuance.status_url:  # one URI, typed as the EDC shapes ask (bridge/edc/status.py)
+        doc["credentialStatus"] = credential_status_value(issuance.status_url)
     return doc
 
 

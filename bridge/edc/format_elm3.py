@@ -1,7 +1,7 @@
 """ELM v3 JSON-LD sealed with JAdES (what Europass wallets take), as one entry of bridge/edc/formats.py.
 
 The pieces: elm3_builder (the JSON-LD), shacl_check (the EU's shapes), jades (seal and check),
-ltv (B-T/B-LT), elm3_issuer (build -> shapes -> seal).
+ltv (B-T/B-LT), elm3_issuer (build -> shapes -> seal), status (its credentialStatus).
 """
 from __future__ import annotations
 
@@ -94,6 +94,15 @@ class Elm3Format(CredentialFormat):
             rest = {}
         return (json.dumps({"payload": payload}, ensure_ascii=False, separators=(",", ":")) +
                 json.dumps(rest, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
+
+    def status_url(self, data: bytes) -> str | None:
+        """The status resource the credential names (credentialStatus), if it names one."""
+        from bridge.edc.status import status_url_of
+
+        try:
+            return status_url_of(self.read(data))
+        except ValueError:
+            return None
 
 
 FORMAT = Elm3Format()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bridge.edc.report import VerificationReport
     from bridge.edc.schema_check import EdcSchema
     from bridge.edc.shacl_check import ElmShapes
+    from bridge.edc.status import Lookup as StatusLookup
     from bridge.edc.trusted_lists import TrustedLists
     from hsm.signer import SealKey
 
@@ -60,6 +61,8 @@ class Checks:
     trusted_lists: "TrustedLists | None" = None
     # the CAs whose time-stamping authorities are believed (EDC_TSA_TRUST_ANCHORS); None: the seal's anchors
     tsa_anchors: "Sequence[x509.Certificate] | None" = None
+    # how to look up the status resource a credential names (bridge/edc/status.py); None: not looked up
+    status: "StatusLookup | None" = None
 
 
 class CredentialFormat(abc.ABC):
@@ -248,4 +251,8 @@ def verify(data: bytes, *, trust_anchors: Sequence["x509.Certificate"], checks: 
     from bridge.edc import qualified  # after the trust decision, the same for every format
 
     qualified.judge_report(report, checks.trusted_lists, now=now)
+    from bridge.edc import status  # what the issuer says today: checked | unreachable | not-offered
+
+    status.apply(report, fmt.status_url(data) if fmt.carries_status else None, fmt.carries_status, checks.status,
+                 trust_anchors, now)
     return report

@@ -209,6 +209,7 @@ class Issuance:
     awarded_at: dt.datetime
     valid_until: dt.datetime | None = None
     grade: str | None = None
+    status_url: str | None = None  # the public status resource it names (ELM v3 credentialStatus)
 
     @staticmethod
     def new(awarded_at: dt.datetime | None = None, *, now: dt.datetime | None = None,

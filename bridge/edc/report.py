@@ -54,6 +54,10 @@ class VerificationReport:
     problems: list[str] = field(default_factory=list)  # plain-language, one sentence each
     notes: list[str] = field(default_factory=list)  # what was checked and what was skipped
     revoked: bool | None = None  # filled by the registry, not by the file's own checks
+    # The issuer's status resource (bridge/edc/status.py): checked | unreachable | not-offered; None: not
+    # looked up. `credential_status` is what a checked statement said (no personal data in it).
+    revocation: str | None = None
+    credential_status: dict | None = None
     qualified: bool | None = None  # a qualified electronic seal per the EU trusted lists; None: unknown
     qualified_why: str | None = None  # why (bridge/edc/qualified.py), one sentence
     provider: str | None = None  # the trust service provider the national trusted list names
@@ -133,6 +137,7 @@ class VerificationReport:
             ("ECTS credits", self.ects), ("EQF level", self.eqf_level), ("Issued", self.issued),
             ("Sealed at", self.sealed_at), ("Seal level", self.level), ("Sealed by", self.signer),
             ("Format", self.format), ("Credential id", self.credential_id),
+            ("Issuer's status resource", self.revocation),
             ("Qualified electronic seal", self.qualified_words()),
         ):
             if value is not None:

@@ -243,10 +243,25 @@ class _Walk:
                 raise NotHandled("an array inside an array")
             if item is None:
                 continue
-            if isinstance(item, dict):
+            if isinstance(item, dict) and "@value" in item:
+                self._add(subject, prop, self._value_object(item, term_ctx, mapping))
+            elif isinstance(item, dict):
                 self._add(subject, prop, self._nested(item, key, term_ctx))
             else:
                 self._add(subject, prop, self._scalar(item, key, term_ctx))
+
+    def _value_object(self, element: dict, term_ctx: dict, mapping: dict) -> Term:
+        """{"@value": text, "@type": datatype}: a typed literal, its type expanded as pyld does (in the
+        term's context). Anything richer (a language, a number, a scoped term) is left to pyld."""
+        if set(element) != {"@value", "@type"} or mapping.get("@context") is not None:
+            raise NotHandled("a value object other than a typed text")
+        value, type_ = element["@value"], element["@type"]
+        if not isinstance(value, str) or not isinstance(type_, str):
+            raise NotHandled("a value object whose value or type is not a text")
+        datatype = self.f._iri(term_ctx, type_, True)
+        if not isinstance(datatype, str) or not self.f._absolute(datatype) or datatype.startswith("_:"):
+            raise NotHandled("a value object whose type is not an IRI")
+        return Lit(value, datatype)
 
     def _nested(self, element: dict, key: str, term_ctx: dict) -> Term | None:
         f = self.f

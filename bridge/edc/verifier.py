@@ -36,13 +36,16 @@ def verify_credential(
     now: dt.datetime | None = None,
     trusted_lists: Any = None,
     tsa_anchors: Sequence[x509.Certificate] | None = None,
+    status: Any = None,
 ) -> VerificationReport:
     """Verify a credential file of any supported format; `now` lets a test move the clock.
 
     `trusted_lists` (bridge.edc.trusted_lists.TrustedLists) lets the report say whether the seal is
     a qualified electronic seal; without them that stays "unknown". `tsa_anchors`: the CAs whose
-    time-stamping authorities are believed (EDC_TSA_TRUST_ANCHORS); None: `trust_anchors`."""
-    checks = formats.Checks(schema=schema, shapes=shapes, trusted_lists=trusted_lists, tsa_anchors=tsa_anchors)
+    time-stamping authorities are believed (EDC_TSA_TRUST_ANCHORS); None: `trust_anchors`. `status`
+    (bridge.edc.status.Lookup): look up the status resource a credential names; None: do not."""
+    checks = formats.Checks(schema=schema, shapes=shapes, trusted_lists=trusted_lists, tsa_anchors=tsa_anchors,
+                            status=status)
     return formats.verify(data, trust_anchors=trust_anchors, checks=checks, now=now)
 
 

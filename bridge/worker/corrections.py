@@ -23,7 +23,7 @@ def deliveries_for(ctx: Context, credential_id: str, kind: str) -> list[Delivery
 
 
 def revoke_in(session, ctx: Context, credential_id: str, reason: str, by: str, superseded_by: str | None = None,
-              note: str | None = None) -> None:
+              note: str | None = None, category: str | None = None) -> None:
     """Revoke inside the caller's transaction (the worker does it when a corrected credential is stored).
 
     `by` is who authenticated (the audit actor); `note` is what the caller said about who asked, kept in
@@ -36,19 +36,23 @@ def revoke_in(session, ctx: Context, credential_id: str, reason: str, by: str, s
     cred.status = "revoked"
     if superseded_by:
         cred.superseded_by = superseded_by
-    session.add(Revocation(credential_id=credential_id, reason=reason, revoked_by=by, revoked_at=utcnow()))
+    # The category is what the public status resource says (the reason itself stays private).
+    category = "superseded" if superseded_by else category
+    session.add(Revocation(credential_id=credential_id, reason=reason, revoked_by=by, revoked_at=utcnow(),
+                           category=category))
     session.execute(update(Issuance).where(Issuance.credential_id == credential_id).values(status="revoked"))
     session.add_all(deliveries_for(ctx, credential_id, "revoked"))
     programmes.part_revoked_in(session, cred, reason, by, superseded_by)  # flags, never revokes, a programme's
-    details = {"reason": reason, "superseded_by": superseded_by}
+    details = {"reason": reason, "superseded_by": superseded_by, "category": category}
     if note:
         details["requested_by_note"] = note
     audit.append(session, by, "credential.revoked", credential_id, details)
 
 
-def revoke(ctx: Context, credential_id: str, reason: str, by: str, note: str | None = None) -> None:
+def revoke(ctx: Context, credential_id: str, reason: str, by: str, note: str | None = None,
+           category: str | None = None) -> None:
     with ctx.registry.transaction() as session:
-        revoke_in(session, ctx, credential_id, reason, by, note=note)
+        revoke_in(session, ctx, credential_id, reason, by, note=note, category=category)
     ctx.deliveries_due.set()
 
 

@@ -11,6 +11,7 @@ one lock).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 
-from bridge.edc import formats, ltv, model
+from bridge.edc import formats, ltv, model, status
 from bridge.edc.timestamps import TsaUnavailableError
 from bridge.registry import audit, documents
 from bridge.registry.models import CourseSpecification, Credential, Issuance, utcnow
@@ -195,9 +196,11 @@ def _seal_one(ctx: Context, worker_id: str, issuance_id: str, event: dict, spec_
         return None
     completed = event.get("completed_at")
     awarded = dt.datetime.fromisoformat(completed.replace("Z", "+00:00")) if completed else None
-    credential = model.Credential(spec, learner, model.Issuance.new(awarded, grade=event.get("grade"),
-                                                                    valid_for=spec.valid_for),
-                                  programmes.parts_of(event))
+    issuance = model.Issuance.new(awarded, grade=event.get("grade"), valid_for=spec.valid_for)
+    # Every credential names its public status resource (a format without such a field leaves it out).
+    issuance = dataclasses.replace(issuance, status_url=status.status_url(ctx.settings.public_url,
+                                                                          issuance.credential_id))
+    credential = model.Credential(spec, learner, issuance, programmes.parts_of(event))
     try:  # the course's own choice, else the site default; never another format in its place
         fmt = formats.for_course(spec.source, ctx.settings.formats)[0]
     except formats.UnknownFormat as exc:

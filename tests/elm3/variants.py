@@ -10,11 +10,13 @@ Seeded, so a failure names a variant that can be made again.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import random
 from typing import Any, Callable, Iterator
 
 from bridge.edc.elm3_builder import build_elm3
+from bridge.edc.status import status_url
 
 from .helpers import COURSES, EU_UNSIGNED, JSONLD_DIR, pilot_credential
 
@@ -25,10 +27,14 @@ PROPERTIES = [t for t in EDC_TERMS if t[:1].islower()]
 
 
 def base_documents() -> list[tuple[str, dict]]:
-    """Every pilot course (two learners, with and without a grade) and the EU's own sample."""
+    """Every pilot course (two learners, with and without a grade; one naming its status resource, as the
+    sidecar issues them) and the EU's own sample."""
     docs = []
     for n, course in enumerate(COURSES):
-        docs.append((f"{course.stem}", build_elm3(pilot_credential(course, n))))
+        credential = pilot_credential(course, n)
+        with_status = dataclasses.replace(credential, issuance=dataclasses.replace(
+            credential.issuance, status_url=status_url("https://edc.example.test", credential.issuance.credential_id)))
+        docs.append((f"{course.stem}", build_elm3(with_status)))
         docs.append((f"{course.stem}-graded", build_elm3(pilot_credential(course, n + 1, grade="9/10"))))
     docs.append(("eu-sample", json.loads(EU_UNSIGNED.read_text(encoding="utf-8"))))
     return docs
@@ -98,7 +104,9 @@ def _random_value(rng: random.Random, doc: dict) -> Any:
     if kind == 5:
         return [rng.choice(["a", "b"]), {"en": "two"}]
     if kind == 6:
-        return rng.choice([True, 2.5])
+        return rng.choice([True, 2.5, {"@value": "https://edc.example.test/status/1", "@type": "xsd:anyURI"},
+                           {"@value": "https://edc.example.test/status/1", "@type": "xsd:string"},
+                           {"@value": "2026-01-01T00:00:00Z", "@type": "xsd:dateTime"}])
     return {"en": ["one", "two"]}  # two texts in one language
 
 

@@ -135,6 +135,8 @@ def test_real_answers_match_the_document(client, ctx, settings):
     check(verify, "post", client.post(verify, data={"file": (io.BytesIO(xml), "c.xml")},
                                       content_type="multipart/form-data"), 200)
     check(verify, "post", client.post(verify, data=b"", content_type="application/xml"), 400)
+    check("/status/{uuid}", "get", client.get(f"/status/{cid.rsplit(':', 1)[1]}"), 200)
+    check("/status/{uuid}", "get", client.get("/status/00000000-0000-4000-8000-000000000000"), 404)
 
     reissue = "/api/v1/credentials/{cred_id}/reissue"
     check(reissue, "post", client.post(f"/api/v1/credentials/{cid}/reissue", json={"learner": []},

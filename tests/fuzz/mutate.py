@@ -11,6 +11,7 @@ three of them; everything is driven by `rng`, so an input is reproduced from its
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import random
 from typing import Callable
@@ -179,6 +180,13 @@ def _b64decode(text) -> bytes:
         return b""
 
 
+def _other_values(texts: list, rng: random.Random, most: int = 8) -> list[bytes]:
+    """A few of the document's other values (decoded), to put one where another belongs; values made
+    huge by an earlier mutation are left out (decoding hundreds of copies would cost gigabytes)."""
+    small = [t for t in texts if isinstance(t, str) and len(t) < 1 << 16]
+    return [_b64decode(t) for t in rng.sample(small, min(most, len(small)))]
+
+
 # --- XAdES ----------------------------------------------------------------------------------------
 
 
@@ -198,7 +206,7 @@ def _xades_value(props, rng: random.Random) -> None:
     if rng.random() < 0.2:
         node.text = mutate_text(node.text or "", rng)
         return
-    others = [_b64decode(v.text or "") for v in values if v is not node]
+    others = _other_values([v.text or "" for v in values if v is not node], rng)
     node.text = base64.b64encode(mutate_der(_b64decode(node.text or ""), rng, others)).decode("ascii")
 
 
@@ -284,7 +292,7 @@ def _jades_value(components: list, rng: random.Random) -> None:
     if rng.random() < 0.2:
         target["val"] = mutate_text(target["val"], rng)
         return
-    others = [_b64decode(v["val"]) for v in vals if v is not target]
+    others = _other_values([v["val"] for v in {id(v): v for v in vals}.values() if v is not target], rng)
     der = _b64decode(target["val"])
     target["val"] = base64.b64encode(mutate_der(der, rng, others)).decode("ascii")
 
@@ -299,8 +307,8 @@ def _jades_structure(components: list, rng: random.Random) -> None:
     if choice == 0:
         del components[i]
     elif choice == 1:
-        size = len(json.dumps(component)) + 1
-        components.extend([component] * min(rng.choice([1, 5, 300]), MAX_INPUT // 2 // size))
+        size = len(json.dumps(component)) + 1  # real copies: a later mutation of one must not grow them all
+        components.extend(copy.deepcopy(component) for _ in range(min(rng.choice([1, 5, 300]), MAX_INPUT // 2 // size)))
     elif choice == 2 and isinstance(component, dict):  # crlVals <-> ocspVals, sigTst <-> arcTst
         swap = {"crlVals": "ocspVals", "ocspVals": "crlVals", "sigTst": "arcTst", "arcTst": "sigTst", "xVals": "rVals",
                 "rVals": "xVals"}
@@ -321,7 +329,8 @@ def _jades_structure(components: list, rng: random.Random) -> None:
         for value in component.values():
             if isinstance(value, dict) and isinstance(value.get("tstTokens"), list):
                 size = len(json.dumps(value["tstTokens"])) + 1
-                value["tstTokens"] = value["tstTokens"] * min(rng.choice([0, 2, 200]), MAX_INPUT // 2 // size)
+                times = min(rng.choice([0, 2, 200]), MAX_INPUT // 2 // size)
+                value["tstTokens"] = [copy.deepcopy(t) for _ in range(times) for t in value["tstTokens"]]
     elif choice == 6:
         components.insert(rng.randrange(len(components) + 1),
                           rng.choice([{"tstVD": {"certVals": []}}, {"unknown": 1}, {"sigPSt": "x"}]))

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter, ValidationError
 
-from bridge.api import credentials, errors, europass, health, intake, programmes, openid4vci, verify
+from bridge.api import credentials, errors, europass, health, intake, learner, openid4vci, programmes, verify
 from bridge.edc import inputs
 from bridge.metrics import Metrics
 from bridge.api import status
@@ -133,7 +133,7 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
     app.extensions["edc"] = ctx
 
     errors.install(app)
-    for blueprint in (intake.bp, credentials.bp, europass.bp, programmes.bp, health.bp, openid4vci.bp, status.bp):
+    for blueprint in (intake.bp, credentials.bp, learner.bp, europass.bp, programmes.bp, health.bp, openid4vci.bp, status.bp):
         app.register_blueprint(blueprint)
     _public_verification(app, settings)
 

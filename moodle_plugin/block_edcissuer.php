@@ -51,7 +51,8 @@ class block_edcissuer extends block_base {
     }
 
     /**
-     * Builds the content: teacher links in a course, then the viewer's own credentials.
+     * Builds the content. In a course, those who issue see the course's issuance counts and their pages; the
+     * viewer's own credentials follow (for a teacher only when they hold some). On the Dashboard: My credentials.
      *
      * @return stdClass
      */
@@ -68,23 +69,22 @@ class block_edcissuer extends block_base {
         $incourse = $courseid !== (int)SITEID; // SITEID comes from the database as a string.
         $context = $incourse ? context_course::instance($courseid) : context_system::instance();
         $text = '';
+        $teaching = false;
         if ($incourse) {
-            $links = [];
-            if (has_capability('block/edcissuer:managespec', $context)) {
-                $links[] = html_writer::link(new moodle_url('/blocks/edcissuer/spec.php', ['courseid' => $courseid]),
-                    get_string('specpage', 'block_edcissuer'));
-            }
-            if (has_capability('block/edcissuer:issue', $context)) {
-                $links[] = html_writer::link(new moodle_url('/blocks/edcissuer/issue.php', ['courseid' => $courseid]),
-                    get_string('issuepage', 'block_edcissuer'));
-            }
-            if ($links) {
-                $text .= html_writer::alist($links, ['class' => 'list-unstyled mb-2']);
+            $overview = new \block_edcissuer\output\course_overview($courseid,
+                has_capability('block/edcissuer:managespec', $context), has_capability('block/edcissuer:issue', $context));
+            if ($overview->has_content()) {
+                $teaching = true;
+                $text .= $OUTPUT->render_from_template('block_edcissuer/course_overview',
+                    $overview->export_for_template($OUTPUT));
             }
         }
         if (has_capability('block/edcissuer:viewown', $context)) {
-            $mine = new \block_edcissuer\output\my_credentials((int)$USER->id, $incourse ? $courseid : null);
-            $text .= $OUTPUT->render_from_template('block_edcissuer/my_credentials', $mine->export_for_template($OUTPUT));
+            $mine = (new \block_edcissuer\output\my_credentials((int)$USER->id, $incourse ? $courseid : null))
+                ->export_for_template($OUTPUT);
+            if (!$teaching || $mine['hascredentials']) {
+                $text .= $OUTPUT->render_from_template('block_edcissuer/my_credentials', $mine);
+            }
         }
         $this->content->text = $text;
         return $this->content;

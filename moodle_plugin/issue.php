@@ -17,6 +17,11 @@
 /**
  * Teacher page: learners' completion and credential status; "Issue credential".
  *
+ * Asking for a learner who has not completed the course is a deliberate act: a confirmation names those
+ * learners and asks why; the request is then recorded as an exception with that reason (shown here, sent to
+ * the sidecar's audit). The page shows Moodle's records; only "Check the sidecar now" (and the scheduled
+ * task \block_edcissuer\task\sync_statuses) asks the sidecar.
+ *
  * @package    block_edcissuer
  * @copyright  2026 The EDC issuer project
  * @license    http://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
@@ -25,6 +30,7 @@
 use block_edcissuer\issuance_store;
 use block_edcissuer\issuer;
 use block_edcissuer\local\event_payload;
+use block_edcissuer\local\plural;
 use block_edcissuer\output\teacher_page;
 
 require(__DIR__ . '/../../config.php');
@@ -48,29 +54,52 @@ $completions = $DB->get_records_select_menu('course_completions', 'course = :cou
     ['course' => $course->id], '', 'userid, timecompleted');
 
 $action = optional_param('action', '', PARAM_ALPHA);
-if ($action !== '') {
+if ($action === 'sync') {
+    require_sesskey();
+    try {
+        $changed = (new issuer())->sync_course((int)$course->id);
+        redirect($url, get_string('synced_' . plural::form(current_language(), $changed), 'block_edcissuer', $changed), null,
+            \core\output\notification::NOTIFY_SUCCESS);
+    } catch (moodle_exception $e) {
+        redirect($url, get_string('syncfailed', 'block_edcissuer', $e->getMessage()), null,
+            \core\output\notification::NOTIFY_WARNING);
+    }
+}
+if ($action === 'selected' || $action === 'allcompleted') {
     require_sesskey();
     if ($action === 'allcompleted') {
         $chosen = array_keys(array_intersect_key($completions, $learners));
     } else {
-        $chosen = array_intersect(optional_param_array('userids', [], PARAM_INT), array_keys($learners));
+        $chosen = array_values(array_intersect(optional_param_array('userids', [], PARAM_INT), array_keys($learners)));
+    }
+    $notcompleted = array_values(array_filter($chosen, static fn($id) => empty($completions[$id])));
+    $reason = trim(optional_param('exceptionreason', '', PARAM_TEXT));
+    $confirmed = optional_param('confirmexception', 0, PARAM_BOOL);
+    if ($notcompleted && (!$confirmed || $reason === '')) {
+        // A deliberate act: name those learners and ask why before anything is requested.
+        $page = new teacher_page($course, $learners, $completions, []);
+        echo $OUTPUT->header();
+        echo $OUTPUT->heading(get_string('confirmexception', 'block_edcissuer'));
+        echo $OUTPUT->render_from_template('block_edcissuer/confirm_exception',
+            $page->exception_confirmation($chosen, $notcompleted, $confirmed && $reason === ''));
+        echo $OUTPUT->footer();
+        exit;
     }
     $issuer = new issuer();
     $now = time();
     foreach ($chosen as $userid) {
         $completed = isset($completions[$userid]) ? (int)$completions[$userid] : null;
-        $issuer->request(event_payload::TYPE_REQUESTED, (int)$course->id, (int)$userid, $now, $completed, (int)$USER->id);
+        $issuer->request(event_payload::TYPE_REQUESTED, (int)$course->id, (int)$userid, $now, $completed, (int)$USER->id,
+            $completed === null ? core_text::substr($reason, 0, 2000) : null);
     }
-    $message = $chosen ? get_string('requested', 'block_edcissuer', count($chosen)) : get_string('nonechosen', 'block_edcissuer');
+    $lang = current_language();
+    $message = $chosen ? get_string('requested_' . plural::form($lang, count($chosen)), 'block_edcissuer', count($chosen))
+        : get_string('nonechosen', 'block_edcissuer');
+    if ($notcompleted) {
+        $message .= ' ' . get_string('requestedexception_' . plural::form($lang, count($notcompleted)), 'block_edcissuer',
+            count($notcompleted));
+    }
     redirect($url, $message, null, $chosen ? \core\output\notification::NOTIFY_SUCCESS : \core\output\notification::NOTIFY_WARNING);
-}
-
-// Pull the sidecar's view first, so the page shows what happened since the last callback.
-$syncproblem = null;
-try {
-    (new issuer())->sync_course((int)$course->id);
-} catch (moodle_exception $e) {
-    $syncproblem = $e->getMessage();
 }
 
 $page = new teacher_page($course, $learners, $completions, (new issuance_store())->course_statuses((int)$course->id));
@@ -79,8 +108,5 @@ if ($page->has_pending()) {
 }
 echo $OUTPUT->header();
 echo $OUTPUT->heading(get_string('issuepage', 'block_edcissuer'));
-if ($syncproblem !== null) {
-    echo $OUTPUT->notification(get_string('syncfailed', 'block_edcissuer', s($syncproblem)), 'warning');
-}
 echo $OUTPUT->render_from_template('block_edcissuer/teacher_page', $page->export_for_template($OUTPUT));
 echo $OUTPUT->footer();

@@ -35,7 +35,7 @@
  * @return bool false when not found (send_stored_file exits on success)
  */
 function block_edcissuer_pluginfile($course, $birecord, $context, $filearea, $args, $forcedownload, array $options = []) {
-    global $DB, $USER;
+    global $USER;
     if ($context->contextlevel != CONTEXT_USER || $filearea !== \block_edcissuer\issuance_store::FILEAREA
             || count($args) < 2) {
         return false;
@@ -43,12 +43,13 @@ function block_edcissuer_pluginfile($course, $birecord, $context, $filearea, $ar
     require_login(null, false);
     $itemid = (int)array_shift($args);
     $filename = array_pop($args);
-    $record = $DB->get_record('block_edcissuer_cred', ['id' => $itemid, 'userid' => $context->instanceid]);
-    if (!$record || $record->filename !== $filename) {
+    $record = \block_edcissuer\persistent\credential::get_record(['id' => $itemid, 'userid' => $context->instanceid]);
+    if (!$record || $record->get('filename') !== $filename) {
         return false;
     }
-    $owner = (int)$USER->id === (int)$record->userid;
-    $coursecontext = context_course::instance($record->courseid, IGNORE_MISSING);
+    $owner = (int)$USER->id === (int)$record->get('userid');
+    // The credential stays the learner's after its course is deleted; staff then have no course to act in.
+    $coursecontext = context_course::instance($record->get('courseid'), IGNORE_MISSING);
     if ($owner) {
         $allowed = has_capability('block/edcissuer:viewown', $coursecontext ?: context_system::instance())
             || has_capability('block/edcissuer:viewown', context_system::instance());

@@ -23,6 +23,7 @@
  */
 
 use block_edcissuer\form\spec_form;
+use block_edcissuer\persistent\course_spec;
 use block_edcissuer\local\spec_mapper;
 use block_edcissuer\sidecar_client;
 
@@ -41,8 +42,8 @@ $PAGE->set_pagelayout('incourse');
 $PAGE->set_title(get_string('specpage', 'block_edcissuer'));
 $PAGE->set_heading(format_string($course->fullname, true, ['context' => $context]));
 
-$record = $DB->get_record('block_edcissuer_spec', ['courseid' => $course->id]);
-$stored = $record ? (json_decode($record->spec, true) ?: []) : [];
+$record = course_spec::for_course((int)$course->id);
+$stored = $record ? $record->document() : [];
 $formdata = spec_mapper::to_form($stored);
 $form = new spec_form($url, ['courseid' => $course->id, 'outcomes' => $formdata['learning_outcomes_count']]);
 
@@ -55,14 +56,7 @@ $generalerrors = [];
 if ($data = $form->get_data()) {
     $submitted = (array)$data;
     $spec = spec_mapper::to_spec($submitted);
-    $row = (object)['courseid' => $course->id, 'spec' => json_encode($spec, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES),
-        'timemodified' => time()];
-    if ($record) {
-        $row->id = $record->id;
-        $DB->update_record('block_edcissuer_spec', $row);
-    } else {
-        $row->id = $DB->insert_record('block_edcissuer_spec', $row);
-    }
+    $record = course_spec::save_document((int)$course->id, $spec);
     try {
         [$code, $answer] = sidecar_client::from_config()->put_specification(sidecar_client::site_id(), (int)$course->id, $spec);
         try {
@@ -73,10 +67,10 @@ if ($data = $form->get_data()) {
                 'warning'];
         }
         if ($problems === null) {
-            $DB->update_record('block_edcissuer_spec', (object)['id' => $row->id, 'errors' => null, 'timesent' => time()]);
+            $record->mark_sent();
             redirect($url, get_string('specaccepted', 'block_edcissuer'), null, \core\output\notification::NOTIFY_SUCCESS);
         } else if ($problems !== false) {
-            $DB->update_record('block_edcissuer_spec', (object)['id' => $row->id, 'errors' => json_encode($problems)]);
+            $record->mark_refused($problems);
             $generalerrors = $form->set_sidecar_errors($problems, $submitted);
             $notices[] = [get_string('specrefused', 'block_edcissuer', count($problems)), 'error'];
         }
@@ -88,10 +82,10 @@ if ($data = $form->get_data()) {
         $formdata['primary_language'] = get_config('block_edcissuer', 'defaultlang') ?: 'en';
     }
     $form->set_data($formdata);
-    if ($record && $record->errors) {
-        $generalerrors = $form->set_sidecar_errors(json_decode($record->errors, true) ?: [], $formdata);
+    if ($record && $record->problems()) {
+        $generalerrors = $form->set_sidecar_errors($record->problems(), $formdata);
         $notices[] = [get_string('specstillrefused', 'block_edcissuer'), 'error'];
-    } else if ($record && !$record->timesent) {
+    } else if ($record && !$record->get('timesent')) {
         $notices[] = [get_string('specnotyetsent', 'block_edcissuer'), 'warning'];
     }
 }

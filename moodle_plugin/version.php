@@ -25,8 +25,11 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'block_edcissuer';
-$plugin->version = 2026120200;
+$plugin->version = 2026120400;
 $plugin->requires = 2023100900; // Moodle 4.3.
-$plugin->supported = [403, 405];
+// 4.3 to 5.1: no Bootstrap 4-only markup (5.0 draws it only through a deprecated layer), the 5.1 public/
+// layout needs nothing of the plugin (it finds config.php relative to its own folder, Moodle's public/config.php
+// loads the root one), and PHP 8.1+ code that runs on 8.2-8.4.
+$plugin->supported = [403, 501];
 $plugin->maturity = MATURITY_BETA;
 $plugin->release = '0.1.0';

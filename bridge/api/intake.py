@@ -16,7 +16,8 @@ from bridge.registry.models import Issuance
 
 bp = Blueprint("intake", __name__)
 
-# The teacher page knows these names (moodle_plugin/classes/local/status.php); 'sealing' is queued to it.
+# Moodle knows six names (moodle_plugin/classes/local/status.php, and no aliases): every answer it reads
+# (the event's, the issuance list) says 'sealing' as 'queued'.
 STATUS_FOR_MOODLE = {"sealing": "queued"}
 
 
@@ -45,7 +46,8 @@ def post_event():
         (ctx.metrics.events_accepted.labels(event["type"]) if stored.created else ctx.metrics.events_duplicate).inc()
     if stored.created:
         ctx.wake.set()
-    return jsonify({"issuance_id": stored.issuance_id, "status": stored.status, "duplicate": not stored.created}), 202
+    return jsonify({"issuance_id": stored.issuance_id, "status": STATUS_FOR_MOODLE.get(stored.status, stored.status),
+                    "duplicate": not stored.created}), 202
 
 
 def site_id_problem(site: str) -> str | None:

@@ -21,6 +21,19 @@ class DeliveryError(Exception):
 
 
 @dataclass(frozen=True)
+class SealedFile:
+    """The same credential in a further format (a course that issues both): delivered beside `document`."""
+
+    format: str  # bridge/edc/formats.py name
+    filename: str
+    media_type: str
+    content: bytes
+
+    def __repr__(self) -> str:
+        return f"SealedFile({self.format} {self.filename})"
+
+
+@dataclass(frozen=True)
 class DeliveryJob:
     """Everything a channel needs to tell one learner about one credential."""
 
@@ -38,9 +51,11 @@ class DeliveryJob:
     filename: str = ""  # e.g. "credential-<uuid>.xml"
     media_type: str = "application/xml"
     format: str = "edc-xml"  # the document's format name (bridge/edc/formats.py), as Moodle records it
+    files: tuple = ()  # SealedFile: the same credential in the course's other formats (one mail, each in Moodle)
     verify_url: str = ""  # public page where anyone can check the file
     view_url: str = ""  # where the learner reads it in plain words
     reason: str | None = None  # revocation reason (kind == "revoked")
+    superseded_by: str | None = None  # the corrected credential that replaced a revoked one (kind == "revoked")
     attachments: tuple = ()  # more files (bridge.delivery.messages.Attachment), e.g. the PDF
     resend: int = 0  # how many times staff asked to send it again (0: the first sending, or its retries)
     extra: dict[str, str] = field(default_factory=dict)  # room for additive fields without breaking channels

@@ -88,23 +88,29 @@ class MoodleChannel:
         if job.kind == "issued":
             if not job.document:
                 raise DeliveryError("moodle: an 'issued' delivery needs the sealed credential bytes", retryable=False)
-            self.call(STORE, {
-                "userid": job.learner_moodle_id,
-                "courseid": job.course_id,
-                "credentialid": job.credential_id,
-                "filename": job.filename or f"credential-{job.credential_id.rpartition(':')[2]}.xml",
-                "content": base64.b64encode(job.document).decode("ascii"),
-                "verifyurl": job.verify_url,
-                "format": job.format,
-            })
+            main = (job.format, job.filename or f"credential-{job.credential_id.rpartition(':')[2]}.xml", job.document)
+            for fmt, filename, content in (main, *((f.format, f.filename, f.content) for f in job.files)):
+                self.call(STORE, {  # one record per format, under the same credential id
+                    "userid": job.learner_moodle_id,
+                    "courseid": job.course_id,
+                    "credentialid": job.credential_id,
+                    "filename": filename,
+                    "content": base64.b64encode(content).decode("ascii"),
+                    "verifyurl": job.verify_url,
+                    "format": fmt,
+                })
             self.set_status(job, "delivered", "")
         elif job.kind == "revoked":
-            self.set_status(job, "revoked", job.reason or "")
+            # A corrected re-issue names its successor, so Moodle shows "Superseded" and lists both. Only then
+            # is supersededby sent: a plugin from before it refuses parameters it does not declare.
+            extra = {"supersededby": job.superseded_by} if job.superseded_by else {}
+            self.set_status(job, "revoked", job.reason or "", extra=extra)
         else:
             raise DeliveryError(f"moodle: unknown delivery kind {job.kind!r}", retryable=False)
         log.info("moodle updated for %s (%s)", job.credential_id, job.kind)
 
-    def set_status(self, job: DeliveryJob, status: str, message: str, timestamp: int | None = None) -> dict:
+    def set_status(self, job: DeliveryJob, status: str, message: str, timestamp: int | None = None,
+                   extra: Mapping[str, str] | None = None) -> dict:
         return self.call(SET_STATUS, {
             "userid": job.learner_moodle_id,
             "courseid": job.course_id,
@@ -112,6 +118,7 @@ class MoodleChannel:
             "status": status,
             "message": message[:1333],
             "timestamp": int(time.time() if timestamp is None else timestamp),
+            **(extra or {}),
         })
 
     def call(self, function: str, params: Mapping[str, Any]) -> Any:

@@ -148,8 +148,12 @@ def _visible_credential(session: Session, credential_id: str) -> Visible | None:
     holds_link = _holds_link(link, request.args.get("t", ""))
     if link is None or not (link.shared or holds_link):
         return None
-    revocation = session.execute(select(Revocation).where(Revocation.credential_id == credential_id)).scalar_one_or_none()
-    return Visible(row, link, stored_document(session, row), revocation, holds_link)
+    return Visible(row, link, stored_document(session, row), revocation_of(session, credential_id), holds_link)
+
+
+def revocation_of(session: Session, credential_id: str) -> Revocation | None:
+    """The credential's revocation, if it was revoked."""
+    return session.execute(select(Revocation).where(Revocation.credential_id == credential_id)).scalar_one_or_none()
 
 
 def _holds_link(link: CredentialLink | None, token: str) -> bool:

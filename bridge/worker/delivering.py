@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from sqlalchemy import or_, select, update
 
-from bridge.delivery import DeliveryError, DeliveryJob
+from bridge.delivery import DeliveryError, DeliveryJob, SealedFile
 from bridge.edc import formats, inputs
 from bridge.registry import audit, documents
 from bridge.registry.models import Credential, Delivery, Issuance, Revocation, utcnow
@@ -62,6 +62,9 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
     view_url = _link(links.page_url, session, cred.id, public) or f"{public}/credentials/{short}"
     verify_url = _link(links.verify_url, session, cred.id, public) or f"{public}/verify"
     document = documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b""
+    files = tuple(SealedFile(name, formats.get(name).filename(cred.id), formats.get(name).media_type, data)
+                  for name, data in documents.alternates(session, ctx.registry.dictionaries, cred)) \
+        if delivery.kind == "issued" else ()
     attachments = _printable(document, cred, verify_url, short) \
         if ctx.settings.email_pdf and delivery.channel == "email" and document else ()
     return DeliveryJob(
@@ -70,8 +73,9 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
         site_id=cred.site_id, course_id=cred.course_id, title=title,
         issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
         document=document, attachments=attachments, filename=fmt.filename(cred.id), media_type=fmt.media_type,
-        format=fmt.name,
-        verify_url=verify_url, view_url=view_url, reason=reason, resend=delivery.resends or 0)
+        format=fmt.name, files=files,
+        verify_url=verify_url, view_url=view_url, reason=reason, resend=delivery.resends or 0,
+        superseded_by=cred.superseded_by if delivery.kind == "revoked" else None)
 
 
 def _link(make: Callable[..., str], session, credential_id: str, public: str) -> str | None:

@@ -16,11 +16,20 @@
 
 namespace block_edcissuer;
 
+use block_edcissuer\event\credential_issued;
+use block_edcissuer\event\credential_revoked;
 use block_edcissuer\local\formats;
+use block_edcissuer\local\spec_snapshot;
 use block_edcissuer\local\status;
+use block_edcissuer\persistent\course_spec;
+use block_edcissuer\persistent\credential;
+use block_edcissuer\persistent\learner_status;
 
 /**
  * The plugin's records: each learner's status per course and the credential files the sidecar stored.
+ *
+ * Written through the core\persistent classes of classes/persistent/; the rules (which status wins, a sealed
+ * file never changes, what a deleted course or user leaves) live here, once.
  *
  * @package    block_edcissuer
  * @copyright  2026 The EDC issuer project
@@ -38,38 +47,30 @@ class issuance_store {
      * @param string $status one of status::SIDECAR_NAMES
      * @param string $message detail, may be empty
      * @param int $timestamp when the status was reached
-     * @param array $extra other columns to set with it: credentialid, issuanceid, requestedby
+     * @param array $extra other columns to set with it: credentialid, issuanceid, requestedby, exceptionreason
+     *                     (null clears a column, as a new round does; '' leaves it as it was)
      * @param bool $force apply whatever is recorded (a new request by a person), keeping the time monotonic
      * @return bool whether it was applied
      */
     public function set_status(int $courseid, int $userid, string $status, string $message, int $timestamp,
             array $extra = [], bool $force = false): bool {
-        global $DB;
-        $row = $DB->get_record('block_edcissuer_status', ['courseid' => $courseid, 'userid' => $userid]);
+        $row = learner_status::for_learner($courseid, $userid);
         if ($row && $force) {
-            $timestamp = max($timestamp, (int)$row->timestatus);
-        } else if ($row && !status::supersedes($row->status, (int)$row->timestatus, $status, $timestamp)) {
+            $timestamp = max($timestamp, (int)$row->get('timestatus'));
+        } else if ($row && !status::supersedes($row->get('status'), (int)$row->get('timestatus'), $status, $timestamp)) {
             return false;
         }
-        // null clears a column (a new round), '' leaves it as it was.
-        $record = (object)array_merge(array_filter($extra, static fn($v) => $v !== ''), [
-            'courseid' => $courseid,
-            'userid' => $userid,
+        $row = $row ?? new learner_status(0, (object)['courseid' => $courseid, 'userid' => $userid]);
+        $row->set_many(array_filter($extra, static fn($v) => $v !== '') + [
             'status' => $status,
             'message' => $message === '' ? null : $message,
             'timestatus' => $timestamp,
-            'timemodified' => time(),
         ]);
-        if ($row) {
-            $record->id = $row->id;
-            $DB->update_record('block_edcissuer_status', $record);
-        } else {
-            try {
-                $DB->insert_record('block_edcissuer_status', $record);
-            } catch (\dml_write_exception $e) {
-                // Another request inserted the row first: apply on top of it.
-                return $this->set_status($courseid, $userid, $status, $message, $timestamp, $extra, $force);
-            }
+        try {
+            $row->save();
+        } catch (\dml_write_exception $e) {
+            // Another request inserted the row first: apply on top of it.
+            return $this->set_status($courseid, $userid, $status, $message, $timestamp, $extra, $force);
         }
         return true;
     }
@@ -83,9 +84,10 @@ class issuance_store {
      * @param string $message
      */
     public function note(int $courseid, int $userid, string $status, string $message): void {
-        global $DB;
-        $DB->set_field('block_edcissuer_status', 'message', $message,
-            ['courseid' => $courseid, 'userid' => $userid, 'status' => $status]);
+        $row = learner_status::for_learner($courseid, $userid);
+        if ($row && $row->get('status') === $status) {
+            $row->set('message', $message === '' ? null : $message)->save();
+        }
     }
 
     /**
@@ -96,30 +98,25 @@ class issuance_store {
      * @param string|null $issuanceid
      */
     public function set_issuance_id(int $courseid, int $userid, ?string $issuanceid): void {
-        global $DB;
-        if ($issuanceid !== null && $issuanceid !== '') {
-            $DB->set_field('block_edcissuer_status', 'issuanceid', $issuanceid, ['courseid' => $courseid, 'userid' => $userid]);
+        $row = learner_status::for_learner($courseid, $userid);
+        if ($row && $issuanceid !== null && $issuanceid !== '') {
+            $row->set('issuanceid', $issuanceid)->save();
         }
     }
 
     /**
-     * Statuses of a course, keyed by user id.
+     * Statuses of a course, keyed by user id, as records (what the teacher page reads).
      *
      * @param int $courseid
      * @return \stdClass[]
      */
     public function course_statuses(int $courseid): array {
-        global $DB;
-        $rows = $DB->get_records('block_edcissuer_status', ['courseid' => $courseid]);
-        $byuser = [];
-        foreach ($rows as $row) {
-            $byuser[(int)$row->userid] = $row;
-        }
-        return $byuser;
+        return array_map(static fn(learner_status $row) => $row->to_record(), learner_status::of_course($courseid));
     }
 
     /**
-     * Stores a sealed file once; a repeat with the same bytes changes nothing.
+     * Stores a sealed file once; a repeat with the same bytes changes nothing. What the credential's listing
+     * needs (title, awarding body, course name) is kept with it, so it outlives its course.
      *
      * @param int $userid learner
      * @param int $courseid course
@@ -127,24 +124,26 @@ class issuance_store {
      * @param string $format one of formats::NAMES
      * @param string $filename file name offered on download
      * @param string $content the file bytes
-     * @param string $verifyurl public verification link
-     * @return array ['stored' | 'unchanged', record]
+     * @param string $verifyurl the credential's verification link
+     * @return array ['stored' | 'unchanged', credential]
      * @throws \moodle_exception credentialconflict when the id is known with other bytes
      */
     public function store_credential(int $userid, int $courseid, string $credentialid, string $format,
             string $filename, string $content, string $verifyurl): array {
         global $DB;
         $hash = hash('sha256', $content);
-        $existing = $DB->get_record('block_edcissuer_cred', ['credentialid' => $credentialid, 'format' => $format]);
+        $existing = credential::by_credential_id($credentialid, $format);
         if ($existing) {
-            if ($existing->contenthash !== $hash || (int)$existing->userid !== $userid
-                    || (int)$existing->courseid !== $courseid) {
+            if ($existing->get('contenthash') !== $hash || (int)$existing->get('userid') !== $userid
+                    || (int)$existing->get('courseid') !== $courseid) {
                 throw new \moodle_exception('credentialconflict', 'block_edcissuer', '', s($credentialid));
             }
             return ['unchanged', $existing];
         }
+        $spec = course_spec::for_course($courseid);
+        $snapshot = spec_snapshot::of($spec ? $spec->document() : []);
         $transaction = $DB->start_delegated_transaction();
-        $record = (object)[
+        $record = new credential(0, (object)[
             'userid' => $userid,
             'courseid' => $courseid,
             'credentialid' => $credentialid,
@@ -152,33 +151,75 @@ class issuance_store {
             'filename' => $filename,
             'contenthash' => $hash,
             'verifyurl' => $verifyurl,
-            'timecreated' => time(),
-        ];
-        $record->id = $DB->insert_record('block_edcissuer_cred', $record);
-        get_file_storage()->create_file_from_string(self::file_record($userid, (int)$record->id, $filename,
+            'status' => status::ISSUED,
+            'timestatus' => time(),
+            'title' => $snapshot['title'],
+            'awardingbody' => $snapshot['awardingbody'],
+            'coursename' => $DB->get_field('course', 'fullname', ['id' => $courseid]) ?: null,
+        ]);
+        $record->create();
+        get_file_storage()->create_file_from_string(self::file_record($userid, (int)$record->get('id'), $filename,
             formats::mime_type($format)), $content);
         $transaction->allow_commit();
+        credential_issued::for_credential($record)->trigger();
         return ['stored', $record];
     }
 
     /**
-     * A learner's credentials, newest first, with course names and the status of their course.
+     * Records a stored credential's own status as the sidecar reports it (delivered, revoked; a revocation may
+     * name the corrected credential that superseded it). A revoked credential stays revoked; the first
+     * revocation is logged as \block_edcissuer\event\credential_revoked.
+     *
+     * @param int $userid the learner it must belong to
+     * @param string $credentialid
+     * @param string $state status::DELIVERED or status::REVOKED (others do not change a stored credential)
+     * @param string $reason the sidecar's words (why it was revoked)
+     * @param string|null $supersededby the credential that replaced it
+     * @param int $timestamp when the sidecar reached the state
+     * @return bool whether a stored credential changed
+     */
+    public function credential_status(int $userid, string $credentialid, string $state, string $reason,
+            ?string $supersededby, int $timestamp): bool {
+        if (!in_array($state, [status::DELIVERED, status::REVOKED], true) || $credentialid === '') {
+            return false;
+        }
+        $changed = false;
+        foreach (credential::get_records(['credentialid' => $credentialid, 'userid' => $userid]) as $record) {
+            $current = $record->get('status');
+            if ($current === status::REVOKED || ($current === $state && $state === status::DELIVERED)) {
+                continue;
+            }
+            $record->set_many(['status' => $state, 'timestatus' => $timestamp]
+                + ($state === status::REVOKED ? ['reason' => $reason === '' ? null : $reason,
+                    'supersededby' => $supersededby ?: null] : []))->update();
+            if ($state === status::REVOKED) {
+                credential_revoked::for_credential($record)->trigger();
+            }
+            $changed = true;
+        }
+        return $changed;
+    }
+
+    /**
+     * Records the sidecar's answer to the learner's choice to share the public page.
+     *
+     * @param credential $record
+     * @param bool $shared
+     * @param string $publicurl
+     */
+    public function set_sharing(credential $record, bool $shared, string $publicurl): void {
+        $record->set_many(['shared' => (int)$shared, 'publicurl' => $publicurl === '' ? null : $publicurl])->update();
+    }
+
+    /**
+     * A learner's credentials, newest first.
      *
      * @param int $userid
      * @param int|null $courseid only this course
-     * @return \stdClass[]
+     * @return credential[]
      */
     public function credentials_for_user(int $userid, ?int $courseid = null): array {
-        global $DB;
-        $where = 'c.userid = :userid' . ($courseid ? ' AND c.courseid = :courseid' : '');
-        $sql = "SELECT c.*, co.fullname AS coursename, s.status, s.credentialid AS statuscredentialid
-                   FROM {block_edcissuer_cred} c
-                   JOIN {course} co ON co.id = c.courseid
-              LEFT JOIN {block_edcissuer_status} s ON s.courseid = c.courseid AND s.userid = c.userid
-                  WHERE $where
-               ORDER BY c.timecreated DESC, c.id DESC";
-        $params = ['userid' => $userid] + ($courseid ? ['courseid' => $courseid] : []);
-        return array_values($DB->get_records_sql($sql, $params));
+        return credential::of_learner($userid, $courseid);
     }
 
     /**
@@ -205,40 +246,73 @@ class issuance_store {
     /**
      * Download URL of a stored credential.
      *
-     * @param \stdClass $record credential record
+     * @param credential $record
      * @return \moodle_url
      */
-    public static function file_url(\stdClass $record): \moodle_url {
-        return \moodle_url::make_pluginfile_url(\context_user::instance((int)$record->userid)->id, 'block_edcissuer',
-            self::FILEAREA, (int)$record->id, '/', $record->filename, true);
+    public static function file_url(credential $record): \moodle_url {
+        return \moodle_url::make_pluginfile_url(\context_user::instance((int)$record->get('userid'))->id,
+            'block_edcissuer', self::FILEAREA, (int)$record->get('id'), '/', $record->get('filename'), true);
     }
 
     /**
-     * Deletes everything held about a user (privacy requests), optionally in some courses only.
+     * Deletes everything held about a learner (privacy requests, a deleted user), optionally in some courses only.
      *
      * @param int $userid
      * @param int[]|null $courseids null for all
      */
     public function delete_for_user(int $userid, ?array $courseids = null): void {
-        global $DB;
-        $params = ['userid' => $userid];
-        $coursesql = '';
-        if ($courseids !== null) {
-            if (!$courseids) {
-                return;
-            }
-            [$insql, $inparams] = $DB->get_in_or_equal($courseids, SQL_PARAMS_NAMED);
-            $coursesql = " AND courseid $insql";
-            $params += $inparams;
+        if ($courseids !== null && !$courseids) {
+            return;
         }
         $fs = get_file_storage();
         $context = \context_user::instance($userid, IGNORE_MISSING);
-        foreach ($DB->get_records_select('block_edcissuer_cred', 'userid = :userid' . $coursesql, $params) as $cred) {
+        foreach (credential::get_records(['userid' => $userid]) as $record) {
+            if ($courseids !== null && !in_array((int)$record->get('courseid'), $courseids)) {
+                continue;
+            }
             if ($context) {
-                $fs->delete_area_files($context->id, 'block_edcissuer', self::FILEAREA, $cred->id);
+                $fs->delete_area_files($context->id, 'block_edcissuer', self::FILEAREA, $record->get('id'));
+            }
+            $record->delete();
+        }
+        foreach (learner_status::get_records(['userid' => $userid]) as $row) {
+            if ($courseids === null || in_array((int)$row->get('courseid'), $courseids)) {
+                $row->delete();
             }
         }
-        $DB->delete_records_select('block_edcissuer_cred', 'userid = :userid' . $coursesql, $params);
-        $DB->delete_records_select('block_edcissuer_status', 'userid = :userid' . $coursesql, $params);
+    }
+
+    /**
+     * Forgets which teacher asked (a deleted teacher, or a privacy request of theirs): the requests stay, with
+     * no one named; the reason they gave for an exception stays, as the learner's record needs it.
+     *
+     * @param int $teacherid
+     * @param int[]|null $courseids null for all
+     * @return int how many requests named the teacher
+     */
+    public function forget_requester(int $teacherid, ?array $courseids = null): int {
+        $count = 0;
+        foreach (learner_status::get_records(['requestedby' => $teacherid]) as $row) {
+            if ($courseids === null || in_array((int)$row->get('courseid'), $courseids)) {
+                $row->set('requestedby', null)->update();
+                $count++;
+            }
+        }
+        return $count;
+    }
+
+    /**
+     * A course is gone: its description and the statuses of requests for it go too (nothing can be issued in
+     * it any more); the sealed credentials stay, with what their listing needs kept beside them.
+     *
+     * @param int $courseid
+     */
+    public function course_deleted(int $courseid): void {
+        foreach (course_spec::get_records(['courseid' => $courseid]) as $spec) {
+            $spec->delete();
+        }
+        foreach (learner_status::get_records(['courseid' => $courseid]) as $row) {
+            $row->delete();
+        }
     }
 }

@@ -47,12 +47,15 @@ class issuer {
      * @param int $eventtime completion or request time (makes the event id)
      * @param int|null $completedat completion time, null if not completed
      * @param int|null $requestedby teacher's user id for requests
+     * @param string|null $exceptionreason the teacher's reason for asking for a learner who has not completed
+     *                                     the course (a deliberate exception, shown on the page and audited by
+     *                                     the sidecar); null for an ordinary request
      */
     public function request(string $type, int $courseid, int $userid, int $eventtime, ?int $completedat,
-            ?int $requestedby): void {
+            ?int $requestedby, ?string $exceptionreason = null): void {
         // A new request starts a new round, whatever the last one ended in.
-        $this->store->set_status($courseid, $userid, status::QUEUED, '', time(),
-            ['requestedby' => $requestedby, 'credentialid' => null, 'issuanceid' => null], true);
+        $this->store->set_status($courseid, $userid, status::QUEUED, '', time(), ['requestedby' => $requestedby,
+            'credentialid' => null, 'issuanceid' => null, 'exceptionreason' => $exceptionreason], true);
         $task = new task\send_event();
         $task->set_custom_data((object)[
             'type' => $type,
@@ -61,9 +64,13 @@ class issuer {
             'eventtime' => $eventtime,
             'completedat' => $completedat,
             'requestedby' => $requestedby,
+            'exceptionreason' => $exceptionreason,
         ]);
         $task->set_component('block_edcissuer');
         \core\task\manager::queue_adhoc_task($task, true);
+        $row = persistent\learner_status::for_learner($courseid, $userid);
+        event\credential_requested::for_request($courseid, $userid, (int)$row->get('id'), $type,
+            $exceptionreason !== null)->trigger();
     }
 
     /**
@@ -91,7 +98,7 @@ class issuer {
                 'family_name' => $user->lastname, 'lang' => $lang],
             $data->completedat === null ? null : (int)$data->completedat,
             $data->requestedby === null ? null : (int)$data->requestedby,
-            (int)$data->eventtime);
+            (int)$data->eventtime, isset($data->exceptionreason) ? (string)$data->exceptionreason : null);
     }
 
     /**
@@ -119,9 +126,11 @@ class issuer {
         }
         if ($code >= 200 && $code < 300) {
             try {
-                $state = status::from_sidecar((string)($answer['status'] ?? status::QUEUED));
+                $state = status::from_sidecar((string)($answer['status'] ?? ''));
             } catch (\InvalidArgumentException $e) {
-                $state = status::QUEUED;
+                // Accepted, but in words outside the contract: the request stands; say what came back.
+                $this->store->note($courseid, $userid, status::QUEUED, $e->getMessage());
+                return 'event ' . $event['event_id'] . ' accepted: HTTP ' . $code . ', ' . $e->getMessage();
             }
             $issuanceid = isset($answer['issuance_id']) ? (string)$answer['issuance_id'] : null;
             if (!$this->store->set_status($courseid, $userid, $state, '', time(), ['issuanceid' => $issuanceid])) {
@@ -158,8 +167,7 @@ class issuer {
             } catch (\InvalidArgumentException $e) {
                 continue;
             }
-            $time = $item['updated_at'] ?? $item['timestamp'] ?? null;
-            $time = is_numeric($time) ? (int)$time : (is_string($time) ? (int)strtotime($time) : 0);
+            $time = is_string($item['updated_at'] ?? null) ? (int)strtotime($item['updated_at']) : 0;
             if ($time <= 0) {
                 continue;
             }

@@ -43,4 +43,24 @@ class observer {
             : (int)$event->timecreated;
         (new issuer())->request(event_payload::TYPE_COMPLETED, $courseid, $userid, $completedat, $completedat, null);
     }
+
+    /**
+     * A course was deleted: forget its description and request statuses; keep the learners' credentials.
+     *
+     * @param \core\event\course_deleted $event
+     */
+    public static function course_deleted(\core\event\course_deleted $event): void {
+        (new issuance_store())->course_deleted((int)$event->objectid);
+    }
+
+    /**
+     * A user was deleted: their credentials, files and statuses go; as a teacher, their name leaves the requests.
+     *
+     * @param \core\event\user_deleted $event
+     */
+    public static function user_deleted(\core\event\user_deleted $event): void {
+        $store = new issuance_store();
+        $store->delete_for_user((int)$event->objectid);
+        $store->forget_requester((int)$event->objectid);
+    }
 }

@@ -107,9 +107,9 @@ class sidecar_client {
      *
      * @param string $siteid site id
      * @param int $courseid Moodle course id
-     * @return array[] each with at least 'userid' and 'status', maybe 'credential_id', 'issuance_id',
-     *                 'updated_at' (Unix seconds or ISO 8601) and 'message'
-     * @throws sidecar_exception when unreachable or the answer is not a list
+     * @return array[] each as the sidecar sends it: 'userid', 'status', 'credential_id', 'issuance_id',
+     *                 'updated_at' (ISO 8601) and 'message'
+     * @throws sidecar_exception when unreachable or the answer is not {"issuances": [...]}
      */
     public function issuances(string $siteid, int $courseid): array {
         $query = http_build_query(['site' => $siteid, 'course' => $courseid], '', '&', PHP_QUERY_RFC3986);
@@ -117,21 +117,15 @@ class sidecar_client {
         if ($code !== 200) {
             throw new sidecar_exception('HTTP ' . $code . self::detail($answer));
         }
-        $items = $answer['issuances'] ?? $answer['items'] ?? $answer;
-        if (!is_array($items)) {
-            throw new sidecar_exception('unexpected answer to GET /api/v1/issuances');
+        if (!is_array($answer['issuances'] ?? null)) {
+            throw new sidecar_exception('unexpected answer to GET /api/v1/issuances: no "issuances" list');
         }
         $result = [];
-        foreach ($items as $item) {
-            if (!is_array($item)) {
-                continue;
+        foreach ($answer['issuances'] as $item) {
+            // A learner from outside Moodle (no numeric user id) has no row here.
+            if (is_array($item) && is_int($item['userid'] ?? null) && is_string($item['status'] ?? null)) {
+                $result[] = $item;
             }
-            $userid = $item['userid'] ?? $item['user_id'] ?? $item['learner']['id'] ?? $item['learner_id'] ?? null;
-            if ($userid === null || !isset($item['status'])) {
-                continue;
-            }
-            $item['userid'] = (int)$userid;
-            $result[] = $item;
         }
         return $result;
     }
@@ -154,20 +148,72 @@ class sidecar_client {
     }
 
     /**
+     * Turns a credential's public page on or off for its holder (the learner's Share choice).
+     *
+     * @param string $credentialid
+     * @param int $userid the holder's Moodle user id (the sidecar checks the credential is theirs, on this site)
+     * @param bool $shared
+     * @return array the sidecar's answer: credential_id, shared, public_url, changed_at
+     * @throws sidecar_exception when unreachable or refused
+     */
+    public function set_sharing(string $credentialid, int $userid, bool $shared): array {
+        $path = self::credential_path($credentialid, 'sharing');
+        $body = json_encode(['site' => self::site_id(), 'learner' => $userid, 'shared' => $shared],
+            JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
+        [$code, $answer] = $this->request('POST', $path, $body);
+        if ($code !== 200 || !is_bool($answer['shared'] ?? null) || !is_string($answer['public_url'] ?? null)) {
+            throw new sidecar_exception('POST ' . $path . ': HTTP ' . $code . self::detail($answer));
+        }
+        return $answer;
+    }
+
+    /**
+     * The credential's printable PDF, as the sidecar draws it today (its verdict, revocation included).
+     *
+     * @param string $credentialid
+     * @param int $userid the holder's Moodle user id
+     * @param string $lang two-letter language of the PDF
+     * @return string the PDF's bytes
+     * @throws sidecar_exception when unreachable or refused
+     */
+    public function printable_pdf(string $credentialid, int $userid, string $lang): string {
+        $path = self::credential_path($credentialid, 'pdf');
+        $query = http_build_query(['site' => self::site_id(), 'learner' => $userid, 'lang' => $lang], '', '&',
+            PHP_QUERY_RFC3986);
+        [$code, $response] = $this->send('GET', $path, '', $query);
+        if ($code !== 200 || strncmp($response, '%PDF-', 5) !== 0) {
+            $answer = json_decode($response, true);
+            throw new sidecar_exception('GET ' . $path . ': HTTP ' . $code . self::detail(is_array($answer) ? $answer : []));
+        }
+        return $response;
+    }
+
+    /**
+     * The path of one of a credential's resources. The id goes in as it is: the sidecar checks the signature
+     * against the decoded path, so a percent-encoded ':' would not match; ids are URNs of safe characters.
+     *
+     * @param string $credentialid e.g. urn:credential:6f1c...
+     * @param string $resource
+     * @return string
+     * @throws sidecar_exception for an id with other characters
+     */
+    private static function credential_path(string $credentialid, string $resource): string {
+        if (!preg_match('~^[A-Za-z0-9:._-]{1,255}$~', $credentialid)) {
+            throw new sidecar_exception('not a credential id the sidecar issues: ' . s($credentialid));
+        }
+        return '/api/v1/credentials/' . $credentialid . '/' . $resource;
+    }
+
+    /**
      * A short, secret-free description of an error answer.
      *
      * @param array $answer decoded JSON answer
      * @return string
      */
     public static function detail(array $answer): string {
-        $text = '';
-        foreach (['error', 'message', 'detail'] as $key) {
-            if (isset($answer[$key]) && is_string($answer[$key])) {
-                $text = $answer[$key];
-                break;
-            }
-        }
-        $problems = $answer['problems'] ?? $answer['errors'] ?? [];
+        // The sidecar's error shape (bridge/api/errors.py): {"error": summary, "problems": [{"pointer", "message"}]}.
+        $text = is_string($answer['error'] ?? null) ? $answer['error'] : '';
+        $problems = $answer['problems'] ?? [];
         if (is_array($problems) && isset($problems[0]['message']) && is_string($problems[0]['message'])) {
             $pointer = is_string($problems[0]['pointer'] ?? null) ? $problems[0]['pointer'] : '';
             $text .= ($text === '' ? '' : ' — ') . trim($pointer . ': ' . $problems[0]['message'], ': ');

@@ -30,4 +30,14 @@ $observers = [
         'callback' => '\block_edcissuer\observer::course_completed',
         'internal' => false, // Only after the completion is committed, so the task sees it.
     ],
+    [
+        // The course's description and pending requests go; its sealed credentials stay the learners'.
+        'eventname' => '\core\event\course_deleted',
+        'callback' => '\block_edcissuer\observer::course_deleted',
+    ],
+    [
+        // delete_user(): Moodle removes the files of the user's context, the plugin its rows.
+        'eventname' => '\core\event\user_deleted',
+        'callback' => '\block_edcissuer\observer::user_deleted',
+    ],
 ];

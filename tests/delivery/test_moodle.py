@@ -55,6 +55,15 @@ def test_revocation_sets_the_status_with_the_reason(moodle):
     assert moodle.files == {}
 
 
+def test_a_superseded_credential_names_its_successor_and_an_ordinary_revocation_does_not(moodle):
+    channel_for(moodle).deliver(make_job(kind="revoked", document=b"", reason="name corrected",
+                                         superseded_by="urn:credential:0000-new"))
+    channel_for(moodle).deliver(make_job(kind="revoked", document=b"", reason="issued in error"))
+    superseded, revoked = moodle.status_calls
+    assert superseded["supersededby"] == "urn:credential:0000-new" and superseded["message"] == "name corrected"
+    assert "supersededby" not in revoked  # an older plugin refuses a parameter it does not declare
+
+
 @pytest.mark.parametrize("token", ["wrong-token"])
 def test_invalid_token_is_not_retryable_and_not_shown(moodle, job, token, caplog):
     channel = MoodleChannel(moodle.url, token, timeout=5)
@@ -159,7 +168,7 @@ def test_the_fake_checks_what_the_plugin_declares():
     assert set(DECLARED[STORE]["required"]) == {"userid", "courseid", "credentialid", "filename", "content",
                                                 "verifyurl"}
     assert set(DECLARED[SET_STATUS]["required"]) == {"userid", "courseid", "credentialid", "status", "timestamp"}
-    assert DECLARED[STORE]["required"]["userid"] is int and DECLARED[SET_STATUS]["optional"] == {"message": str}
+    assert DECLARED[STORE]["required"]["userid"] is int and DECLARED[SET_STATUS]["optional"] == {"message": str, "supersededby": str}
 
 
 @pytest.mark.parametrize("value", [

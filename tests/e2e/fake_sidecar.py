@@ -66,6 +66,9 @@ class FakeSidecar:
         self.rejected: list[tuple[str, str]] = []
         self.issuances: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.force_status: int | None = None
+        self.polls = 0  # GET /api/v1/issuances answered
+        self.sharing: dict[str, dict[str, Any]] = {}  # credential id -> the last sharing request's body
+        self.pdfs: list[tuple[str, dict[str, list[str]]]] = []  # (credential id, query) of each PDF asked for
         self._nonces: set[str] = set()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler())
@@ -117,6 +120,15 @@ class FakeSidecar:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _pdf(self, credential_id: str, query: dict[str, list[str]]) -> None:
+                sidecar.pdfs.append((credential_id, query))
+                data = b"%PDF-1.4\n% fake printable PDF of " + credential_id.encode() + b"\n%%EOF\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pdf")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -139,15 +151,25 @@ class FakeSidecar:
                     from bridge.edc.model import validate_course_spec
 
                     doc = json.loads(body)
-                    problems = validate_course_spec(doc)
-                    if problems:
-                        return self._answer(422, {"errors": [{"pointer": p.pointer, "message": p.message}
-                                                             for p in problems]})
-                    key = (parts[3], int(parts[4]))
-                    created = key not in sidecar.specs
-                    sidecar.specs[key] = doc
-                    return self._answer(201 if created else 200, {"status": "accepted"})
+                    problems = [{"pointer": p.pointer, "message": p.message} for p in validate_course_spec(doc)]
+                    # As bridge/api/intake.py answers: stored either way (a draft), "valid" says if it can issue.
+                    if not problems:
+                        sidecar.specs[(parts[3], int(parts[4]))] = doc
+                    return self._answer(200, {"site": parts[3], "course": int(parts[4]), "valid": not problems,
+                                              "problems": problems, "resumed": 0})
+                if len(parts) == 5 and parts[:3] == ["api", "v1", "credentials"]:
+                    # The learner's actions (bridge/api/learner.py): the same answers, from memory.
+                    if method == "POST" and parts[4] == "sharing":
+                        request = json.loads(body)
+                        with sidecar._lock:
+                            sidecar.sharing[parts[3]] = request
+                        return self._answer(200, {"credential_id": parts[3], "shared": request["shared"],
+                                                  "public_url": f"https://edc.e2e.example/credentials/{parts[3]}",
+                                                  "changed_at": "2026-12-02T10:00:00Z"})
+                    if method == "GET" and parts[4] == "pdf":
+                        return self._pdf(parts[3], parse_qs(url.query))
                 if method == "GET" and url.path == "/api/v1/issuances":
+                    sidecar.polls += 1
                     query = parse_qs(url.query)
                     key = (query.get("site", [""])[0], int(query.get("course", ["0"])[0]))
                     return self._answer(200, {"issuances": sidecar.issuances.get(key, [])})

@@ -5,6 +5,8 @@
 //   php moodle_probe.php config <name> <value>         set a block_edcissuer setting (value "-" reads it from stdin)
 //   php moodle_probe.php coreconfig <name> [<value>]   read or set a core setting (prints the previous value)
 //   php moodle_probe.php privacy <userid>              export, then delete, the user's data via the privacy API
+//   php moodle_probe.php newcourse <shortname> <userid> a course with that learner enrolled (its id)
+//   php moodle_probe.php deletecourse <courseid>       delete_course(), then what the plugin still holds of it
 // Needs EDC_E2E_MOODLE_DIR.
 
 define('CLI_SCRIPT', true);
@@ -82,7 +84,23 @@ if ($command === 'state') {
             + $DB->count_records('block_edcissuer_status', ['userid' => $user->id])
             + $DB->count_records_select('files', "component = 'block_edcissuer' AND filename <> '.' AND contextid = ?",
                 [context_user::instance($user->id)->id])]) . "\n";
+} else if ($command === 'newcourse') {
+    // A second course (shortname) with the learner enrolled: for checks that delete their course.
+    require_once($CFG->dirroot . '/course/lib.php');
+    $course = $DB->get_record('course', ['shortname' => $argv[2]])
+        ?: create_course((object)['fullname' => 'Course ' . $argv[2], 'shortname' => $argv[2], 'category' => 1]);
+    $instance = $DB->get_record('enrol', ['courseid' => $course->id, 'enrol' => 'manual'], '*', MUST_EXIST);
+    enrol_get_plugin('manual')->enrol_user($instance, (int)$argv[3], $DB->get_field('role', 'id', ['shortname' => 'student']));
+    echo json_encode(['courseid' => (int)$course->id]) . "\n";
+} else if ($command === 'deletecourse') {
+    \core\session\manager::set_user(get_admin());
+    delete_course((int)$argv[2], false);
+    echo json_encode(['left' => [
+        'spec' => $DB->count_records('block_edcissuer_spec', ['courseid' => (int)$argv[2]]),
+        'status' => $DB->count_records('block_edcissuer_status', ['courseid' => (int)$argv[2]]),
+        'cred' => $DB->count_records('block_edcissuer_cred', ['courseid' => (int)$argv[2]]),
+    ]]) . "\n";
 } else {
-    fwrite(STDERR, "usage: state|reset|config|privacy\n");
+    fwrite(STDERR, "usage: state|reset|config|coreconfig|privacy|newcourse|deletecourse\n");
     exit(2);
 }

@@ -40,6 +40,22 @@ $secret = trim(file_get_contents(getenv('EDC_E2E_SECRET_FILE')));
 $password = getenv('EDC_E2E_PASSWORD') ?: 'E2e-pass-1';
 $repo = dirname(__DIR__, 2);
 
+// A Lithuanian language pack (no network to download one): its langconfig only, so Moodle offers lt and the
+// plugin's own lt strings show; Moodle's core strings fall back to English.
+$ltpack = $CFG->dataroot . '/lang/lt';
+if (!is_file($ltpack . '/langconfig.php')) {
+    check_dir_exists($ltpack);
+    file_put_contents($ltpack . '/langconfig.php', "<?php\n\$string['thislanguage'] = 'Lietuvių';\n"
+        . "\$string['thislanguageint'] = 'Lithuanian';\n\$string['parentlanguage'] = '';\n"
+        . "\$string['locale'] = 'lt_LT.UTF-8';\n\$string['localewin'] = 'Lithuanian_Lithuania.1257';\n"
+        . "\$string['decsep'] = ',';\n\$string['thousandssep'] = ' ';\n");
+    get_string_manager()->reset_caches();
+}
+
+// No user tours: their pop-ups would cover what the browser checks click.
+$DB->set_field('tool_usertours_tours', 'enabled', 0);
+cache::make('tool_usertours', 'tourdata')->purge();
+
 // Site features.
 set_config('enablecompletion', 1);
 set_config('enablewebservices', 1);
@@ -82,7 +98,7 @@ function e2e_user(string $username, string $first, string $last, string $email, 
     return $DB->get_record('user', ['id' => $id]);
 }
 
-$teacher = e2e_user('e2e_teacher', 'Rūta', 'Žemaitienė', 'teacher@e2e.example', 'lt', $password);
+$teacher = e2e_user('e2e_teacher', 'Rūta', 'Žemaitienė', 'teacher@e2e.example', 'en', $password);
 $learner = e2e_user('e2e_ona', 'Ona', 'Jonaitė', 'ona@e2e.example', 'lt', $password);
 $other = e2e_user('e2e_jonas', 'Jonas', 'Petraitis', 'jonas@e2e.example', 'lt', $password);
 $outsider = e2e_user('e2e_liam', 'Liam', "O'Brien", 'liam@e2e.example', 'en', $password);

@@ -3,6 +3,7 @@ refusals that keep Moodle out of the repository and off the test suite's Postgre
 from __future__ import annotations
 
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,10 @@ def script(*args: str) -> subprocess.CompletedProcess:
 
 def test_refuses_a_site_inside_the_repository(moodle_git):
     gitdir, commit = moodle_git
-    run = script(str(gitdir), commit, "--sites", str(REPO / "var" / "moodle-sites"), "--no-phpunit", "--no-e2e")
+    inside = REPO / "var" / f"moodle-sites-{uuid.uuid4().hex[:8]}"
+    run = script(str(gitdir), commit, "--sites", str(inside), "--no-phpunit", "--no-e2e")
     assert run.returncode != 0 and "inside the repository" in run.stderr
-    assert not (REPO / "var" / "moodle-sites").exists()
+    assert not inside.exists()
 
 
 def test_refuses_the_test_suites_postgresql_port_and_an_unknown_commit(moodle_git, tmp_path):

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -27,6 +28,8 @@ BRIDGE = REPO / ".venv" / "bin" / "edc-bridge"
 MOODLE_DIR = os.environ.get("EDC_E2E_MOODLE_DIR", "")
 PASSWORD = os.environ.get("EDC_E2E_PASSWORD", "E2e-pass-1")
 PORT = int(os.environ.get("EDC_E2E_REAL_SIDECAR_PORT", "8766"))
+STAFF_TOKEN = secrets.token_hex(24)
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
 pytestmark = pytest.mark.skipif(not MOODLE_DIR or not Path(MOODLE_DIR, "config.php").is_file() or not BRIDGE.exists(),
                                 reason="EDC_E2E_MOODLE_DIR not set to a local Moodle, or no edc-bridge")
@@ -49,7 +52,8 @@ def loop(tmp_path_factory):
     env = {**os.environ,
            "EDC_INTAKE_KEYS": f"moodle-e2e={secret_file.read_text()}",
            "EDC_MOODLE_URL": info["wwwroot"], "EDC_MOODLE_TOKEN": token_file.read_text().strip(),
-           "EDC_DATABASE_URL": f"sqlite:///{tmp / 'registry.db'}", "EDC_PUBLIC_URL": sidecar_url}
+           "EDC_DATABASE_URL": f"sqlite:///{tmp / 'registry.db'}", "EDC_PUBLIC_URL": sidecar_url,
+           "EDC_STAFF_TOKEN": STAFF_TOKEN}
     log = open(tmp / "sidecar.log", "w")
     proc = subprocess.Popen([str(BRIDGE), "serve", "--demo", "--port", str(PORT)], cwd=REPO, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -67,6 +71,7 @@ def loop(tmp_path_factory):
         m.probe(MOODLE_DIR, "reset", str(info["courseid"]), str(info["learner"]), str(info["other"]))
         info["sidecar_url"] = sidecar_url
         info["sidecar_log"] = tmp / "sidecar.log"
+        info["registry"] = tmp / "registry.db"
         yield info
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -108,7 +113,7 @@ def test_completion_comes_back_as_a_sealed_credential_in_my_credentials(loop):
     while state(loop)["status"]["status"] not in ("delivered", "issued"):
         assert time.monotonic() < deadline
         time.sleep(1)
-    dashboard = learner.get("/my/").text
+    dashboard = learner.get("/my/?lang=en").text
     assert "Data Literacy for Everyone" in dashboard
     link = re.search(r'href="([^"]*pluginfile\.php[^"]*block_edcissuer/credential[^"]*)"', dashboard)
     verify = re.search(r'href="([^"]+)"[^>]*class="block_edcissuer-verify"', dashboard)
@@ -131,8 +136,9 @@ def test_completion_comes_back_as_a_sealed_credential_in_my_credentials(loop):
 def test_teacher_request_for_a_chosen_learner_comes_back_too(loop):
     teacher = m.Browser(loop["wwwroot"], "e2e_teacher", PASSWORD)
     answer = teacher.post(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}",
-                          {"sesskey": teacher.sesskey, "action": "selected", "userids[]": [loop["other"]]})
-    assert "Credentials requested for 1 learner" in answer.text
+                          {"sesskey": teacher.sesskey, "action": "selected", "userids[]": [loop["other"]],
+                           "confirmexception": 1, "exceptionreason": "Assessed on paper during a network outage."})
+    assert "Credential requested for 1 learner." in answer.text
     assert "refresh" in answer.text.lower()  # queued: the page refreshes itself
     m.run_adhoc_tasks(MOODLE_DIR)
     assert state(loop, "other")["tasks"] == [], "the request was not accepted"
@@ -143,6 +149,14 @@ def test_teacher_request_for_a_chosen_learner_comes_back_too(loop):
     page = teacher.get(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}").text
     rows = dict(re.findall(r'<tr data-userid="(\d+)" data-status="(\w+)"', page))
     assert rows[str(loop["other"])] in ("delivered", "issued")
+    # The exception and its reason reached the sidecar's audit trail.
+    with sqlite3.connect(loop["registry"]) as db:
+        details = [json.loads(d) for (d,) in db.execute("SELECT details FROM audit_trail WHERE action = ?",
+                                                        ("event.accepted",))]
+    exceptions = [d for d in details if d.get("exception")]
+    assert len(exceptions) == 1 and exceptions[0]["learner"] == str(loop["other"])
+    assert exceptions[0]["exception_reason"] == "Assessed on paper during a network outage."
+    assert exceptions[0]["requested_by"] == loop["teacher"]
 
 
 def test_asking_again_for_a_learner_who_holds_the_credential_stores_nothing_new(loop):
@@ -161,3 +175,77 @@ def test_asking_again_for_a_learner_who_holds_the_credential_stores_nothing_new(
     assert after["status"]["status"] in ("issued", "delivered")
     assert [c["credentialid"] for c in after["credentials"]] == [c["credentialid"] for c in before["credentials"]]
     assert after["files"] == 1
+
+
+def wait_for(check, what: str, loop, seconds: int = 120):
+    """Polls `check()` until it is true (the sidecar's worker and delivery run on their own)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {seconds} s: " + loop["sidecar_log"].read_text()[-3000:]
+        time.sleep(1)
+
+
+def listed(page: str) -> list[str]:
+    return re.findall(r'<li class="mb-3 block_edcissuer-credential".*?</li>', page, re.S)
+
+
+def test_sharing_and_the_pdf_go_through_the_real_sidecar(loop):
+    learner = m.Browser(loop["wwwroot"], "e2e_ona", PASSWORD)
+    page = learner.get("/my/?lang=en").text
+    item = listed(page)[0]
+    rid = re.search(r'data-id="(\d+)"', item).group(1)
+    credential_id = state(loop)["credentials"][0]["credentialid"]
+    public = f"{loop['sidecar_url']}/credentials/{credential_id}"
+    assert requests.get(public, timeout=30).status_code == 404  # not shared yet
+    shared = learner.post("/blocks/edcissuer/credential.php", {"id": rid, "action": "share", "sesskey": learner.sesskey,
+                                                               "returnurl": "/my/"}).text
+    assert "public page is on" in shared, re.findall(r'alert[^>]*>([^<]+)', shared)[:3]
+    item = listed(shared)[0].replace("&amp;", "&")
+    assert f'value="{public}"' in item and "linkedin.com/profile/add" in item
+    anyone = requests.get(public, timeout=30)
+    assert anyone.status_code == 200 and "Data Literacy for Everyone" in anyone.text
+    # Verify: that credential's own link, as the sidecar sent it, opens its verdict at once.
+    verify = re.search(r'href="([^"]+)"[^>]*class="block_edcissuer-verify"', item).group(1)
+    assert verify.startswith(loop["sidecar_url"]) and credential_id in verify
+    assert requests.get(verify, timeout=60).status_code == 200
+    pdf = learner.get(f"/blocks/edcissuer/credential.php?id={rid}&action=pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-"), pdf.text[:300]
+    off = learner.post("/blocks/edcissuer/credential.php", {"id": rid, "action": "unshare", "sesskey": learner.sesskey,
+                                                            "returnurl": "/my/"}).text
+    assert "public page is off" in off and requests.get(public, timeout=30).status_code == 404
+    assert m.screenshot(learner, "/blocks/edcissuer/mycredentials.php?lang=en", "my-credentials-full-real-sidecar") == []
+
+
+def test_a_revocation_in_the_sidecar_shows_revoked_in_moodle(loop):
+    credential_id = state(loop, "other")["credentials"][0]["credentialid"]
+    answer = requests.post(f"{loop['sidecar_url']}/api/v1/credentials/{credential_id}/revoke", headers=STAFF,
+                           json={"reason": "Issued to the wrong learner"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    wait_for(lambda: state(loop, "other")["credentials"][0]["status"] == "revoked", "revocation shown in Moodle", loop)
+    jonas = m.Browser(loop["wwwroot"], "e2e_jonas", PASSWORD)
+    item = listed(jonas.get("/my/?lang=en").text)[0]
+    assert 'data-status="revoked"' in item and "Reason: Issued to the wrong learner" in item
+    assert "Priežastis: Issued to the wrong learner" in listed(jonas.get("/my/?lang=lt").text)[0]
+
+
+def test_a_reissue_in_the_sidecar_lists_the_new_one_and_marks_the_old_superseded(loop):
+    old = state(loop)["credentials"][0]["credentialid"]
+    answer = requests.post(f"{loop['sidecar_url']}/api/v1/credentials/{old}/reissue", headers=STAFF,
+                           json={"learner": {"family_name": "Jonaitė-Petrė"}, "reason": "name changed"}, timeout=30)
+    assert answer.status_code == 202, answer.text
+    wait_for(lambda: len(state(loop)["credentials"]) == 2, "the corrected credential stored in Moodle", loop)
+    wait_for(lambda: any(c["status"] == "revoked" for c in state(loop)["credentials"]), "the old one revoked", loop)
+    learner = m.Browser(loop["wwwroot"], "e2e_ona", PASSWORD)
+    items = listed(learner.get("/my/?lang=en").text)
+    assert len(items) == 2
+    assert 'data-status="superseded"' in items[1] and "Replaced by a corrected credential" in items[1]
+    assert re.search(r'data-status="(delivered|issued)"', items[0])
+    new = next(c for c in state(loop)["credentials"] if c["credentialid"] != old)
+    assert next(c for c in state(loop)["credentials"] if c["credentialid"] == old)["supersededby"] == new["credentialid"]
+    link = re.search(r'href="([^"]*pluginfile\.php[^"]*)"', items[0]).group(1).replace("&amp;", "&")
+    assert "Jonait" in learner.get(link).content.decode("utf-8")
+    teacher = m.Browser(loop["wwwroot"], "e2e_teacher", PASSWORD)
+    rows = dict(re.findall(r'<tr data-userid="(\d+)" data-status="(\w+)"',
+                           teacher.get(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}").text))
+    assert rows[str(loop["learner"])] in ("delivered", "issued")  # follows the new credential
+    assert m.screenshot(learner, "/my/?lang=lt", "my-credentials-reissued-lt") == []

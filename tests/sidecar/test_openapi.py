@@ -216,6 +216,17 @@ def test_real_answers_match_the_document(client, ctx, settings):
     check(wallet, "post", client.post("/api/v1/credentials/unknown/wallet-offer", json={"channel": "sms"},
                                       headers=STAFF_HEADERS), 400)
     check(wallet, "post", client.post("/api/v1/credentials/unknown/wallet-offer", json={}), 401)
+    sharing = "/api/v1/credentials/{cred_id}/sharing"  # the learner's actions: tests/sidecar/test_learner_api.py
+    share_path = f"/api/v1/credentials/{cid}/sharing"
+    for body, code in (({"site": "demo", "learner": 34, "shared": True}, 200), ([], 400),
+                       ({"site": "demo", "learner": 35, "shared": True}, 404)):
+        data = json.dumps(body).encode()
+        check(sharing, "post", client.post(share_path, data=data, headers=signed("POST", share_path, data)), code)
+    check(sharing, "post", client.post(share_path, json={}), 401)
+    printable, pdf_path = "/api/v1/credentials/{cred_id}/pdf", f"/api/v1/credentials/{cid}/pdf"
+    for query, code in (("site=demo&learner=34&lang=lt", 200), ("site=demo", 400), ("site=demo&learner=35", 404)):
+        check(printable, "get", client.get(f"{pdf_path}?{query}", headers=signed("GET", pdf_path, query=query)), code)
+    check(printable, "get", client.get(f"{pdf_path}?site=demo&learner=34"), 401)
     for metadata in ("/.well-known/openid-credential-issuer", "/.well-known/oauth-authorization-server"):
         check(metadata, "get", client.get(metadata), 200)
     check("/oid4vci/offers/{token}", "get", client.get("/oid4vci/offers/unknown"), 404)

@@ -18,6 +18,8 @@ namespace block_edcissuer\external;
 
 use block_edcissuer\issuance_store;
 use block_edcissuer\local\status;
+use block_edcissuer\persistent\credential;
+use block_edcissuer\persistent\learner_status;
 use core_external\external_api;
 use core_external\external_function_parameters;
 use core_external\external_single_structure;
@@ -42,6 +44,8 @@ class set_status extends external_api {
             'status' => new external_value(PARAM_ALPHA, 'queued, issued, delivered, failed, revoked or parked'),
             'message' => new external_value(PARAM_TEXT, 'Short detail', VALUE_DEFAULT, ''),
             'timestamp' => new external_value(PARAM_INT, 'Unix seconds when the status was reached'),
+            'supersededby' => new external_value(PARAM_RAW_TRIMMED,
+                'With revoked: the id of the corrected credential that replaced this one', VALUE_DEFAULT, ''),
         ]);
     }
 
@@ -54,13 +58,14 @@ class set_status extends external_api {
      * @param string $status
      * @param string $message
      * @param int $timestamp
+     * @param string $supersededby
      * @return array
      */
     public static function execute(int $userid, int $courseid, string $credentialid, string $status, string $message,
-            int $timestamp): array {
+            int $timestamp, string $supersededby = ''): array {
         global $DB;
         $params = self::validate_parameters(self::execute_parameters(), compact('userid', 'courseid', 'credentialid',
-            'status', 'message', 'timestamp'));
+            'status', 'message', 'timestamp', 'supersededby'));
         $context = \context_system::instance();
         self::validate_context($context);
         require_capability('block/edcissuer:storecredential', $context);
@@ -74,13 +79,48 @@ class set_status extends external_api {
         if (!$user || $user->deleted) {
             throw new \moodle_exception('invaliduser', 'block_edcissuer', '', $params['userid']);
         }
+        if ($params['supersededby'] !== '' && $state !== status::REVOKED) {
+            throw new \moodle_exception('invalidsupersededby', 'block_edcissuer');
+        }
+        $store = new issuance_store();
+        $message = \core_text::substr($params['message'], 0, 1333);
+        // The credential's own status first: a revocation reaches the learner's record even after the course is
+        // gone, and even when the course's row already follows a newer credential.
+        $changed = $store->credential_status($params['userid'], $params['credentialid'], $state, $message,
+            $params['supersededby'] === '' ? null : $params['supersededby'], $params['timestamp']);
         if (!$DB->record_exists('course', ['id' => $params['courseid']])) {
+            if ($changed) {
+                return ['applied' => true];
+            }
             throw new \moodle_exception('invalidcourse', 'block_edcissuer', '', $params['courseid']);
         }
-        $applied = (new issuance_store())->set_status($params['courseid'], $params['userid'], $state,
-            \core_text::substr($params['message'], 0, 1333), $params['timestamp'],
+        // The course's row follows the newest credential: news of an older one (the revocation of a credential a
+        // corrected one replaced) is that credential's alone.
+        if (self::older_than_followed($params['courseid'], $params['userid'], $params['credentialid'])) {
+            return ['applied' => $changed];
+        }
+        $applied = $store->set_status($params['courseid'], $params['userid'], $state, $message, $params['timestamp'],
             ['credentialid' => $params['credentialid']]);
-        return ['applied' => $applied];
+        return ['applied' => $applied || $changed];
+    }
+
+    /**
+     * Whether the credential named was stored before the one the learner's course row follows.
+     *
+     * @param int $courseid
+     * @param int $userid
+     * @param string $credentialid may be ''
+     * @return bool
+     */
+    private static function older_than_followed(int $courseid, int $userid, string $credentialid): bool {
+        $row = learner_status::for_learner($courseid, $userid);
+        $follows = $row ? (string)$row->get('credentialid') : '';
+        if ($credentialid === '' || $follows === '' || $follows === $credentialid) {
+            return false;
+        }
+        $named = credential::get_records(['credentialid' => $credentialid, 'userid' => $userid]);
+        $followed = credential::get_records(['credentialid' => $follows, 'userid' => $userid]);
+        return $named && $followed && (int)reset($named)->get('id') < (int)reset($followed)->get('id');
     }
 
     /**

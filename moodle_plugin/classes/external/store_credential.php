@@ -101,12 +101,14 @@ class store_credential extends external_api {
         [$result, $record] = $store->store_credential($params['userid'], $params['courseid'], $params['credentialid'],
             $format, $filename, $bytes, $params['verifyurl']);
         if ($result === 'stored') {
-            $store->set_status($params['courseid'], $params['userid'], status::ISSUED, '', (int)$record->timecreated,
-                ['credentialid' => $params['credentialid']]);
+            // A newly stored credential is the course's latest news for the learner (a re-issue replaces a revoked
+            // one), whatever the row said in the same second.
+            $store->set_status($params['courseid'], $params['userid'], status::ISSUED, '', (int)$record->get('timecreated'),
+                ['credentialid' => $params['credentialid']], true);
         }
         return [
             'result' => $result,
-            'recordid' => (int)$record->id,
+            'recordid' => (int)$record->get('id'),
             'fileurl' => issuance_store::file_url($record)->out(false),
         ];
     }

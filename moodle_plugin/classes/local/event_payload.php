@@ -59,10 +59,12 @@ final class event_payload {
      * @param int|null $completedat completion time, Unix seconds; null when not completed
      * @param int|null $requestedby Moodle user id of the teacher who asked, null for automatic issue
      * @param int $eventtime time that makes the event id unique (completion or request time)
+     * @param string|null $exceptionreason a teacher's reason for asking for a learner who has not completed the
+     *                                     course; only for TYPE_REQUESTED, and left out of the body when null
      * @return array
      */
     public static function build(string $type, array $site, array $course, array $learner, ?int $completedat,
-            ?int $requestedby, int $eventtime): array {
+            ?int $requestedby, int $eventtime, ?string $exceptionreason = null): array {
         self::check_type($type);
         foreach (['id', 'url'] as $key) {
             self::require_field($site, $key, 'site');
@@ -73,7 +75,10 @@ final class event_payload {
         foreach (['id', 'email', 'given_names', 'family_name'] as $key) {
             self::require_field($learner, $key, 'learner');
         }
-        return [
+        if ($exceptionreason !== null && ($type !== self::TYPE_REQUESTED || trim($exceptionreason) === '')) {
+            throw new \InvalidArgumentException('exception_reason: only a teacher\'s request carries one, and not empty');
+        }
+        $event = [
             'event_id' => self::event_id((string)$site['id'], $type, (int)$course['id'], (int)$learner['id'], $eventtime),
             'type' => $type,
             'site' => ['id' => (string)$site['id'], 'url' => (string)$site['url']],
@@ -92,6 +97,10 @@ final class event_payload {
             'completed_at' => $completedat === null ? null : gmdate('Y-m-d\TH:i:s\Z', $completedat),
             'requested_by' => $requestedby,
         ];
+        if ($exceptionreason !== null) {
+            $event['exception_reason'] = trim($exceptionreason);
+        }
+        return $event;
     }
 
     /**

@@ -111,6 +111,9 @@ final class spec_mapper {
                 $spec[$name] = $value;
             }
         }
+        if (isset($spec['format'])) {
+            $spec['format'] = formats::to_spec($spec['format']); // "all": the list of every format
+        }
         foreach (self::TOP_TEXTS as $name) {
             if ($texts = self::texts($data, $name)) {
                 $spec[$name] = $texts;
@@ -171,7 +174,7 @@ final class spec_mapper {
         $data = ['primary_language' => $spec['primary_language'] ?? self::LANGUAGES[0]];
         foreach (self::TOP_STRINGS as $name) {
             if (isset($spec[$name])) {
-                $data[$name] = (string)$spec[$name];
+                $data[$name] = $name === 'format' ? formats::to_form($spec[$name]) : (string)$spec[$name];
             }
         }
         foreach (self::TOP_TEXTS as $name) {
@@ -323,8 +326,9 @@ final class spec_mapper {
     /**
      * Reads the sidecar's answer to a description PUT: accepted, or the problems it found.
      *
-     * Two shapes are understood: 422/400 with {"errors": [...]} (the documented contract) and 200/201 with
-     * {"valid": false, "problems": [...]} (the sidecar stores drafts and says whether they are complete).
+     * The sidecar stores drafts too and answers 200 with {"valid": true|false, "problems": [...]}; a request
+     * it cannot read (bad site, course or JSON) is 400 with its error shape {"error", "problems": [...]}.
+     * Nothing else is a verdict on the description.
      *
      * @param int $code HTTP status
      * @param array $answer decoded JSON body
@@ -332,17 +336,15 @@ final class spec_mapper {
      * @throws \UnexpectedValueException for any other answer (the description did not get through)
      */
     public static function problems_from_answer(int $code, array $answer): ?array {
-        $problems = $answer['errors'] ?? $answer['problems'] ?? [];
-        $problems = is_array($problems) ? array_values(array_filter($problems, 'is_array')) : [];
-        if ($code >= 200 && $code < 300) {
-            $valid = array_key_exists('valid', $answer) ? (bool)$answer['valid'] : !$problems;
-            if ($valid) {
+        $problems = is_array($answer['problems'] ?? null) ? array_values(array_filter($answer['problems'], 'is_array')) : [];
+        if ($code === 200 && is_bool($answer['valid'] ?? null)) {
+            if ($answer['valid']) {
                 return null;
             }
             return $problems ?: [['pointer' => '', 'message' => 'the sidecar reports the description as incomplete']];
         }
-        if ($code === 422 || $code === 400) {
-            return $problems ?: [['pointer' => '', 'message' => 'HTTP ' . $code]];
+        if ($code === 400) {
+            return $problems ?: [['pointer' => '', 'message' => 'HTTP 400']];
         }
         throw new \UnexpectedValueException('HTTP ' . $code);
     }

@@ -41,38 +41,39 @@ final class status {
     /** Given up after retries; needs a person. */
     public const PARKED = 'parked';
 
-    /** @var string[] names the sidecar may send, as the web service contract lists them */
+    /** A credential replaced by a corrected one (shown for a revoked credential that names its successor). */
+    public const SUPERSEDED = 'superseded';
+
+    /** @var string[] the names the sidecar sends (its issuance list, its event answers, set_status): no others */
     public const SIDECAR_NAMES = [self::QUEUED, self::ISSUED, self::DELIVERED, self::FAILED, self::REVOKED, self::PARKED];
 
-    /** @var array<string,string> other spellings a sidecar version may use for the same states */
-    private const ALIASES = [
-        'accepted' => self::QUEUED,
-        'pending' => self::QUEUED,
-        'received' => self::QUEUED,
-        'sealing' => self::QUEUED,
-        'sealed' => self::ISSUED,
-        'sent' => self::DELIVERED,
-        'error' => self::FAILED,
-        'dead' => self::PARKED,
-    ];
-
     /**
-     * Maps a status name from the sidecar to ours.
+     * Checks a status name from the sidecar: one contract, so an unknown name is an error, not a guess.
      *
      * @param string $name as the sidecar sent it
-     * @return string one of the constants (never NOT_ISSUED)
+     * @return string one of SIDECAR_NAMES
      * @throws \InvalidArgumentException for a name we do not know, so nothing unknown is stored
      */
     public static function from_sidecar(string $name): string {
-        $key = strtolower(trim($name));
-        if (in_array($key, self::SIDECAR_NAMES, true)) {
-            return $key;
-        }
-        if (isset(self::ALIASES[$key])) {
-            return self::ALIASES[$key];
+        if (in_array($name, self::SIDECAR_NAMES, true)) {
+            return $name;
         }
         throw new \InvalidArgumentException('status: unknown name "' . $name . '"; expected one of '
             . implode(', ', self::SIDECAR_NAMES));
+    }
+
+    /**
+     * What a stored credential shows: its own status, or "superseded" when it was revoked for a corrected one.
+     *
+     * @param string $status the credential's status (issued, delivered, revoked)
+     * @param string|null $supersededby the credential that replaced it
+     * @return string
+     */
+    public static function of_credential(string $status, ?string $supersededby): string {
+        if ($status === self::REVOKED && $supersededby !== null && $supersededby !== '') {
+            return self::SUPERSEDED;
+        }
+        return in_array($status, [self::ISSUED, self::DELIVERED, self::REVOKED], true) ? $status : self::ISSUED;
     }
 
     /**
@@ -84,16 +85,6 @@ final class status {
      */
     public static function is_pending(string $status): bool {
         return $status === self::QUEUED;
-    }
-
-    /**
-     * Whether a learner has a credential they can download or verify in this status.
-     *
-     * @param string $status
-     * @return bool
-     */
-    public static function has_credential(string $status): bool {
-        return in_array($status, [self::ISSUED, self::DELIVERED, self::REVOKED], true);
     }
 
     /**
@@ -132,7 +123,9 @@ final class status {
     }
 
     /**
-     * Bootstrap/Moodle badge class for the status, so templates stay logic-free.
+     * Badge classes for the status, so templates stay logic-free. Only classes Bootstrap 4.6 (Moodle 4.x) and
+     * Bootstrap 5 (Moodle 5.x) both have, so the badge draws the same without 5.x's Bootstrap 4 compatibility
+     * layer: `badge-success` is Bootstrap 4 only; `bg-*` with an explicit text colour is in both.
      *
      * @param string $status
      * @return string
@@ -141,16 +134,17 @@ final class status {
         switch ($status) {
             case self::DELIVERED:
             case self::ISSUED:
-                return 'badge-success';
+                return 'bg-success text-white';
             case self::QUEUED:
-                return 'badge-info';
+                return 'bg-info text-white';
             case self::FAILED:
             case self::PARKED:
-                return 'badge-danger';
             case self::REVOKED:
-                return 'badge-warning';
+                return 'bg-danger text-white';
+            case self::SUPERSEDED:
+                return 'bg-warning text-dark';
             default:
-                return 'badge-secondary';
+                return 'bg-secondary text-white';
         }
     }
 }

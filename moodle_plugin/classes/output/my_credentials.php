@@ -18,10 +18,18 @@ namespace block_edcissuer\output;
 
 use block_edcissuer\issuance_store;
 use block_edcissuer\local\formats;
+use block_edcissuer\local\linkedin;
 use block_edcissuer\local\status;
+use block_edcissuer\persistent\credential;
+use block_edcissuer\persistent\learner_status;
 
 /**
- * "My credentials": a learner's credentials (and requests still under way), for the block.
+ * "My credentials": a learner's credentials (and requests still under way), for the block and the full page.
+ *
+ * Each credential: its title, date, status (revoked with the reason, superseded naming its successor), format,
+ * and what the learner can do with it: download the sealed file, print it, verify it, share its public page
+ * (and copy that page's link), add it to their LinkedIn profile. Everything comes from the plugin's own
+ * records: rendering never calls the sidecar.
  *
  * @package    block_edcissuer
  * @copyright  2026 The EDC issuer project
@@ -32,14 +40,18 @@ class my_credentials implements \renderable, \templatable {
     private int $userid;
     /** @var int|null */
     private ?int $courseid;
+    /** @var bool the full page (every action spelled out) rather than the block */
+    private bool $full;
 
     /**
      * @param int $userid the learner
-     * @param int|null $courseid only this course; null for all (dashboard)
+     * @param int|null $courseid only this course; null for all (dashboard, full page)
+     * @param bool $full the full page
      */
-    public function __construct(int $userid, ?int $courseid = null) {
+    public function __construct(int $userid, ?int $courseid = null, bool $full = false) {
         $this->userid = $userid;
         $this->courseid = $courseid;
+        $this->full = $full;
     }
 
     /**
@@ -47,60 +59,110 @@ class my_credentials implements \renderable, \templatable {
      * @return array
      */
     public function export_for_template(\renderer_base $output): array {
-        global $DB;
+        $lang = substr(current_language(), 0, 2);
         $items = [];
         $seencourses = [];
-        foreach ((new issuance_store())->credentials_for_user($this->userid, $this->courseid) as $cred) {
-            // The course's status row follows the newest request; it speaks for this file only if it names it.
-            $state = ($cred->status && $cred->statuscredentialid === $cred->credentialid) ? $cred->status : status::ISSUED;
-            $seencourses[(int)$cred->courseid] = true;
+        foreach (credential::of_learner($this->userid, $this->courseid) as $record) {
+            $seencourses[(int)$record->get('courseid')] = true;
+            $items[] = $this->credential_item($record, $lang);
+        }
+        // Requests under way (or failed) in courses with no credential yet.
+        foreach (learner_status::get_records(['userid' => $this->userid] + ($this->courseid ? ['courseid' => $this->courseid]
+                : []), 'timestatus', 'DESC') as $row) {
+            $course = self::course_or_null((int)$row->get('courseid'));
+            if (isset($seencourses[(int)$row->get('courseid')]) || !$course) {
+                continue;
+            }
+            $state = $row->get('status');
             $items[] = [
-                'title' => self::title((int)$cred->courseid, (string)$cred->coursename),
-                'date' => userdate((int)$cred->timecreated, get_string('strftimedate', 'langconfig')),
+                'title' => self::course_title($course, $lang),
+                'date' => userdate((int)$row->get('timestatus'), get_string('strftimedate', 'langconfig')),
                 'status' => $state,
                 'statuslabel' => get_string('status_' . $state, 'block_edcissuer'),
                 'badgeclass' => status::badge_class($state),
-                'downloadurl' => issuance_store::file_url($cred)->out(false),
-                'filename' => $cred->filename,
-                'verifyurl' => $cred->verifyurl,
-                'format' => get_string(formats::label_key($cred->format), 'block_edcissuer'),
-                'hasfile' => true,
-            ];
-        }
-        $conditions = ['userid' => $this->userid] + ($this->courseid ? ['courseid' => $this->courseid] : []);
-        foreach ($DB->get_records('block_edcissuer_status', $conditions, 'timestatus DESC') as $row) {
-            if (isset($seencourses[(int)$row->courseid]) || !$DB->record_exists('course', ['id' => $row->courseid])) {
-                continue;
-            }
-            $coursename = (string)$DB->get_field('course', 'fullname', ['id' => $row->courseid]);
-            $items[] = [
-                'title' => self::title((int)$row->courseid, $coursename),
-                'date' => userdate((int)$row->timestatus, get_string('strftimedate', 'langconfig')),
-                'status' => $row->status,
-                'statuslabel' => get_string('status_' . $row->status, 'block_edcissuer'),
-                'badgeclass' => status::badge_class($row->status),
                 'hasfile' => false,
             ];
         }
-        return ['credentials' => $items, 'hascredentials' => !empty($items)];
+        return [
+            'credentials' => $items,
+            'hascredentials' => !empty($items),
+            'full' => $this->full,
+            'fullpageurl' => (new \moodle_url('/blocks/edcissuer/mycredentials.php'))->out(false),
+        ];
     }
 
     /**
-     * The credential's title in the viewer's language, from the course description; else the course name.
+     * One stored credential and its actions.
      *
-     * @param int $courseid
-     * @param string $coursename
+     * @param credential $record
+     * @param string $lang the viewer's language (two letters)
+     * @return array
+     */
+    private function credential_item(credential $record, string $lang): array {
+        $id = (int)$record->get('id');
+        $state = $record->shown_status();
+        $title = $record->text_in('title', $lang);
+        if ($title === '') {
+            $course = self::course_or_null((int)$record->get('courseid'));
+            $title = $course ? self::course_title($course, $lang) : format_string((string)$record->get('coursename'));
+        }
+        $actionurl = new \moodle_url('/blocks/edcissuer/credential.php');
+        $shared = (bool)$record->get('shared') && (string)$record->get('publicurl') !== '';
+        $revoked = in_array($state, [status::REVOKED, status::SUPERSEDED], true);
+        $item = [
+            'id' => $id,
+            'title' => $title,
+            'date' => userdate((int)$record->get('timecreated'), get_string('strftimedate', 'langconfig')),
+            'status' => $state,
+            'statuslabel' => get_string('status_' . $state, 'block_edcissuer'),
+            'badgeclass' => status::badge_class($state),
+            'revoked' => $revoked,
+            'reason' => $revoked ? (string)$record->get('reason') : '',
+            'supersededby' => $state === status::SUPERSEDED ? (string)$record->get('supersededby') : '',
+            'format' => get_string(formats::label_key($record->get('format')), 'block_edcissuer'),
+            'hasfile' => true,
+            'downloadurl' => issuance_store::file_url($record)->out(false),
+            'filename' => $record->get('filename'),
+            'pdfurl' => (new \moodle_url($actionurl, ['id' => $id, 'action' => 'pdf']))->out(false),
+            'verifyurl' => $record->get('verifyurl'),
+            'actionurl' => $actionurl->out(false),
+            'sesskey' => sesskey(),
+            'returnurl' => $this->full ? '/blocks/edcissuer/mycredentials.php' : '/my/',
+            'canshare' => !$revoked,
+            'shared' => $shared,
+            'publicurl' => $shared ? $record->get('publicurl') : '',
+            'linkedinurl' => '',
+        ];
+        if ($shared && !$revoked) {
+            $item['linkedinurl'] = linkedin::add_to_profile_url($title, $record->text_in('awardingbody', $lang),
+                (int)$record->get('timecreated'), (string)$record->get('credentialid'), (string)$record->get('publicurl'));
+        }
+        return $item;
+    }
+
+    /**
+     * The credential title of a course in the viewer's language, from its description; else the course name.
+     *
+     * @param \stdClass $course
+     * @param string $lang
      * @return string
      */
-    public static function title(int $courseid, string $coursename): string {
+    public static function course_title(\stdClass $course, string $lang): string {
+        $spec = \block_edcissuer\persistent\course_spec::for_course((int)$course->id);
+        $kept = \block_edcissuer\local\spec_snapshot::of($spec ? $spec->document() : []);
+        $title = \block_edcissuer\local\spec_snapshot::text_in($kept['title'], $lang);
+        return $title !== '' ? $title : format_string($course->fullname, true,
+            ['context' => \context_course::instance((int)$course->id)]);
+    }
+
+    /**
+     * The course, or null when it was deleted.
+     *
+     * @param int $courseid
+     * @return \stdClass|null
+     */
+    private static function course_or_null(int $courseid): ?\stdClass {
         global $DB;
-        $json = $DB->get_field('block_edcissuer_spec', 'spec', ['courseid' => $courseid]);
-        $spec = $json ? json_decode($json, true) : null;
-        if (is_array($spec) && !empty($spec['title']) && is_array($spec['title'])) {
-            $lang = substr(current_language(), 0, 2);
-            $primary = $spec['primary_language'] ?? 'en';
-            return (string)($spec['title'][$lang] ?? $spec['title'][$primary] ?? reset($spec['title']));
-        }
-        return format_string($coursename, true, ['context' => \context_course::instance($courseid)]);
+        return $DB->get_record('course', ['id' => $courseid]) ?: null;
     }
 }

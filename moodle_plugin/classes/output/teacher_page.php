@@ -86,6 +86,8 @@ class teacher_page implements \renderable, \templatable {
                 'statustime' => $row && $row->timestatus
                     ? userdate((int)$row->timestatus, get_string('strftimedatetimeshort', 'langconfig')) : '',
                 'message' => $row && $row->message ? shorten_text($row->message, 200) : '',
+                'exception' => $row && $row->exceptionreason ? (string)$row->exceptionreason : '',
+                'requestedby' => $row && $row->requestedby ? $this->teacher_name((int)$row->requestedby) : '',
             ];
         }
         $summary = [];
@@ -96,12 +98,50 @@ class teacher_page implements \renderable, \templatable {
             }
         }
         return [
-            'actionurl' => (new \moodle_url('/blocks/edcissuer/issue.php', ['courseid' => $this->course->id]))->out(false),
+            'actionurl' => $this->action_url(),
             'sesskey' => sesskey(),
             'learners' => $rows,
             'haslearners' => !empty($rows),
             'summary' => $summary,
             'refreshing' => $this->has_pending(),
         ];
+    }
+
+    /**
+     * The confirmation asked before requesting credentials for learners who have not completed the course.
+     *
+     * @param int[] $chosen every learner chosen (all are requested once confirmed)
+     * @param int[] $notcompleted those of them who have not completed the course
+     * @param bool $reasonmissing the teacher confirmed without giving a reason
+     * @return array the context of templates/confirm_exception.mustache
+     */
+    public function exception_confirmation(array $chosen, array $notcompleted, bool $reasonmissing): array {
+        return [
+            'actionurl' => $this->action_url(),
+            'cancelurl' => $this->action_url(),
+            'sesskey' => sesskey(),
+            'userids' => array_map(static fn($id) => ['id' => (int)$id], $chosen),
+            'learners' => array_map(fn($id) => ['fullname' => fullname($this->learners[$id])], $notcompleted),
+            'count' => count($notcompleted),
+            'reasonmissing' => $reasonmissing,
+        ];
+    }
+
+    /**
+     * @return string
+     */
+    private function action_url(): string {
+        return (new \moodle_url('/blocks/edcissuer/issue.php', ['courseid' => $this->course->id]))->out(false);
+    }
+
+    /**
+     * The name of the teacher who asked, as those on this page may see it.
+     *
+     * @param int $userid
+     * @return string
+     */
+    private function teacher_name(int $userid): string {
+        $user = \core_user::get_user($userid);
+        return $user && !$user->deleted ? fullname($user) : '';
     }
 }

@@ -177,12 +177,25 @@ final class spec_mapper_test extends TestCase {
     public function test_sidecar_answers(): void {
         $problem = ['pointer' => '/eqf_level', 'message' => 'missing mandatory element'];
         $this->assertNull(spec_mapper::problems_from_answer(200, ['valid' => true, 'problems' => []]));
-        $this->assertNull(spec_mapper::problems_from_answer(201, []));
         $this->assertSame([$problem], spec_mapper::problems_from_answer(200, ['valid' => false, 'problems' => [$problem]]));
-        $this->assertSame([$problem], spec_mapper::problems_from_answer(422, ['errors' => [$problem]]));
+        $this->assertSame([$problem], spec_mapper::problems_from_answer(400, ['error' => 'bad', 'problems' => [$problem]]));
         $this->assertSame('HTTP 400', spec_mapper::problems_from_answer(400, [])[0]['message']);
         $this->assertCount(1, spec_mapper::problems_from_answer(200, ['valid' => false]));
+    }
+
+    /**
+     * One contract: answers the sidecar never gives (old guesses: 422 with "errors", 201, no verdict) are
+     * not read as a verdict on the description.
+     *
+     * @dataProvider never_answered
+     */
+    public function test_answers_the_sidecar_never_gives_are_not_a_verdict(int $code, array $answer): void {
         $this->expectException(UnexpectedValueException::class);
-        spec_mapper::problems_from_answer(503, ['error' => 'down']);
+        spec_mapper::problems_from_answer($code, $answer);
+    }
+
+    public static function never_answered(): array {
+        $problem = ['pointer' => '/eqf_level', 'message' => 'missing mandatory element'];
+        return [[422, ['errors' => [$problem]]], [201, []], [200, []], [200, ['valid' => 'no']], [503, ['error' => 'down']]];
     }
 }

@@ -8,15 +8,30 @@ final class status_test extends TestCase {
     public function test_every_contract_name_maps_to_itself(): void {
         foreach (['queued', 'issued', 'delivered', 'failed', 'revoked', 'parked'] as $name) {
             $this->assertSame($name, status::from_sidecar($name));
-            $this->assertSame($name, status::from_sidecar(' ' . strtoupper($name) . ' '));
         }
     }
 
-    public function test_aliases(): void {
-        $this->assertSame(status::QUEUED, status::from_sidecar('accepted'));
-        $this->assertSame(status::ISSUED, status::from_sidecar('sealed'));
-        $this->assertSame(status::DELIVERED, status::from_sidecar('sent'));
-        $this->assertSame(status::PARKED, status::from_sidecar('dead'));
+    /**
+     * One contract: names the sidecar never sends (old guesses, other spellings) are refused, not mapped.
+     *
+     * @dataProvider never_sent
+     */
+    public function test_names_the_sidecar_never_sends_are_refused(string $name): void {
+        $this->expectException(InvalidArgumentException::class);
+        status::from_sidecar($name);
+    }
+
+    public static function never_sent(): array {
+        return [['accepted'], ['pending'], ['received'], ['sealed'], ['sent'], ['error'], ['dead'], [' QUEUED '],
+            ['superseded']];
+    }
+
+    public function test_a_revoked_credential_that_names_its_successor_shows_as_superseded(): void {
+        $this->assertSame(status::SUPERSEDED, status::of_credential(status::REVOKED, 'urn:credential:new'));
+        $this->assertSame(status::REVOKED, status::of_credential(status::REVOKED, null));
+        $this->assertSame(status::REVOKED, status::of_credential(status::REVOKED, ''));
+        $this->assertSame(status::DELIVERED, status::of_credential(status::DELIVERED, null));
+        $this->assertSame(status::ISSUED, status::of_credential('queued', null));
     }
 
     public function test_unknown_name_is_refused_and_named(): void {
@@ -47,14 +62,17 @@ final class status_test extends TestCase {
         $this->assertTrue(status::supersedes(status::NOT_ISSUED, 500, status::QUEUED, 1));
     }
 
-    public function test_pending_and_credential_flags(): void {
+    public function test_pending_flag_and_badges_that_draw_on_bootstrap_4_and_5(): void {
         $this->assertTrue(status::is_pending(status::QUEUED));
         $this->assertFalse(status::is_pending(status::DELIVERED));
         $this->assertFalse(status::is_pending(status::ISSUED));
         $this->assertFalse(status::is_pending(status::FAILED));
-        $this->assertTrue(status::has_credential(status::DELIVERED));
-        $this->assertFalse(status::has_credential(status::QUEUED));
-        $this->assertSame('badge-danger', status::badge_class(status::PARKED));
-        $this->assertSame('badge-secondary', status::badge_class(status::NOT_ISSUED));
+        $this->assertSame('bg-danger text-white', status::badge_class(status::PARKED));
+        $this->assertSame('bg-warning text-dark', status::badge_class(status::SUPERSEDED));
+        $this->assertSame('bg-secondary text-white', status::badge_class(status::NOT_ISSUED));
+        foreach ([status::QUEUED, status::ISSUED, status::DELIVERED, status::FAILED, status::REVOKED, status::PARKED,
+                status::SUPERSEDED, status::NOT_ISSUED] as $state) {
+            $this->assertStringNotContainsString('badge-', status::badge_class($state), $state);
+        }
     }
 }

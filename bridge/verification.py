@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.edc.report import VerificationReport
+from bridge.registry import documents
 from bridge.registry.models import Credential, Revocation
 from bridge.trusted_lists_source import lists_of
 
@@ -63,9 +64,14 @@ def standing_of(session: Session, credential_id: str | None, data: bytes | None 
         return Standing()
     revocation = session.execute(select(Revocation).where(Revocation.credential_id == row.id)).scalar_one_or_none()
     return Standing(known=True, status=row.status, superseded_by=row.superseded_by,
-                    sha256_matches=None if data is None else hashlib.sha256(data).hexdigest() == row.sha256,
+                    sha256_matches=None if data is None else _held(session, row, hashlib.sha256(data).hexdigest()),
                     revoked_at=revocation.revoked_at if revocation is not None else None,
                     revocation_reason=revocation.reason if revocation is not None else None)
+
+
+def _held(session: Session, row: Credential, digest: str) -> bool:
+    """Whether a file with SHA-256 `digest` is one of the credential's documents (each format it was issued in)."""
+    return digest == row.sha256 or documents.holds_digest(session, row.id, digest)
 
 
 def join(report: VerificationReport, standing: Standing) -> None:

@@ -110,7 +110,8 @@ class EmailChannel:
         """Send the learner's message; raises DeliveryError(retryable=...) when it was not accepted."""
         if not job.learner_email or "@" not in job.learner_email:
             raise DeliveryError(f"email: learner address {job.learner_email!r} is not usable", retryable=False)
-        attachments = tuple(attachments) + tuple(getattr(job, "attachments", ()) or ())
+        attachments = tuple(attachments) + tuple(getattr(job, "attachments", ()) or ()) + tuple(
+            Attachment(f.filename, f.media_type, f.content) for f in job.files)  # the course's other formats
         try:
             data = render(compose(job, self.mail_from, attachments), job.learner_email)
         except (ValueError, OSError) as exc:

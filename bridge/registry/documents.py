@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bridge.registry import compression
 from bridge.registry.compression import DictionaryCache
-from bridge.registry.models import CompressionDictionary, Credential
+from bridge.registry.models import CompressionDictionary, Credential, CredentialDocument
 
 
 def _course_dictionary(session: Session, site_id: str, course_id: int,
@@ -75,3 +75,17 @@ def read_document(session: Session, cache: DictionaryCache, credential: Credenti
     if hashlib.sha256(data).hexdigest() != credential.sha256:
         raise RuntimeError(f"stored document of {credential.id} does not match its SHA-256")
     return data
+
+
+def alternates(session: Session, cache: DictionaryCache, credential: Credential) -> list[tuple[str, bytes]]:
+    """The credential in the course's other formats (format, bytes), byte-exact; [] for a course issuing one."""
+    rows = session.execute(select(CredentialDocument).where(CredentialDocument.credential_id == credential.id)
+                           .order_by(CredentialDocument.format)).scalars().all()
+    return [(row.format, read_document(session, cache, row)) for row in rows]
+
+
+def holds_digest(session: Session, credential_id: str, digest: str) -> bool:
+    """Whether one of the credential's further serializations has SHA-256 `digest`."""
+    found = session.execute(select(CredentialDocument.format).where(
+        CredentialDocument.credential_id == credential_id, CredentialDocument.sha256 == digest).limit(1))
+    return found.first() is not None

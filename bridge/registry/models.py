@@ -176,6 +176,11 @@ class CredentialDocument(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
 
+    @property
+    def id(self) -> str:
+        """How messages name it (documents.read_document reads it as it reads a credential's own)."""
+        return f"{self.credential_id} ({self.format})"
+
 
 REVOCATION_CATEGORIES = ("superseded", "issued-in-error", "withdrawn", "unspecified")  # the status resource's words
 

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select, update
 from bridge.edc import formats, ltv, model, status
 from bridge.edc.timestamps import TsaUnavailableError
 from bridge.registry import audit, documents
-from bridge.registry.models import CourseSpecification, Credential, Issuance, utcnow
+from bridge.registry.models import CourseSpecification, Credential, CredentialDocument, Issuance, utcnow
 from bridge.registry.links import new_link
 from bridge.worker.context import Context, backoff
 from bridge.worker import programmes
@@ -134,6 +134,7 @@ class _Sealed:
     document: bytes
     fmt: str
     supersedes: str | None
+    alternates: tuple[tuple[str, bytes], ...] = ()  # the same credential in the course's other formats
 
 
 def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | None:
@@ -201,15 +202,15 @@ def _seal_one(ctx: Context, worker_id: str, issuance_id: str, event: dict, spec_
     issuance = dataclasses.replace(issuance, status_url=status.status_url(ctx.settings.public_url,
                                                                           issuance.credential_id))
     credential = model.Credential(spec, learner, issuance, programmes.parts_of(event))
-    try:  # the course's own choice, else the site default; never another format in its place
-        fmt = formats.for_course(spec.source, ctx.settings.formats)[0]
+    try:  # the course's own choice (one format or several), else the site default; never another in its place
+        chosen = formats.for_course(spec.source, ctx.settings.formats)
     except formats.UnknownFormat as exc:
         _release(ctx, issuance_id, worker_id, status="parked", error=str(exc),
                  parked_reason=[{"pointer": "/format", "message": str(exc)}])
         return None
     started = time.perf_counter()
     try:
-        document = _seal(ctx, credential, fmt)
+        sealed = [(name, _seal(ctx, credential, name)) for name in chosen]  # one credential id, each format
     except TsaUnavailableError as exc:  # the TSA is down: wait, however long, never park (policy `wait`)
         log.warning("issuance %s waits for the time-stamping authority: %s", issuance_id, exc)
         _release(ctx, issuance_id, worker_id, status="queued", error=f"TSA unavailable: {exc}", retry=True,
@@ -224,7 +225,8 @@ def _seal_one(ctx: Context, worker_id: str, issuance_id: str, event: dict, spec_
         return None
     if ctx.metrics:
         ctx.metrics.seal_seconds.observe(time.perf_counter() - started)
-    return _Sealed(issuance_id, credential, document, fmt, supersedes)
+    (fmt, document), *alternates = sealed
+    return _Sealed(issuance_id, credential, document, fmt, supersedes, tuple(alternates))
 
 
 PLACEHOLDER_LEARNER = model.Learner(id="0", email="learner@placeholder.invalid", given_names="Placeholder",
@@ -306,10 +308,17 @@ def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[s
         issued_at=credential.issuance.issued_at, status="issued", format=fmt, document=packed.data,
         codec=packed.codec, dictionary_id=dictionary_id, size=len(document), sha256=digest,
         supersedes=supersedes))
+    for other, data in item.alternates:  # the course's other formats, under the same id
+        packed_other, other_dictionary, other_digest = documents.pack_for_course(
+            session, ctx.registry.dictionaries, row.site_id, row.course_id, data)
+        session.add(CredentialDocument(credential_id=cid, format=other, document=packed_other.data,
+                                       codec=packed_other.codec, dictionary_id=other_dictionary, size=len(data),
+                                       sha256=other_digest))
     session.add(new_link(cid))  # the page link is made now, so delivering only reads
     session.add_all(deliveries_for(ctx, cid, "issued"))
     audit.append(session, "worker", "credential.issued", cid,
-                 {"issuance": row.id, "sha256": digest, "format": fmt, "site": row.site_id,
+                 {"issuance": row.id, "sha256": digest, "format": fmt,
+                  **({"also": [other for other, _ in item.alternates]} if item.alternates else {}), "site": row.site_id,
                   "course": row.course_id, "learner": row.learner_id, "supersedes": supersedes})
     if supersedes:
         revoke_in(session, ctx, supersedes, "superseded by a corrected credential " + cid, "worker",

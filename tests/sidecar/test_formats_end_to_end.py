@@ -120,3 +120,35 @@ def test_a_format_the_site_stopped_issuing_parks_the_issuance_never_another_form
     assert worker.drain(ctx) == 0 and _stored(ctx) == [] and moodle.files == {}
     parked = _issuance(ctx)
     assert parked["status"] == "parked" and "does not issue elm3-jsonld" in parked["problems"][0]["message"]
+
+
+def test_a_course_may_ask_for_both_one_mail_carries_both_and_moodle_stores_both(settings, moodle):
+    from tests.delivery.sinks import MailSink
+
+    mail = MailSink().start()
+    app = create_app(dataclasses.replace(settings, smtp_url=mail.url, moodle_url=moodle.url, moodle_token=moodle.token))
+    try:
+        client, ctx = app.test_client(), app.extensions["edc"]
+        spec = pilot_spec()
+        spec["format"] = ["edc-xml", "elm3-jsonld"]
+        assert put_spec(client, 1, spec).json["valid"] is True
+        post_event(client, make_event())
+        assert worker.drain(ctx) == 1
+        ((row, main),) = _stored(ctx)
+        with ctx.registry.reading() as session:
+            (other,) = documents.alternates(session, ctx.registry.dictionaries, row)
+        assert row.format == "edc-xml" and other[0] == "elm3-jsonld"
+        mail.wait_for(1)
+        ((_, message),) = mail.messages
+        attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+        short = row.id.rsplit(":", 1)[1]
+        assert attached == {f"credential-{short}.xml": main, f"credential-{short}.json": other[1]}
+        assert moodle.files == {(row.id, "edc-xml"): main, (row.id, "elm3-jsonld"): other[1]}
+        for data, media in ((main, "application/xml"), (other[1], "application/ld+json")):
+            verdict = client.post("/api/v1/verify", data=data, content_type=media).json
+            assert verdict["valid"] is True and verdict["credential_id"] == row.id, verdict["problems"]
+            assert verdict["registry"]["sha256_matches"] is True  # each is a file the registry holds
+    finally:
+        mail.stop()
+        stop_app(app)
+        app.extensions["edc"].registry.dispose()

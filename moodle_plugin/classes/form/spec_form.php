@@ -45,7 +45,7 @@ class spec_form extends \moodleform {
         $mform->addElement('select', 'primary_language', get_string('primary_language', 'block_edcissuer'), self::languages());
         $mform->addHelpButton('primary_language', 'primary_language', 'block_edcissuer');
         $this->plain('code');
-        $this->select('format', \block_edcissuer\local\formats::NAMES);
+        $this->select('format', \block_edcissuer\local\formats::choices());
         $this->texts('title');
         $this->texts('description', true);
         $this->plain('homepage');

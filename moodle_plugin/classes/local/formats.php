@@ -38,6 +38,44 @@ class formats {
     /** The file name extension of each. */
     public const EXTENSIONS = ['edc-xml' => 'xml', 'elm3-jsonld' => 'json', 'ob3-vcjwt' => 'jwt'];
 
+    /** The form's choice for a course that issues both EDC formats (the same credential in each). */
+    public const BOTH = 'both';
+    /** What that choice means in the description. */
+    public const BOTH_FORMATS = ['edc-xml', 'elm3-jsonld'];
+
+    /**
+     * The form's choices: each format, and both EDC formats.
+     *
+     * @return string[]
+     */
+    public static function choices(): array {
+        return array_merge(self::NAMES, [self::BOTH]);
+    }
+
+    /**
+     * The description's `format` for the form's choice: a name, or the list of both EDC formats.
+     *
+     * @param string $choice
+     * @return string|string[]
+     */
+    public static function to_spec(string $choice) {
+        return $choice === self::BOTH ? self::BOTH_FORMATS : $choice;
+    }
+
+    /**
+     * The form's choice for the description's `format` (a name, or a list of names).
+     *
+     * @param mixed $value
+     * @return string
+     */
+    public static function to_form($value): string {
+        if (is_array($value)) {
+            $names = array_values(array_filter($value, 'is_string'));
+            return $names === self::BOTH_FORMATS ? self::BOTH : (string)($names[0] ?? '');
+        }
+        return is_string($value) ? $value : '';
+    }
+
     /**
      * The one name of a format given by name or old alias.
      *

@@ -112,7 +112,7 @@ final class spec_mapper {
             }
         }
         if (isset($spec['format'])) {
-            $spec['format'] = formats::to_spec($spec['format']); // "all": the list of every format
+            $spec['format'] = formats::to_spec($spec['format']); // "both": the two EDC formats
         }
         foreach (self::TOP_TEXTS as $name) {
             if ($texts = self::texts($data, $name)) {

@@ -62,4 +62,19 @@ final class formats_unittest extends TestCase {
         }
         $this->assertSame('ELM v3 JSON-LD', self::strings('en')[formats::label_key('elm-v3-jsonld')]);
     }
+
+    public function test_a_course_may_ask_for_every_format(): void {
+        $this->assertSame(array_merge(formats::NAMES, ['both']), formats::choices());
+        $this->assertSame(['edc-xml', 'elm3-jsonld'], formats::to_spec('both'));
+        $this->assertSame('elm3-jsonld', formats::to_spec('elm3-jsonld'));
+        $this->assertSame('both', formats::to_form(['edc-xml', 'elm3-jsonld']));
+        $this->assertSame('edc-xml', formats::to_form(['edc-xml']));
+        $this->assertSame('elm3-jsonld', formats::to_form('elm3-jsonld'));
+        $both = ['edc-xml', 'elm3-jsonld'];
+        $this->assertSame($both, \block_edcissuer\local\spec_mapper::to_spec(['format' => 'both'])['format']);
+        $this->assertSame('both', \block_edcissuer\local\spec_mapper::to_form(['format' => $both])['format']);
+        foreach (['en', 'lt'] as $lang) {
+            $this->assertArrayHasKey('format_both', self::strings($lang));
+        }
+    }
 }

@@ -34,19 +34,6 @@ class SealedFile:
 
 
 @dataclass(frozen=True)
-class SealedFile:
-    """The same credential in a further format (a course that issues both): delivered beside `document`."""
-
-    format: str  # bridge/edc/formats.py name
-    filename: str
-    media_type: str
-    content: bytes
-
-    def __repr__(self) -> str:
-        return f"SealedFile({self.format} {self.filename})"
-
-
-@dataclass(frozen=True)
 class DeliveryJob:
     """Everything a channel needs to tell one learner about one credential."""
 
@@ -64,7 +51,6 @@ class DeliveryJob:
     filename: str = ""  # e.g. "credential-<uuid>.xml"
     media_type: str = "application/xml"
     format: str = "edc-xml"  # the document's format name (bridge/edc/formats.py), as Moodle records it
-    files: tuple = ()  # SealedFile: the same credential in the course's other formats (one mail, each in Moodle)
     files: tuple = ()  # SealedFile: the same credential in the course's other formats (one mail, each in Moodle)
     verify_url: str = ""  # public page where anyone can check the file
     view_url: str = ""  # where the learner reads it in plain words

@@ -181,14 +181,18 @@ def _own_url(credential_id: str, suffix: str = "") -> str:
     return url_for(f"edc_pages.credential{suffix}", credential_id=credential_id, **args)
 
 
+def _unavailable():
+    """The answer for a credential this request may not see (or that does not exist): the same either way."""
+    return render_template("public/unavailable.html", message=i18n.t("public_unavailable"), **_template_globals()), 404
+
+
 @pages.get("/credentials/<credential_id>")
 def credential(credential_id: str):
     lang = i18n.current_language()
     with _registry().transaction() as session:
         visible = _visible_credential(session, credential_id)
         if visible is None:
-            return render_template("public/unavailable.html", message=i18n.t("public_unavailable"),
-                                   **_template_globals()), 404
+            return _unavailable()
         view, _report = credential_view(visible.document, lang, visible.revocation)
         check_url = links.verify_url(session, visible.row.id, _settings().public_url)
     return render_template("public/credential.html", view=view, qr_svg=qr_svg(check_url), verify_url=check_url,
@@ -254,8 +258,7 @@ def verify_stored(credential_id: str):
     with _registry().transaction() as session:
         visible = _visible_credential(session, credential_id)
         if visible is None:
-            return render_template("public/unavailable.html", message=i18n.t("public_unavailable"),
-                                   **_template_globals()), 404
+            return _unavailable()
         view, report = credential_view(visible.document, lang, visible.revocation)
     return render_template("public/verify.html", view=view, report=report, error=None, qr_svg=None, stored=True,
                            page_url=_own_url(credential_id), **_template_globals())

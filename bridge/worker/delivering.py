@@ -65,9 +65,6 @@ def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
     files = tuple(SealedFile(name, formats.get(name).filename(cred.id), formats.get(name).media_type, data)
                   for name, data in documents.alternates(session, ctx.registry.dictionaries, cred)) \
         if delivery.kind == "issued" else ()
-    files = tuple(SealedFile(name, formats.get(name).filename(cred.id), formats.get(name).media_type, data)
-                  for name, data in documents.alternates(session, ctx.registry.dictionaries, cred)) \
-        if delivery.kind == "issued" else ()
     attachments = _printable(document, cred, verify_url, short) \
         if ctx.settings.email_pdf and delivery.channel == "email" and document else ()
     return DeliveryJob(

@@ -354,6 +354,23 @@ def test_two_learners_get_the_plural_in_en_and_lt(site):
     m.probe(MOODLE_DIR, "reset", str(site["courseid"]), str(site["other"]))
 
 
+def test_the_scheduled_task_asks_the_sidecar_about_requests_queued_for_a_while(site):
+    queued = m.web_service(site["wwwroot"], site["token"], "block_edcissuer_set_status", {
+        "userid": site["other"], "courseid": site["courseid"], "credentialid": "", "status": "queued",
+        "timestamp": int(time.time()) - 120})
+    assert queued == {"applied": True}
+    site["fake"].issuances[("moodle-e2e", site["courseid"])] = [{
+        "issuance_id": "iss-y", "userid": site["other"], "status": "failed", "credential_id": None,
+        "updated_at": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "message": "mail server refused the address"}]
+    polls = site["fake"].polls
+    log = m.php(MOODLE_DIR, "admin/cli/scheduled_task.php", r"--execute=\block_edcissuer\task\sync_statuses")
+    assert site["fake"].polls == polls + 1, log
+    now = state(site, "other")["status"]
+    assert now["status"] == "failed" and now["message"] == "mail server refused the address"
+    m.probe(MOODLE_DIR, "reset", str(site["courseid"]), str(site["other"]))
+
+
 def test_the_events_are_in_the_course_log(site):
     teacher = m.Browser(site["wwwroot"], "e2e_teacher", PASSWORD)
     log = teacher.get(f"/report/log/index.php?chooselog=1&showusers=0&showcourses=0&id={site['courseid']}"

@@ -49,6 +49,19 @@ def seal_level_settings(values: Mapping[str, str]):
         raise SettingsError(str(exc)) from None
 
 
+def _days(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of days, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be more than 0")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw in (None, ""):
@@ -139,6 +152,9 @@ class Settings:
     trust_anchors: str | None = None
     tsa_trust_anchors: str | None = None  # EDC_TSA_TRUST_ANCHORS: the CAs whose TSAs are believed; None: trust_anchors
     seal_level_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # EDC_SEAL_LEVEL, EDC_TSA_* (URL secret)
+    archive_renewal_days: float = 90.0  # B-LTA: a new archive time-stamp this long before the newest TSA certificate expires
+    archive_check_seconds: float = 21600.0  # how often the archive renewal job looks (EDC_ARCHIVE_CHECK_SECONDS)
+    timestamp_retry_seconds: float = 300.0  # how often time-stamps left pending (seal-then-stamp) are tried again
     trusted_lists: str | None = None  # EDC_TRUSTED_LISTS: the EU List of Trusted Lists, a file or an https:// URL
     trusted_list_signers: str | None = None  # EDC_TRUSTED_LIST_SIGNERS: PEM of the certificates that may sign it
     trusted_lists_cache: str = str(REPO_ROOT / "var" / "trusted-lists")  # downloads of a URL's lists
@@ -196,6 +212,9 @@ class Settings:
             trust_anchors=env.get("EDC_TRUST_ANCHORS") or None,
             tsa_trust_anchors=env.get("EDC_TSA_TRUST_ANCHORS") or None,
             seal_level_env={k: env[k] for k in SEAL_LEVEL_ENV_NAMES if env.get(k)},
+            archive_renewal_days=_days(env, "EDC_ARCHIVE_RENEWAL_DAYS", 90.0),
+            archive_check_seconds=_float(env, "EDC_ARCHIVE_CHECK_SECONDS", 21600.0),
+            timestamp_retry_seconds=_float(env, "EDC_TIMESTAMP_RETRY_SECONDS", 300.0),
             trusted_lists=env.get("EDC_TRUSTED_LISTS") or None,
             trusted_list_signers=env.get("EDC_TRUSTED_LIST_SIGNERS") or None,
             trusted_lists_cache=env.get("EDC_TRUSTED_LISTS_CACHE") or str(REPO_ROOT / "var" / "trusted-lists"),

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bridge.edc.report import VerificationReport
 from bridge.registry import documents
-from bridge.registry.models import Credential, Revocation
+from bridge.registry.models import Credential, DocumentVersion, Revocation
 from bridge.trusted_lists_source import lists_of
 
 
@@ -29,7 +29,7 @@ class Standing:
     known: bool = False
     status: str | None = None
     superseded_by: str | None = None
-    sha256_matches: bool | None = None  # the file is byte for byte one the registry holds
+    sha256_matches: bool | None = None  # the file is byte for byte one the registry holds (any version)
     revoked_at: dt.datetime | None = None
     revocation_reason: str | None = None
 
@@ -70,8 +70,13 @@ def standing_of(session: Session, credential_id: str | None, data: bytes | None 
 
 
 def _held(session: Session, row: Credential, digest: str) -> bool:
-    """Whether a file with SHA-256 `digest` is one of the credential's documents (each format it was issued in)."""
-    return digest == row.sha256 or documents.holds_digest(session, row.id, digest)
+    """Whether a file with SHA-256 `digest` is the credential's current document or an earlier version of it
+    (the learner's copy from before a time-stamp or an archive time-stamp was added)."""
+    if digest == row.sha256:
+        return True
+    found = session.execute(select(DocumentVersion.id).where(DocumentVersion.credential_id == row.id,
+                                                             DocumentVersion.sha256 == digest).limit(1))
+    return found.first() is not None or documents.holds_digest(session, row.id, digest)
 
 
 def join(report: VerificationReport, standing: Standing) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bridge.registry import compression
 from bridge.registry.compression import DictionaryCache
-from bridge.registry.models import CompressionDictionary, Credential, CredentialDocument
+from bridge.registry.models import CompressionDictionary, Credential, CredentialDocument, DocumentVersion
 
 
 def _course_dictionary(session: Session, site_id: str, course_id: int,
@@ -67,14 +67,49 @@ def _dictionary_bytes(session: Session, dictionary_id: int) -> bytes:
 
 
 def read_document(session: Session, cache: DictionaryCache, credential: Credential) -> bytes:
+    return _unpacked(session, cache, credential, f"stored document of {credential.id}")
+
+
+def _unpacked(session: Session, cache: DictionaryCache, stored: Credential | DocumentVersion, what: str) -> bytes:
+    """A stored row's document (codec, document, dictionary_id, sha256), byte-exact or RuntimeError."""
     prepared = None
-    if credential.dictionary_id is not None:
-        dictionary_id = credential.dictionary_id
+    if stored.dictionary_id is not None:
+        dictionary_id = stored.dictionary_id
         prepared = cache.get(dictionary_id, lambda: _dictionary_bytes(session, dictionary_id))
-    data = compression.unpack(credential.codec, credential.document, prepared)
-    if hashlib.sha256(data).hexdigest() != credential.sha256:
-        raise RuntimeError(f"stored document of {credential.id} does not match its SHA-256")
+    data = compression.unpack(stored.codec, stored.document, prepared)
+    if hashlib.sha256(data).hexdigest() != stored.sha256:
+        raise RuntimeError(f"{what} does not match its SHA-256")
     return data
+
+
+def replace_document(session: Session, cache: DictionaryCache, credential: Credential, new_document: bytes,
+                     because: str) -> None:
+    """Make `new_document` the credential's current sealed document, keeping the one it replaces.
+
+    The old version goes to document_versions as stored (byte-exact, compressed as it was); the new one
+    is packed with the course's dictionary. Adding a time-stamp or an archive time-stamp changes only
+    unsigned properties, so the copy the learner already holds stays valid; a download gets the newest.
+    """
+    session.add(DocumentVersion(
+        credential_id=credential.id, format=credential.format, version=credential.document_version,
+        document=credential.document, codec=credential.codec, dictionary_id=credential.dictionary_id,
+        size=credential.size, sha256=credential.sha256, replaced_because=because))
+    packed, dictionary_id, digest = pack_for_course(session, cache, credential.site_id, credential.course_id,
+                                                    new_document)
+    credential.document, credential.codec, credential.dictionary_id = packed.data, packed.codec, dictionary_id
+    credential.size, credential.sha256 = len(new_document), digest
+    credential.document_version += 1
+
+
+def read_version(session: Session, cache: DictionaryCache, version: DocumentVersion) -> bytes:
+    """An earlier version of a sealed document, byte-exact (checked against its SHA-256)."""
+    return _unpacked(session, cache, version, f"version {version.version} of {version.credential_id}")
+
+
+def held_versions(session: Session, credential_id: str) -> list[DocumentVersion]:
+    """The earlier versions of a credential's documents, oldest first."""
+    return list(session.execute(select(DocumentVersion).where(DocumentVersion.credential_id == credential_id)
+                                .order_by(DocumentVersion.version)).scalars())
 
 
 def alternates(session: Session, cache: DictionaryCache, credential: Credential) -> list[tuple[str, bytes]]:

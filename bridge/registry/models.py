@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        TypeDecorator, UniqueConstraint)
+                        TypeDecorator, UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ISSUANCE_STATUSES = ("queued", "parked", "sealing", "issued", "delivered", "failed", "revoked")
@@ -120,12 +120,45 @@ class Credential(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     supersedes: Mapped[str | None] = mapped_column(String(64))
     superseded_by: Mapped[str | None] = mapped_column(String(64))
+    # Long-term seals (migration 0130, bridge/worker/upkeep.py): which version of the sealed document this
+    # row holds (older ones are in document_versions), whether its time-stamp is still to be added
+    # (sealed with EDC_TSA_POLICY=seal-then-stamp while the TSA was down), and when the TSA certificate
+    # of its newest time-stamp expires (the archive renewal comes before that).
+    document_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    timestamp_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    proof_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_credentials_learner", "learner_id"),
         Index("ix_credentials_course", "site_id", "course_id"),
         Index("ix_credentials_status", "status"),
         Index("ix_credentials_issued_at", "issued_at"),
+        Index("ix_credentials_proof_expires", "proof_expires_at"),
+    )
+
+
+class DocumentVersion(Base):
+    """A sealed document a newer version replaced (migration 0130): adding a time-stamp or an archive
+    time-stamp changes only unsigned properties, and the copy the learner was sent stays valid, so it
+    is kept byte-exact (compressed with the course's dictionary, as credentials.document). The
+    credential row holds the newest; a download gets that one."""
+
+    __tablename__ = "document_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"))
+    format: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    codec: Mapped[str] = mapped_column(String(32))
+    dictionary_id: Mapped[int | None] = mapped_column(ForeignKey("compression_dictionaries.id"))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replaced_because: Mapped[str] = mapped_column(String(32))  # timestamp-added | archive-timestamp-added
+
+    __table_args__ = (
+        UniqueConstraint("credential_id", "format", "version", name="uq_document_version"),
+        Index("ix_document_versions_sha256", "sha256"),
     )
 
 

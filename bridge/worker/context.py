@@ -34,6 +34,7 @@ class Context:
     wake: threading.Event = field(default_factory=threading.Event)  # new work for the issuing threads
     deliveries_due: threading.Event = field(default_factory=threading.Event)  # ... for the delivery threads
     seal_level: Any = None  # bridge.edc.ltv.SealLevelSettings; None: the settings' (EDC_SEAL_LEVEL, EDC_TSA_*)
+    revocation_source: Any = None  # bridge.edc.ltv.RevocationSource for B-LT; None: each certificate's CRL (ltv)
     _specs: dict = field(default_factory=dict, repr=False)  # parsed descriptions by their stored text
 
     @property

@@ -26,7 +26,7 @@ from bridge.registry import audit, documents
 from bridge.registry.models import CourseSpecification, Credential, CredentialDocument, Issuance, utcnow
 from bridge.registry.links import new_link
 from bridge.worker.context import Context, backoff
-from bridge.worker import programmes
+from bridge.worker import programmes, upkeep
 from bridge.worker.corrections import deliveries_for, revoke_in
 
 log = logging.getLogger("edc.worker")
@@ -110,10 +110,10 @@ def _seal(ctx: Context, credential: model.Credential, fmt: str) -> bytes:
 
     With policy `wait` a TSA outage raises TsaUnavailableError and the issuance stays queued; with
     `seal-then-stamp` the B-B document is stored and delivered, and the missing time-stamp is logged
-    and audited (`credential.timestamp_pending`) so it can be added later with ltv.complete_pending.
+    and audited (`credential.timestamp_pending`); the scheduled job upkeep.complete_pending adds it later.
     """
     seal = ctx.seals.current()
-    options = ctx.seal_level.issue_kwargs()
+    options = {**ctx.seal_level.issue_kwargs(), "revocation_source": ctx.revocation_source}
     try:
         return formats.get(fmt).issue(credential, seal, checks=ctx.checks, **options)
     except ltv.TimestampPending as pending:
@@ -300,6 +300,7 @@ def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[s
         session, ctx.registry.dictionaries, row.site_id, row.course_id, document,
         seed=lambda: dictionary_seed(credential, document, fmt))
     spec, learner = credential.spec, credential.learner
+    pending, proof_expires_at = upkeep.long_term_facts(ctx, document)  # for the jobs of bridge/worker/upkeep.py
     session.add(Credential(
         id=cid, issuance_id=row.id, site_id=row.site_id, course_id=row.course_id, learner_id=row.learner_id,
         learner_email=learner.email, learner_name=learner.full_name, learner_lang=learner.lang,
@@ -307,7 +308,7 @@ def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[s
         issuer_name=json.dumps(dict(spec.awarding_body.name), ensure_ascii=False),
         issued_at=credential.issuance.issued_at, status="issued", format=fmt, document=packed.data,
         codec=packed.codec, dictionary_id=dictionary_id, size=len(document), sha256=digest,
-        supersedes=supersedes))
+        supersedes=supersedes, timestamp_pending=pending, proof_expires_at=proof_expires_at))
     for other, data in item.alternates:  # the course's other formats, under the same id
         packed_other, other_dictionary, other_digest = documents.pack_for_course(
             session, ctx.registry.dictionaries, row.site_id, row.course_id, data)

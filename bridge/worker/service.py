@@ -3,7 +3,8 @@
 APScheduler runs delivery retries (through the due times set with exponential backoff), taking back
 the claims of a sidecar process that died (every second, bridge/worker/recovery.py), the re-queueing
 of expired leases (a process stuck mid-issue), the recovery of mails handed over before a crash, the
-seal-expiry check, and the cleanup of nonces, expired staff sessions and old failed staff logins.
+seal-expiry check, the cleanup of nonces, expired staff sessions and old failed staff logins, and the
+upkeep of long-term seals (time-stamps left pending, B-LTA archive renewals: bridge/worker/upkeep.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any, Callable
 from bridge.delivery import DeliveryError
 from bridge.registry.liveness import Liveness
 from bridge.trusted_lists_source import add_refresh_job
+from bridge.worker import upkeep
 from bridge.worker.context import Context
 from bridge.worker.delivering import deliver_continuously, deliver_due, recover_handed_over
 from bridge.worker.issuing import claim_issuances, process_issuances, requeue_expired_leases
@@ -94,6 +96,11 @@ class Worker:
                           id="recovery", **every)
         scheduler.add_job(self._guard(lambda: take_back_from_the_dead(self.ctx)), seconds=1, id="liveness", **every)
         scheduler.add_job(self._guard(self._purge_nonces), minutes=5, id="nonces", **every)
+        # Long-term seals (bridge/worker/upkeep.py): pending time-stamps, and B-LTA archive renewals.
+        scheduler.add_job(self._guard(lambda: upkeep.complete_pending(self.ctx)), id="timestamps-pending",
+                          seconds=self.ctx.settings.timestamp_retry_seconds, **every)
+        scheduler.add_job(self._guard(lambda: upkeep.renew_archives(self.ctx)), id="archive-renewal",
+                          seconds=self.ctx.settings.archive_check_seconds, **every)
         scheduler.add_job(self._guard(lambda: run_checks(self.ctx)), seconds=5, id="programmes", **every)
         add_refresh_job(scheduler, getattr(self.ctx, "trusted_lists", None))  # EDC_TRUSTED_LISTS, at start and then
         scheduler.add_job(self._guard(self._purge_staff_access), minutes=5, id="staff_access", **every)

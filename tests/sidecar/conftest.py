@@ -6,6 +6,7 @@ schema, dropped afterwards. Without either, the PostgreSQL variants are skipped,
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -158,3 +159,22 @@ def put_spec(client, course: int, spec: dict, site: str = "demo"):
     path = f"/api/v1/courses/{site}/{course}/specification"
     body = json.dumps(spec, ensure_ascii=False).encode("utf-8")
     return client.put(path, data=body, headers=signed("PUT", path, body))
+
+
+@contextlib.contextmanager
+def downgraded(ctx, revision: str):
+    """The app's registry taken back to migration `revision` (yields the connection, to look at it), then
+    let go of; a test opens `Registry(database_url)` after it to migrate forward again, as a start does."""
+    from alembic import command
+    from alembic.config import Config
+
+    from bridge.registry.db import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with ctx.registry.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+        connection.commit()
+        yield connection
+    ctx.registry.dispose()

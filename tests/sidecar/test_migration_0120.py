@@ -3,17 +3,14 @@ category the models describe, added to an existing registry (its credentials and
 removed again by the downgrade."""
 from __future__ import annotations
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
 from bridge import worker
 from bridge.registry import Registry
-from bridge.registry.db import MIGRATIONS
 from bridge.registry.models import Base, Credential, Revocation
-from tests.sidecar.conftest import STAFF_HEADERS, make_event, pilot_spec, post_event, put_spec
+from tests.sidecar.conftest import STAFF_HEADERS, downgraded, make_event, pilot_spec, post_event, put_spec
 
 
 def test_the_migration_creates_what_the_models_describe(ctx):
@@ -29,15 +26,9 @@ def test_an_existing_registry_keeps_its_credentials_and_revocations(database_url
     with ctx.registry.reading() as session:
         cid = session.execute(select(Credential.id)).scalar_one()
     client.post(f"/api/v1/credentials/{cid}/revoke", json={"reason": "issued by mistake"}, headers=STAFF_HEADERS)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with ctx.registry.engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0110_programmes")
-        connection.commit()
+    with downgraded(ctx, "0110_programmes") as connection:
         assert "credential_documents" not in inspect(connection).get_table_names()
         assert "category" not in {c["name"] for c in inspect(connection).get_columns("revocations")}
-    ctx.registry.dispose()
     upgraded = Registry(database_url)
     try:
         assert "credential_documents" in inspect(upgraded.engine).get_table_names()

@@ -5,8 +5,6 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select, update
 
 from bridge import worker
@@ -14,10 +12,11 @@ from bridge.app import create_app, stop_app
 from bridge.delivery.email import EmailChannel, parse_smtp_url
 from bridge.delivery.messages import message_id
 from bridge.registry import audit
-from bridge.registry.db import MIGRATIONS, Registry
+from bridge.registry.db import Registry
 from bridge.registry.models import AuditEntry, Credential, Delivery
 from tests.delivery.conftest import mail_sink  # noqa: F401 - the loopback SMTP server fixture, shared
-from tests.sidecar.conftest import STAFF_HEADERS, RecordingChannel, make_event, pilot_spec, post_event, put_spec
+from tests.sidecar.conftest import (STAFF_HEADERS, RecordingChannel, downgraded, make_event, pilot_spec, post_event,
+                                   put_spec)
 
 MAIL_FROM = "credentials@edc.example.test"
 
@@ -128,13 +127,8 @@ def test_the_resends_column_arrives_with_the_migration_on_an_existing_registry(d
     put_spec(client, 1, pilot_spec())
     post_event(client, make_event())
     assert worker.drain(ctx) == 1
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with ctx.registry.engine.connect() as connection:  # back to the registry as 0050 left it ...
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0050_links")
-        connection.commit()
-    ctx.registry.dispose()
+    with downgraded(ctx, "0050_links"):  # back to the registry as 0050 left it ...
+        pass
     upgraded = Registry(database_url)  # ... and forward again, as a sidecar start does
     try:
         with upgraded.reading() as s:

@@ -45,6 +45,8 @@ def test_a_credential_unknown_to_the_registry_is_said_so(client, issued):
 
 
 def test_only_the_verification_module_joins_revocation_into_a_verdict():
-    joins = {str(p.relative_to(BRIDGE)) for p in BRIDGE.rglob("*.py")
-             if re.search(r"\breport\.revoked\s*=", p.read_text(encoding="utf-8"))}
+    """On the service floor; the credential logic (bridge/edc) may read a revocation from the file's own
+    public status resource, which is not the registry's word."""
+    joins = {str(p.relative_to(BRIDGE)) for p in BRIDGE.rglob("*.py") if p.relative_to(BRIDGE).parts[0] != "edc"
+             and re.search(r"\breport\.revoked\s*=", p.read_text(encoding="utf-8"))}
     assert joins == {"verification.py"}

@@ -249,3 +249,37 @@ def test_a_reissue_in_the_sidecar_lists_the_new_one_and_marks_the_old_superseded
                            teacher.get(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}").text))
     assert rows[str(loop["learner"])] in ("delivered", "issued")  # follows the new credential
     assert m.screenshot(learner, "/my/?lang=lt", "my-credentials-reissued-lt") == []
+
+
+def test_a_course_that_asks_for_elm_v3_gets_it_labelled_and_downloaded_as_elm_v3(loop):
+    """Issue 12: the description form's format choice is honoured by the real sidecar, and Moodle stores,
+    labels and serves the ELM v3 JSON-LD file as what it is (not as 'EDC XML')."""
+    teacher = m.Browser(loop["wwwroot"], "e2e_teacher", PASSWORD)
+    page = teacher.get(f"/blocks/edcissuer/spec.php?courseid={loop['courseid']}").text
+    fields = [(k, "elm3-jsonld" if k == "format" else v) for k, v in m.form_fields(page)]
+    assert ("format", "elm3-jsonld") in fields, "the description form offers no format choice"
+    saved = teacher.post("/blocks/edcissuer/spec.php", fields + [("submitbutton", "Save")])
+    assert "the sidecar accepted it" in saved.text, re.findall(r'alert[^>]*>([^<]+)', saved.text)[:3]
+    before = len(state(loop, "other")["credentials"])  # Jonas's first one was revoked: a new request issues anew
+    teacher.post(f"/blocks/edcissuer/issue.php?courseid={loop['courseid']}",
+                 {"sesskey": teacher.sesskey, "action": "selected", "userids[]": [loop["other"]],
+                  "confirmexception": 1, "exceptionreason": "Assessed again after the correction."})
+    m.run_adhoc_tasks(MOODLE_DIR)
+    wait_for(lambda: len(state(loop, "other")["credentials"]) == before + 1, "the ELM v3 credential stored", loop)
+    jonas = m.Browser(loop["wwwroot"], "e2e_jonas", PASSWORD)
+    items = [i for i in listed(jonas.get("/my/?lang=en").text) if 'data-status="revoked"' not in i]
+    assert len(items) == 1 and "ELM v3 JSON-LD" in items[0] and "EDC v1 XML" not in items[0], items
+    link = re.search(r'href="([^"]*pluginfile\.php[^"]*)"', items[0]).group(1).replace("&amp;", "&")
+    assert link.split("?")[0].endswith(".json"), link
+    download = jonas.get(link)
+    assert download.status_code == 200
+    assert download.headers["Content-Type"].split(";")[0] in ("application/ld+json", "application/json"), download.headers
+    document = download.content
+    assert json.loads(document)["signatures"]  # JAdES, JWS JSON serialization with the JSON-LD as payload
+    assert b"credentialSubject" in document and b"credentialStatus" in document
+    report = requests.post(loop["sidecar_url"] + "/api/v1/verify", data=document,
+                           headers={"Content-Type": "application/ld+json"}, timeout=60).json()
+    assert report["valid"] is True and report["format"] == "elm3-jsonld", report
+    stored = [c for c in state(loop, "other")["credentials"] if c["status"] != "revoked"]
+    assert [c.get("format") for c in stored] == ["elm3-jsonld"], stored
+    assert m.screenshot(jonas, "/my/?lang=en", "my-credentials-elm3") == []

@@ -283,3 +283,27 @@ def test_a_course_that_asks_for_elm_v3_gets_it_labelled_and_downloaded_as_elm_v3
     stored = [c for c in state(loop, "other")["credentials"] if c["status"] != "revoked"]
     assert [c.get("format") for c in stored] == ["elm3-jsonld"], stored
     assert m.screenshot(jonas, "/my/?lang=en", "my-credentials-elm3") == []
+
+
+def test_export_for_europass_from_the_description_page(loop):
+    """Issue 16: the description page's 'Export for Europass' links download what the sidecar exports, and a
+    description Europass would refuse comes back to the form naming what is missing."""
+    teacher = m.Browser(loop["wwwroot"], "e2e_teacher", PASSWORD)
+    spec = f"/blocks/edcissuer/spec.php?courseid={loop['courseid']}"
+    page = teacher.get(spec).text
+    links = dict((label, href.replace("&amp;", "&")) for href, label in
+                 re.findall(r'<a href="([^"]*europass\.php[^"]*)"[^>]*>([^<]+)</a>', page))
+    assert set(links) == {"QDR XML (course register)", next(k for k in links if k.startswith("ELM"))}, links
+    fields = [(k, "" if k in ("homepage", "isced_f") else v) for k, v in m.form_fields(page)]
+    teacher.post("/blocks/edcissuer/spec.php", fields + [("submitbutton", "Save")])
+    refused = teacher.get(links["QDR XML (course register)"])
+    assert "Europass would refuse this description" in refused.text and "/homepage" in refused.text
+    fields = [(k, {"homepage": "https://www.example.edu/data101", "isced_f": "0611"}.get(k, v))
+              for k, v in m.form_fields(teacher.get(spec).text)]
+    saved = teacher.post("/blocks/edcissuer/spec.php", fields + [("submitbutton", "Save")])
+    assert "the sidecar accepted it" in saved.text, re.findall(r'alert[^>]*>([^<]+)', saved.text)[:3]
+    exported = teacher.get(links["QDR XML (course register)"])
+    assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("application/xml"), \
+        (exported.headers, exported.text[:500])
+    assert b"learningOpportunity" in exported.content or b"LearningOpportunity" in exported.content
+    assert "attachment" in exported.headers.get("Content-Disposition", "") and ".xml" in exported.headers["Content-Disposition"]

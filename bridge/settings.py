@@ -49,27 +49,14 @@ def seal_level_settings(values: Mapping[str, str]):
         raise SettingsError(str(exc)) from None
 
 
-def _days(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, unit: str = "seconds") -> float:
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number of days, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be more than 0")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+        raise SettingsError(f"{name} must be a number of {unit}, not {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be more than 0")
     return value
@@ -212,7 +199,7 @@ class Settings:
             trust_anchors=env.get("EDC_TRUST_ANCHORS") or None,
             tsa_trust_anchors=env.get("EDC_TSA_TRUST_ANCHORS") or None,
             seal_level_env={k: env[k] for k in SEAL_LEVEL_ENV_NAMES if env.get(k)},
-            archive_renewal_days=_days(env, "EDC_ARCHIVE_RENEWAL_DAYS", 90.0),
+            archive_renewal_days=_float(env, "EDC_ARCHIVE_RENEWAL_DAYS", 90.0, unit="days"),
             archive_check_seconds=_float(env, "EDC_ARCHIVE_CHECK_SECONDS", 21600.0),
             timestamp_retry_seconds=_float(env, "EDC_TIMESTAMP_RETRY_SECONDS", 300.0),
             trusted_lists=env.get("EDC_TRUSTED_LISTS") or None,

@@ -26,6 +26,7 @@ from flask import (Blueprint, Flask, Response, abort, flash, g, redirect, render
 from sqlalchemy import String, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bridge.edc import inputs
 from bridge.presentation.charts import last_weeks, stacked_weekly_bars, week_start
 from bridge.presentation.spreadsheet import csv_line
 from bridge.registry import audit, staff_access
@@ -229,8 +230,9 @@ def _search(filters: Filters):
                                 Credential.id == filters.q))
     if filters.course:
         site, _, course = filters.course.rpartition("/")
-        if course.isdigit():
-            query = query.where(Credential.course_id == int(course))
+        course_id = inputs.learner_moodle_id(course)  # the ASCII id rule; "²" is no course
+        if course_id is not None:
+            query = query.where(Credential.course_id == course_id)
             if site:
                 query = query.where(Credential.site_id == site)
     if filters.status == "superseded":
@@ -449,7 +451,7 @@ def reissue(credential_id: str):
     return _back_to(credential_id)
 
 
-@staff.post("/deliveries/<int:delivery_id>/retry")
+@staff.post("/deliveries/<id:delivery_id>/retry")
 def retry(delivery_id: int):
     from bridge import worker
 
@@ -464,7 +466,7 @@ def retry(delivery_id: int):
     return _back_to(row.credential_id)
 
 
-@staff.post("/deliveries/<int:delivery_id>/resend")
+@staff.post("/deliveries/<id:delivery_id>/resend")
 def resend(delivery_id: int):
     from bridge import worker
 

@@ -143,7 +143,6 @@ class spec_form extends \moodleform {
         $this->plain('learning_opportunity_location_country', 'org_country');
         $this->plain('learning_opportunity_location_region', 'org_region');
 
-
         $this->add_action_buttons(true, get_string('savesend', 'block_edcissuer'));
     }
 

@@ -138,7 +138,6 @@ $string['format'] = 'Credential format';
 $string['format_edcxml'] = 'EDC v1 XML (sealed with XAdES)';
 $string['format_elm3jsonld'] = 'ELM v3 JSON-LD (sealed with JAdES; what Europass wallets take)';
 $string['format_both'] = 'Both: the same credential as EDC v1 XML and as ELM v3 JSON-LD (one email, both files here)';
-$string['format_all'] = 'Both: the same credential as EDC v1 XML and as ELM v3 JSON-LD (one email, both files here)';
 $string['format_ob3vcjwt'] = 'Open Badges 3.0 (a VC-JWT sealed on the same key; what Open Badges wallets take)';
 $string['qf_ehea_cycle'] = 'QF-EHEA cycle';
 $string['qf_ehea_cycle_short'] = 'Short cycle';

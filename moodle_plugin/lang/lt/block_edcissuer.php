@@ -138,7 +138,6 @@ $string['format'] = 'Kredencialo formatas';
 $string['format_edcxml'] = 'EDC v1 XML (užantspauduotas XAdES)';
 $string['format_elm3jsonld'] = 'ELM v3 JSON-LD (užantspauduotas JAdES; jį priima Europass piniginės)';
 $string['format_both'] = 'Abu: tas pats kredencialas kaip EDC v1 XML ir kaip ELM v3 JSON-LD (vienas laiškas, abu failai čia)';
-$string['format_all'] = 'Abu: tas pats kredencialas kaip EDC v1 XML ir kaip ELM v3 JSON-LD (vienas laiškas, abu failai čia)';
 $string['format_ob3vcjwt'] = 'Open Badges 3.0 (VC-JWT, užantspauduotas tuo pačiu raktu; jį priima Open Badges piniginės)';
 $string['qf_ehea_cycle'] = 'EAERE kvalifikacijų sandaros pakopa';
 $string['qf_ehea_cycle_short'] = 'Trumpoji pakopa';

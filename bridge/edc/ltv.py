@@ -202,7 +202,7 @@ class CrlDistributionPointSource:
                 reply = requests.get(url, timeout=self.timeout)
                 reply.raise_for_status()
                 crl = x509.load_der_x509_crl(reply.content)
-            except (requests.RequestException, ValueError) as exc:
+            except (requests.RequestException, ValueError, x509.InvalidVersion) as exc:
                 problems.append(f"{timestamps.redact_url(url)}: {type(exc).__name__}")
                 continue
             if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):
@@ -259,8 +259,8 @@ def _reads_whole(parse) -> bool:
     pyhanko-certvalidator uses the second and reads lazily, failing late on a malformed inner field)."""
     try:
         parse()
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
-        return False
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, x509.InvalidVersion):
+        return False  # InvalidVersion (a version field outside v1-v3) is no ValueError
     return True
 
 
@@ -280,7 +280,7 @@ def read_revocation_values(crls: Sequence[bytes], ocsps: Sequence[bytes], where:
         if der.lstrip().startswith(b"-----BEGIN"):
             try:
                 der = x509.load_pem_x509_crl(der).public_bytes(Encoding.DER)
-            except ValueError:
+            except (ValueError, x509.InvalidVersion):
                 problems.append(f"{what} cannot be read: it is PEM text, but not a CRL")
                 continue
             notes.append(f"{what} is a PEM-armoured CRL where DER is expected; it was read anyway")

@@ -60,7 +60,10 @@ def parse_certificate(der: bytes) -> x509.Certificate:
     asn1crypto reads lazily: a certificate only one of them accepts would fail later, deep inside
     path validation. Reading it whole here lets the caller say which certificate is malformed.
     """
-    cert = x509.load_der_x509_certificate(der)
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except x509.InvalidVersion as exc:  # not a ValueError: a version field that is not v1-v3
+        raise ValueError(f"not a well-formed X.509 certificate (version {exc.parsed_version})") from None
     try:
         asn1_x509.Certificate.load(der, strict=True).native
     except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
@@ -207,7 +210,7 @@ def _newest_revocation_time(crls: Sequence[bytes], ocsps: Sequence[bytes]) -> dt
     for der in crls:
         try:
             times.append(x509.load_der_x509_crl(der).last_update_utc)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):
             continue
     for der in ocsps:
         try:

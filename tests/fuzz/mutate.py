@@ -375,3 +375,18 @@ def mutate(seed: bytes, rng: random.Random) -> bytes:
         if len(data) <= MAX_INPUT:
             return data
     return seed[:len(seed) // 2]
+
+
+def replace_value_everywhere(data: bytes, old: bytes, new: bytes) -> bytes:
+    """`data` with every carried value `old` (DER) replaced by `new`: base64 in XAdES, inside the
+    base64url etsiU entries of JAdES."""
+    if data.lstrip()[:1] == b"<":
+        return data.replace(base64.b64encode(old), base64.b64encode(new))
+    outer = json.loads(data)
+    signature = outer["signatures"][0]
+    entries = signature["header"]["etsiU"]
+    for i, entry in enumerate(entries):
+        if isinstance(entry, str):
+            text = _b64url_decode(entry).decode("utf-8").replace(base64.b64encode(old).decode(), base64.b64encode(new).decode())
+            entries[i] = _b64url(text.encode("utf-8"))
+    return json.dumps(outer).encode()

@@ -6,6 +6,7 @@ last-resort guard of bridge/edc/report.py ("... could not be checked"), and with
 """
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
@@ -49,3 +50,37 @@ def test_mutated_unsigned_properties_get_a_verdict_in_plain_words(corpus, data):
     assert report.plain_words()
     if not report.valid:
         assert report.problems or not report.trusted
+
+
+# --- what the long run found (python -m tests.fuzz.run, 100,000 inputs) -----------------------------
+
+
+def _with_version(der: bytes, version_byte: int, value: int) -> bytes:
+    """`der` with the byte of its version INTEGER at `version_byte` set to `value` (an unknown version)."""
+    return der[:version_byte] + bytes([value]) + der[version_byte + 1:]
+
+
+def test_a_certificate_of_an_unknown_version_is_named_not_raised(corpus):
+    """cryptography raises InvalidVersion, which is no ValueError, for a version field outside v1-v3."""
+    seed = corpus.seeds["xades-B-LT"]
+    first = seed.split(b"<xades:EncapsulatedX509Certificate>", 1)[1].split(b"<", 1)[0]
+    der = base64.b64decode(first)
+    assert der[8:13] == b"\xa0\x03\x02\x01\x02"  # [0] EXPLICIT INTEGER 2 (v3) after two long-form headers
+    document = seed.replace(first, base64.b64encode(_with_version(der, 12, 10)), 1)
+    report = verify_credential(document, trust_anchors=corpus.anchors, now=corpus.now)
+    assert not report.valid and not [p for p in report.problems if UNCHECKED in p], report.problems
+    assert any(p.startswith("certificate value 1 (CertificateValues) cannot be read") for p in report.problems)
+
+
+def test_a_crl_of_an_unknown_version_is_named_not_raised(corpus):
+    from bridge.edc import jades_ltv
+    from bridge.edc.jades import JadesDocument
+    from tests.fuzz.mutate import replace_value_everywhere
+
+    seed = corpus.seeds["jades-B-LT"]
+    [crl] = jades_ltv.carried(JadesDocument.parse(seed))[1].crls[:1]
+    assert crl[crl.index(b"\x02\x01\x01"):][:3] == b"\x02\x01\x01"  # version INTEGER 1 (v2)
+    document = replace_value_everywhere(seed, crl, _with_version(crl, crl.index(b"\x02\x01\x01") + 2, 17))
+    report = verify_credential(document, trust_anchors=corpus.anchors, now=corpus.now)
+    assert not report.valid and not [p for p in report.problems if UNCHECKED in p], report.problems
+    assert any(p.startswith("revocation value 1 of the CRLs in rVals cannot be read") for p in report.problems)

@@ -21,6 +21,7 @@ from bridge.edc.jades import JadesDocument, seal_jades
 from bridge.edc.schema_check import safe_parse
 from bridge.edc.verifier import verify_credential
 from ltv_pki import LoopbackTSA
+from tests.fuzz.mutate import replace_value_everywhere
 
 NOW = dt.datetime.now(dt.timezone.utc)
 SEAL_DAYS, FIRST_TSA_DAYS = 30, 60
@@ -63,22 +64,9 @@ def _archive_tokens(data: bytes) -> list[bytes]:
     return formats.long_term(data).archive_timestamps()
 
 
-def _replace_value(data: bytes, old: bytes, new: bytes) -> bytes:
-    """`data` with the carried value `old` (DER) replaced by `new`, in whichever encoding the format uses."""
-    if data.lstrip()[:1] == b"<":
-        return data.replace(base64.b64encode(old), base64.b64encode(new))
-    document = JadesDocument.parse(data)
-    entries = document.unprotected["etsiU"]
-    for i, entry in enumerate(entries):
-        text = base64.urlsafe_b64decode(entry + "=" * (-len(entry) % 4)).decode()
-        changed = text.replace(base64.b64encode(old).decode(), base64.b64encode(new).decode())
-        entries[i] = base64.urlsafe_b64encode(changed.encode()).rstrip(b"=").decode()
-    return document.render()
-
-
 def _alter_token(data: bytes, token: bytes) -> bytes:
     """`data` with one byte inside the TSA's signature of `token` flipped."""
-    return _replace_value(data, token, token[:-5] + bytes([token[-5] ^ 0x01]) + token[-4:])
+    return replace_value_everywhere(data, token, token[:-5] + bytes([token[-5] ^ 0x01]) + token[-4:])
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -131,7 +119,7 @@ def test_validation_data_covered_by_an_archive_time_stamp_cannot_be_swapped(fmt,
     their place breaks its message imprint."""
     renewed = _renew(_seal(fmt, credential, ca.issue_seal(days=SEAL_DAYS), first_tsa), second_tsa)
     first_crl = _crls(renewed)[0]
-    swapped = _replace_value(renewed, first_crl, ca.crl(days=3))
+    swapped = replace_value_everywhere(renewed, first_crl, ca.crl(days=3))
     assert swapped != renewed
     report = _verify(swapped, ca, NOW)
     assert not report.valid

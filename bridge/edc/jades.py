@@ -528,9 +528,3 @@ def verify_jades(
         with report.checking("certificate chain"):
             trust.judge_seal(report, check, trust_anchors, now)
     return report
-
-
-# Names another module of this tree still uses (bridge/edc/jws.py); the public ones are
-# trust.judge_seal and certificates.
-_judge_trust = trust.judge_seal
-_certificates = certificates

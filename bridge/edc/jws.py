@@ -24,7 +24,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from bridge.edc import jades
+from bridge.edc import jades, trust
 from bridge.edc.report import VerificationReport
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ def public_jwk(jwk: Mapping[str, Any]) -> dict[str, str]:
 
 def seal_certificates(token: CompactJws) -> list[x509.Certificate]:
     try:
-        return jades._certificates(token.header)
+        return jades.certificates(token.header)
     except jades.JadesError as exc:
         raise JwsError(str(exc)) from None
 
@@ -230,7 +230,7 @@ def check_issuer_seal(token: CompactJws, report: VerificationReport, trust_ancho
     report.seal_outcome(check)
     if check.certificate is not None:
         with report.checking("certificate chain"):
-            jades._judge_trust(report, check, trust_anchors, now)
+            trust.judge_seal(report, check, trust_anchors, now)
     return check.intact
 
 

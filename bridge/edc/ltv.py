@@ -335,6 +335,14 @@ def _path(cert: x509.Certificate, pool: Sequence[x509.Certificate]) -> list[x509
     return path
 
 
+def _collect_revocation(path: Sequence[x509.Certificate], source: RevocationSource, into: RevocationData) -> None:
+    """Add to `into` what `source` says about each certificate of `path` but the last (its anchor), each once."""
+    for cert, issuer in zip(path, path[1:]):
+        data = source.collect(cert, issuer)
+        into.crls += [c for c in data.crls if c not in into.crls]
+        into.ocsps += [o for o in data.ocsps if o not in into.ocsps]
+
+
 def validation_material(seal_cert: x509.Certificate, carried: Sequence[x509.Certificate], token: bytes,
                         stamped: bytes, revocation_source: RevocationSource,
                         anchors: Sequence[x509.Certificate] = ()) -> tuple[list[x509.Certificate], RevocationData]:
@@ -354,10 +362,7 @@ def validation_material(seal_cert: x509.Certificate, carried: Sequence[x509.Cert
     revocation = RevocationData()
     for path in paths:
         chain += [c for c in path if c not in chain]
-        for cert, issuer in zip(path, path[1:]):
-            data = revocation_source.collect(cert, issuer)
-            revocation.crls += [c for c in data.crls if c not in revocation.crls]
-            revocation.ocsps += [o for o in data.ocsps if o not in revocation.ocsps]
+        _collect_revocation(path, revocation_source, revocation)
     if not (revocation.crls or revocation.ocsps):
         raise RevocationUnavailableError("no revocation data was obtained for the seal's certificate chain")
     return chain, revocation
@@ -483,10 +488,7 @@ def archive_validation_material(token: bytes, carried: Sequence[x509.Certificate
     pool = [*carried, *anchors, *timestamps.verify_timestamp(token, b"", [], extra_certs=carried).certificates]
     path = _path(tsa_cert, pool)
     revocation = RevocationData()
-    for cert, issuer in zip(path, path[1:]):
-        data = revocation_source.collect(cert, issuer)
-        revocation.crls += [c for c in data.crls if c not in revocation.crls]
-        revocation.ocsps += [o for o in data.ocsps if o not in revocation.ocsps]
+    _collect_revocation(path, revocation_source, revocation)
     if not (revocation.crls or revocation.ocsps):
         raise RevocationUnavailableError("no revocation data was obtained for the archive time-stamp's TSA")
     return [c for c in path if c not in carried], revocation

@@ -118,9 +118,9 @@ def test_a_format_says_when_its_official_check_is_not_configured():
 _BY_HAND = re.compile(r"""[!=]=\s*["'](edc-xml|elm3-jsonld)["']|["'](edc-xml|elm3-jsonld)["']\s*[!=]=|"""
                       r"""lstrip\([^)]*\)\[:1\]\s*==""")
 FORMAT_MODULES = {"formats.py", "format_edc_xml.py", "format_elm3.py"}
-# Not about a credential's format: ltv.needs_timestamp (long-term seal work under way) still looks at the first
-# byte itself; the Europass course export (commands/catalogue.py) chooses between its own export formats.
-NOT_CREDENTIAL_FORMATS = {"ltv.py", "catalogue.py"}
+# Not about a credential's format: the Europass course export (commands/catalogue.py) chooses between its
+# own export formats.
+NOT_CREDENTIAL_FORMATS = {"catalogue.py"}
 
 
 def by_hand(source: str) -> list[str]:

@@ -2,8 +2,11 @@
 they are verified with.
 
 Made fresh each run (nothing fetched, nothing stored in the repository): a TEST CA, a loopback
-OpenSSL TSA it certifies (tests/ltv/ltv_pki.py), an ECDSA software seal, and the pilot credential
-sealed as EDC XML (XAdES) and ELM v3 (JAdES) at B-T, B-LT and B-LTA, and a renewed B-LTA.
+OpenSSL TSA it certifies (tests/ltv/ltv_pki.py), an ECDSA software seal whose certificate claims a
+qualified seal's QC statements, and the pilot credential sealed as EDC XML (XAdES) and ELM v3 (JAdES)
+at B-T, B-LT and B-LTA, and a renewed B-LTA. EU trusted lists made and signed by TEST keys
+(tests/trusted_lists/tsl_factory.py) name the TEST CA as a granted CA/QC service, so every input also
+goes through the qualified-seal decision, as in a deployment with EDC_TRUSTED_LISTS.
 The EU's own signed samples are read from ../shared/reference as further seeds when present.
 """
 from __future__ import annotations
@@ -19,6 +22,8 @@ sys.path.insert(0, str(REPO / "tests" / "ltv"))
 from ltv_pki import LoopbackTSA, TestCA  # noqa: E402
 
 from bridge.edc import formats, ltv, model  # noqa: E402
+from hsm.demo_token import QUALIFIED_SEAL_STATEMENTS  # noqa: E402
+from tests.trusted_lists.tsl_factory import ListSigner, Service, State, make_lists  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "reference" / "edc"
 EU_SAMPLES = (SHARED / "v1_signed_samples" / "credential-generic-profile-xsd-signed.xml",
@@ -37,6 +42,13 @@ class Corpus:
         self.seeds: dict[str, bytes] = {}
         self.anchors = anchors  # cryptography certificates
         self.now = dt.datetime.now(dt.timezone.utc)
+        self.trusted_lists = None  # bridge.edc.trusted_lists.TrustedLists naming the TEST CA
+
+    def verify(self, data: bytes):
+        """`data` verified the way a deployment does: trust anchors and trusted lists configured."""
+        from bridge.edc.verifier import verify_credential
+
+        return verify_credential(data, trust_anchors=self.anchors, trusted_lists=self.trusted_lists, now=self.now)
 
     def __repr__(self) -> str:
         return f"Corpus({', '.join(sorted(self.seeds))})"
@@ -58,6 +70,12 @@ def levels() -> tuple[str, ...]:
     return tuple(level for level in ltv.LEVELS if level != "B-B")
 
 
+def _trusted_lists(ca: TestCA, now: dt.datetime):
+    """A TEST LOTL and LT list, verified as EDC_TRUSTED_LISTS would be, granting `ca` as a CA/QC service."""
+    service = Service(ca.cert, [State("granted", now - dt.timedelta(days=400))])
+    return make_lists(ListSigner.create("EU", now), ListSigner.create("LT", now), [service], now=now)
+
+
 def build(with_eu_samples: bool = True) -> Corpus:
     """Seal the seeds against a loopback TSA (closed again before returning)."""
     from bridge.edc.elm3_builder import build_elm3, serialize_elm3
@@ -67,8 +85,9 @@ def build(with_eu_samples: bool = True) -> Corpus:
     ca = TestCA.create("TEST CA for fuzzing")
     tsa = LoopbackTSA(ca)
     corpus = Corpus(anchors=[ca.cert])
+    corpus.trusted_lists = _trusted_lists(ca, corpus.now)
     try:
-        seal = ca.issue_seal(days=365)
+        seal = ca.issue_seal(days=365, qc_statements=QUALIFIED_SEAL_STATEMENTS)
         client = ltv.TsaClient(tsa.url, timeout=10)
         source = ltv.StaticRevocationSource(crls=[ca.crl(days=30)])
         credential = _credential()

@@ -1,4 +1,4 @@
-"""Fuzz the verifier, with trust anchors configured, on long-term seals whose unsigned properties are mutated.
+"""Fuzz the verifier, with trust anchors and EU trusted lists configured, on long-term seals whose unsigned properties are mutated.
 
     .venv/bin/python -m tests.fuzz.run [-n 100000] [--workers 2] [--time-limit 10] [--memory-mb 1024]
                                        [--out var/fuzz] [--start 0]
@@ -38,12 +38,12 @@ def make_input(seeds: list[tuple[str, bytes]], number: int) -> tuple[str, bytes]
     return name, mutate(seed, random.Random(number))
 
 
-def verdict_of(data: bytes, anchors, now: dt.datetime) -> str:
+def verdict_of(data: bytes, anchors, now: dt.datetime, trusted_lists=None) -> str:
     """'ok', or why this input counts as a failure ('guard: ...')."""
     from bridge.edc.report import UNCHECKED
     from bridge.edc.verifier import verify_credential
 
-    report = verify_credential(data, trust_anchors=anchors, now=now)
+    report = verify_credential(data, trust_anchors=anchors, trusted_lists=trusted_lists, now=now)
     report.as_dict()
     report.plain_words()
     guarded = [p for p in report.problems if UNCHECKED in p]
@@ -56,7 +56,7 @@ def resident_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _worker(conn, seeds, anchors_pem: bytes, now: dt.datetime, memory_mb: int) -> None:
+def _worker(conn, seeds, anchors_pem: bytes, trusted_lists, now: dt.datetime, memory_mb: int) -> None:
     from cryptography import x509
 
     limit = memory_mb * 1024 * 1024
@@ -74,7 +74,7 @@ def _worker(conn, seeds, anchors_pem: bytes, now: dt.datetime, memory_mb: int) -
         conn.send(("verifying", number))  # the clock for this input starts now (mutating is not timed)
         started = time.perf_counter()
         try:
-            outcome = verdict_of(data, anchors, now)
+            outcome = verdict_of(data, anchors, now, trusted_lists)
         except MemoryError:
             outcome = "memory: MemoryError"
         except BaseException as exc:  # noqa: BLE001 - exactly what the fuzzer is looking for
@@ -86,7 +86,8 @@ class Pool:
     """Worker processes fed one input number at a time, each watched by the clock."""
 
     def __init__(self, workers: int, seeds, corpus, memory_mb: int) -> None:
-        self.args = (seeds, corpus.anchors_pem(), corpus.now, memory_mb)
+        # forked, so the verified trusted lists reach each worker as they are (nothing is pickled)
+        self.args = (seeds, corpus.anchors_pem(), corpus.trusted_lists, corpus.now, memory_mb)
         self.ctx = mp.get_context("fork")
         self.slots = [self._start() for _ in range(workers)]
 
@@ -112,7 +113,7 @@ class Pool:
 
 
 def run(count: int, start: int, workers: int, time_limit: float, memory_mb: int, out: Path) -> int:
-    print("building the seeds (a loopback TSA, a TEST CA) ...", flush=True)
+    print("building the seeds (a loopback TSA, a TEST CA, TEST trusted lists granting it) ...", flush=True)
     corpus = corpus_module.build()
     seeds = sorted(corpus.seeds.items())
     print(f"seeds: {', '.join(name for name, _ in seeds)}; {count} inputs from number {start}; {workers} workers, "

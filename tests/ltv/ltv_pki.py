@@ -82,7 +82,8 @@ class TestCA:
         )
         return cls(key=key, cert=cert, crl_url=crl_url)
 
-    def _leaf(self, cn: str, key, not_before: dt.datetime, not_after: dt.datetime, *, tsa: bool) -> x509.Certificate:
+    def _leaf(self, cn: str, key, not_before: dt.datetime, not_after: dt.datetime, *, tsa: bool,
+              qc_statements: tuple[str, ...] = ()) -> x509.Certificate:
         builder = (
             x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(self.cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -94,6 +95,10 @@ class TestCA:
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         )
+        if qc_statements:
+            from hsm.demo_token import qc_statements_extension
+
+            builder = builder.add_extension(qc_statements_extension(qc_statements), critical=False)
         if tsa:
             builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         if self.ocsp_url:
@@ -106,11 +111,15 @@ class TestCA:
         return builder.sign(self.key, hashes.SHA256())
 
     def issue_seal(self, *, days: float = 30, not_before: dt.datetime | None = None,
-                   not_after: dt.datetime | None = None, cn: str = "TEST University seal") -> SoftSeal:
+                   not_after: dt.datetime | None = None, cn: str = "TEST University seal",
+                   qc_statements: tuple[str, ...] = ()) -> SoftSeal:
+        """A seal certificate; `qc_statements` (hsm.demo_token.QUALIFIED_SEAL_STATEMENTS) makes it claim to be
+        a qualified seal's, for the trusted-list decisions."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(UTC)
         start = not_before or now - dt.timedelta(days=1)
-        cert = self._leaf(cn, key, start, not_after or now + dt.timedelta(days=days), tsa=False)
+        cert = self._leaf(cn, key, start, not_after or now + dt.timedelta(days=days), tsa=False,
+                          qc_statements=qc_statements)
         return SoftSeal(certificate=cert, private_key=key, chain=(self.cert,))
 
     def issue_tsa(self, *, cn: str = "TEST Time-Stamping Authority", days: float = 365, for_tsa: bool = True):

@@ -156,6 +156,9 @@ class Settings:
     formats: tuple[str, ...] = field(default_factory=lambda: _all_formats())  # every one; the first is the default
     max_body_bytes: int = 256 * 1024  # intake bodies: a course description is a few KB
     max_upload_bytes: int = 4 * 1024 * 1024  # verify uploads: official samples reach ~100 KB
+    bulk_max_upload_bytes: int = 16 * 1024 * 1024  # a cohort spreadsheet (EDC_BULK_MAX_UPLOAD_BYTES); 10,000 rows ~ 0.5 MB
+    bulk_max_unpacked_bytes: int = 64 * 1024 * 1024  # an XLSX's members, unpacked (EDC_BULK_MAX_UNPACKED_BYTES)
+    bulk_max_rows: int = 20_000  # learner rows per file (EDC_BULK_MAX_ROWS); more is refused, not cut
     timestamp_window: int = 300
     verify_rate_limit: str = "30/minute"
     staff_auth_limit: str = "10/15minutes"  # failed staff logins + wrong Bearer tokens per client address
@@ -223,6 +226,9 @@ class Settings:
             wallet_tx_code_length=_int(env, "EDC_WALLET_TX_CODE_LENGTH", 6, minimum=4),
             wallet_tx_code_attempts=_int(env, "EDC_WALLET_TX_CODE_ATTEMPTS", 3),
             wallet_tx_code_limit=env.get("EDC_WALLET_TX_CODE_LIMIT") or "10/15minutes",
+            bulk_max_upload_bytes=_int(env, "EDC_BULK_MAX_UPLOAD_BYTES", 16 * 1024 * 1024, minimum=1024),
+            bulk_max_unpacked_bytes=_int(env, "EDC_BULK_MAX_UNPACKED_BYTES", 64 * 1024 * 1024, minimum=1024),
+            bulk_max_rows=_int(env, "EDC_BULK_MAX_ROWS", 20_000),
             email_pdf=(env.get("EDC_EMAIL_PDF") or env.get("EDC_MAIL_PDF") or "0").lower() in ("1", "true", "yes", "on"),
         )
         values.update(overrides)

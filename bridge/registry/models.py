@@ -353,3 +353,47 @@ class ProgrammeAward(Base):
         Index("ix_programme_awards_learner", "site_id", "learner_id"),
         Index("ix_programme_awards_status", "status"),
     )
+
+
+class BulkBatch(Base):
+    """One uploaded cohort spreadsheet (migration 0140_bulk_batches, bridge/bulk/): what was checked, by
+    whom, and — once staff chose to issue — when and with which choice. The file itself is not kept;
+    its SHA-256 is, so the audit trail can name it."""
+
+    __tablename__ = "bulk_batches"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(255))
+    course_id: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(255))
+    file_kind: Mapped[str] = mapped_column(String(8))  # xlsx | csv
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows_total: Mapped[int] = mapped_column(Integer)
+    rows_valid: Mapped[int] = mapped_column(Integer)
+    rows_known: Mapped[int] = mapped_column(Integer, default=0)  # valid rows whose completion was issued before
+    status: Mapped[str] = mapped_column(String(16), default="checked")  # checked | issuing | issued
+    uploaded_by: Mapped[str] = mapped_column(String(255))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    valid_only: Mapped[bool | None] = mapped_column(Boolean)  # staff chose "issue the valid rows"
+    issued_by: Mapped[str | None] = mapped_column(String(255))
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)  # new issuances
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)  # completions already in the inbox
+
+    __table_args__ = (Index("ix_bulk_batches_course", "site_id", "course_id"),)
+
+
+class BulkRow(Base):
+    """One data row of a batch: its cells as read (for the refused-rows file), the learner it stands for
+    when valid, its problems, and after issuing the issuance it became (new or the earlier twin)."""
+
+    __tablename__ = "bulk_rows"
+    batch_id: Mapped[str] = mapped_column(ForeignKey("bulk_batches.id"), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)  # as the spreadsheet numbers it
+    cells: Mapped[str] = mapped_column(Text)  # JSON {column key: text}
+    event: Mapped[str | None] = mapped_column(Text)  # JSON of the intake event; None when refused
+    problems: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {column, code, detail}
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # valid | refused -> new | duplicate | refused | not_issued
+    issuance_id: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (Index("ix_bulk_rows_issuance", "issuance_id"),)

@@ -101,6 +101,33 @@ def replace_document(session: Session, cache: DictionaryCache, credential: Crede
     credential.document_version += 1
 
 
+def replace_alternate(session: Session, cache: DictionaryCache, credential: Credential, fmt: str,
+                      new_document: bytes, because: str) -> None:
+    """As `replace_document`, for the credential's document in another format (credential_documents).
+
+    The versions of a credential's documents are numbered together: the replaced copy is kept under
+    the credential's current `document_version`, which the caller then moves on once for the whole set
+    (replace_document does that for the first format; a caller changing only this one calls
+    `next_version`).
+    """
+    row = session.get(CredentialDocument, (credential.id, fmt))
+    if row is None:
+        raise RuntimeError(f"{credential.id} is not held in {fmt}")
+    session.add(DocumentVersion(
+        credential_id=credential.id, format=fmt, version=credential.document_version, document=row.document,
+        codec=row.codec, dictionary_id=row.dictionary_id, size=row.size, sha256=row.sha256,
+        replaced_because=because))
+    packed, dictionary_id, digest = pack_for_course(session, cache, credential.site_id, credential.course_id,
+                                                    new_document)
+    row.document, row.codec, row.dictionary_id = packed.data, packed.codec, dictionary_id
+    row.size, row.sha256 = len(new_document), digest
+
+
+def next_version(credential: Credential) -> None:
+    """The set of the credential's documents changed without its first format's (see replace_alternate)."""
+    credential.document_version += 1
+
+
 def read_version(session: Session, cache: DictionaryCache, version: DocumentVersion) -> bytes:
     """An earlier version of a sealed document, byte-exact (checked against its SHA-256)."""
     return _unpacked(session, cache, version, f"version {version.version} of {version.credential_id}")

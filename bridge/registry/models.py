@@ -127,6 +127,11 @@ class Credential(Base):
     document_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     timestamp_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     proof_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Whether those two facts were worked out from the documents (migration 0135): rows older than the
+    # migration are surveyed once by the upkeep job; the worker stores new rows surveyed. The facts cover
+    # every format the credential is held in (credential_documents too): pending if any document is,
+    # expiring when the first of them does.
+    long_term_surveyed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
 
     __table_args__ = (
         Index("ix_credentials_learner", "learner_id"),
@@ -134,6 +139,7 @@ class Credential(Base):
         Index("ix_credentials_status", "status"),
         Index("ix_credentials_issued_at", "issued_at"),
         Index("ix_credentials_proof_expires", "proof_expires_at"),
+        Index("ix_credentials_long_term_surveyed", "long_term_surveyed"),
     )
 
 

@@ -300,7 +300,8 @@ def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[s
         session, ctx.registry.dictionaries, row.site_id, row.course_id, document,
         seed=lambda: dictionary_seed(credential, document, fmt))
     spec, learner = credential.spec, credential.learner
-    pending, proof_expires_at = upkeep.long_term_facts(ctx, document)  # for the jobs of bridge/worker/upkeep.py
+    # for the jobs of bridge/worker/upkeep.py, over every format the credential is stored in
+    pending, proof_expires_at = upkeep.long_term_facts(ctx, document, *(data for _, data in item.alternates))
     session.add(Credential(
         id=cid, issuance_id=row.id, site_id=row.site_id, course_id=row.course_id, learner_id=row.learner_id,
         learner_email=learner.email, learner_name=learner.full_name, learner_lang=learner.lang,

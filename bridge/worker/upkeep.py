@@ -8,6 +8,10 @@ Two jobs, both run by the worker's scheduler (bridge/worker/service.py):
   expires within EDC_ARCHIVE_RENEWAL_DAYS gets a new archive time-stamp over everything it carries,
   so it stays verifiable after that certificate (and the seal's) expired.
 
+Both work on every format a credential is held in (the course's second format in credential_documents
+too), and `renew_archives` first surveys credentials stored before their long-term facts were recorded
+(migration 0135), so an older registry's credentials are renewed as well.
+
 Either way only unsigned properties change: the version the learner was sent is kept byte-exact in
 document_versions and still verifies; the credential row holds the newest, which a download gets.
 The work (TSA, CRL fetching) is done outside any transaction; the new version is stored only if no
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Callable
+from typing import Callable, Iterable
 
 from sqlalchemy import select
 
@@ -30,18 +34,57 @@ from bridge.worker.context import Context
 
 log = logging.getLogger("edc.worker.upkeep")
 BATCH = 20  # credentials per run and job: each costs a TSA round trip
+SURVEY_BATCH = 200  # older credentials surveyed per run: parsing only, no TSA
 
 
-def long_term_facts(ctx: Context, document: bytes) -> tuple[bool, dt.datetime | None]:
-    """(time-stamp still pending, when the newest time-stamp's TSA certificate expires) of a document
-    about to be stored; at B-B nothing is parsed (nothing is pending, nothing expires)."""
+def long_term_facts(ctx: Context, *held: bytes) -> tuple[bool, dt.datetime | None]:
+    """(a time-stamp still pending, when the first of the newest time-stamps' TSA certificates expires)
+    over the documents of one credential about to be stored (each format it is held in); at B-B
+    nothing is parsed (nothing is pending, nothing expires)."""
     if ctx.seal_level.level == "B-B":
         return False, None
-    try:
-        seal = formats.long_term(document)
-    except ValueError:  # a format with no place for time-stamps (a VC-JWT): nothing to keep up
-        return False, None
-    return seal.signature_timestamp() is None, ltv.proof_expires(seal)
+    return facts_of(held)
+
+
+def facts_of(held: Iterable[bytes]) -> tuple[bool, dt.datetime | None]:
+    """long_term_facts whatever the configured level: what the documents themselves say."""
+    pending, expires = False, None
+    for document in held:
+        try:
+            seal = formats.long_term(document)
+        except ValueError:  # a format with no place for time-stamps (a VC-JWT): nothing to keep up
+            continue
+        pending = pending or seal.signature_timestamp() is None
+        ends = ltv.proof_expires(seal)
+        if ends is not None and (expires is None or ends < expires):
+            expires = ends
+    return pending, expires
+
+
+def survey(ctx: Context, limit: int = SURVEY_BATCH) -> int:
+    """Record the long-term facts of credentials stored before they were recorded; returns how many.
+
+    Each is read once: a document that cannot be read is logged and marked surveyed all the same
+    (with no expiry), so one bad row does not cost every run a parse.
+    """
+    with ctx.registry.reading() as session:
+        due = session.execute(select(Credential.id).where(Credential.long_term_surveyed.is_(False))
+                              .order_by(Credential.issued_at).limit(limit)).scalars().all()
+    for credential_id in due:
+        try:
+            with ctx.registry.reading() as session:
+                row = session.get(Credential, credential_id)
+                held = [data for _, data in _held(ctx, session, row)]
+            _, expires = facts_of(held)
+        except (RuntimeError, ValueError) as exc:
+            log.error("long-term facts of %s cannot be worked out: %s", credential_id, exc)
+            expires = None
+        with ctx.registry.transaction() as session:
+            row = session.get(Credential, credential_id, with_for_update=True)
+            if row is None or row.long_term_surveyed:
+                continue
+            row.proof_expires_at, row.long_term_surveyed = expires, True
+    return len(due)
 
 
 def complete_pending(ctx: Context, limit: int = BATCH) -> int:
@@ -57,7 +100,9 @@ def complete_pending(ctx: Context, limit: int = BATCH) -> int:
                               .where(Credential.timestamp_pending.is_(True))
                               .order_by(Credential.issued_at).limit(limit)).all()
 
-    def add_timestamp(seal: ltv.LongTermSeal) -> bytes:
+    def add_timestamp(seal: ltv.LongTermSeal) -> bytes | None:
+        if seal.signature_timestamp() is not None:  # this format's copy has one already
+            return None
         return ltv.complete(seal, settings, ctx.revocation_source, _anchors(ctx))
 
     return _rewrite_each(ctx, due, add_timestamp, "timestamp-added", "credential.timestamp_added")
@@ -75,14 +120,17 @@ def renew_archives(ctx: Context, now: dt.datetime | None = None, limit: int = BA
         return 0
     now = now or utcnow()
     horizon = dt.timedelta(days=ctx.settings.archive_renewal_days)
+    survey(ctx)
     with ctx.registry.reading() as session:
         due = session.execute(select(Credential.id, Credential.document_version)
                               .where(Credential.status == "issued", Credential.proof_expires_at.is_not(None),
                                      Credential.proof_expires_at <= now + horizon)
                               .order_by(Credential.proof_expires_at).limit(limit)).all()
 
-    def add_archive_timestamp(seal: ltv.LongTermSeal) -> bytes:
+    def add_archive_timestamp(seal: ltv.LongTermSeal) -> bytes | None:
         before = ltv.proof_expires(seal)
+        if before is not None and before > now + horizon:  # this format's copy is not due yet
+            return None
         renewed = ltv.renew(seal, settings.tsa, ctx.revocation_source, _anchors(ctx))
         after = ltv.proof_expires(seal)
         if before is not None and (after is None or after <= before):
@@ -98,7 +146,10 @@ class _NoProgress(Exception):
     """A renewal that would not extend the proof: nothing stored, the run stops."""
 
 
-def _rewrite_each(ctx: Context, due: list, change: Callable[[ltv.LongTermSeal], bytes], because: str,
+Change = Callable[[ltv.LongTermSeal], "bytes | None"]  # the new document, or None: this copy stays as it is
+
+
+def _rewrite_each(ctx: Context, due: list, change: Change, because: str,
                   action: str) -> int:
     done = 0
     for credential_id, version in due:
@@ -113,28 +164,51 @@ def _rewrite_each(ctx: Context, due: list, change: Callable[[ltv.LongTermSeal], 
     return done
 
 
-def _rewrite(ctx: Context, credential_id: str, version: int, change: Callable[[ltv.LongTermSeal], bytes],
-             because: str, action: str) -> bool:
-    """Read one credential's document, change it outside a transaction, store it as a new version."""
+def _held(ctx: Context, session, row: Credential) -> list[tuple[str, bytes]]:
+    """Every format the credential is held in, first its own: (format, current document)."""
+    first = (row.format, documents.read_document(session, ctx.registry.dictionaries, row))
+    return [first, *documents.alternates(session, ctx.registry.dictionaries, row)]
+
+
+def _rewrite(ctx: Context, credential_id: str, version: int, change: Change, because: str, action: str) -> bool:
+    """Read one credential's documents, change them outside a transaction, store them as a new version.
+
+    Each format's copy is changed on its own (a copy that needs nothing, or whose format has no
+    place for time-stamps, stays); the set of documents then moves on one version together.
+    """
     with ctx.registry.reading() as session:
         row = session.get(Credential, credential_id)
         if row is None or row.document_version != version:
             return False
-        current = documents.read_document(session, ctx.registry.dictionaries, row)
-    seal = formats.long_term(current)
-    new_document = change(seal)
-    expires = ltv.proof_expires(seal)
-    pending = seal.signature_timestamp() is None
+        first_format, held = row.format, _held(ctx, session, row)
+    changed: dict[str, bytes] = {}
+    for fmt, document in held:
+        try:
+            seal = formats.long_term(document)
+        except ValueError:  # a VC-JWT: nothing to add
+            continue
+        new_document = change(seal)
+        if new_document is not None:
+            changed[fmt] = new_document
+    if not changed:
+        return False
+    pending, expires = facts_of(changed.get(fmt, document) for fmt, document in held)
     with ctx.registry.transaction() as session:
         row = session.get(Credential, credential_id, with_for_update=True)
         if row is None or row.document_version != version:  # another worker stored one meanwhile
             return False
-        documents.replace_document(session, ctx.registry.dictionaries, row, new_document, because)
+        for fmt, new_document in changed.items():  # the other formats first: kept under the current version
+            if fmt != first_format:
+                documents.replace_alternate(session, ctx.registry.dictionaries, row, fmt, new_document, because)
+        if first_format in changed:
+            documents.replace_document(session, ctx.registry.dictionaries, row, changed[first_format], because)
+        else:
+            documents.next_version(row)
         row.timestamp_pending, row.proof_expires_at = pending, expires
         audit.append(session, "worker", action, credential_id,
-                     {"version": row.document_version, "sha256": row.sha256,
+                     {"version": row.document_version, "sha256": row.sha256, "formats": sorted(changed),
                       "proof_expires_at": expires.isoformat() if expires else None})
-    log.info("%s: %s, now version %d", because, credential_id, version + 1)
+    log.info("%s: %s (%s), now version %d", because, credential_id, ", ".join(sorted(changed)), version + 1)
     return True
 
 

@@ -51,8 +51,11 @@ def long_tsa(token_ca):
     server.close()
 
 
-def _issue_one(client, ctx) -> str:
-    put_spec(client, 1, pilot_spec("data101"))
+def _issue_one(client, ctx, formats_asked: list[str] | None = None) -> str:
+    spec = pilot_spec("data101")
+    if formats_asked:
+        spec["format"] = formats_asked
+    put_spec(client, 1, spec)
     post_event(client, make_event(1))
     assert worker.drain(ctx) == 1
     return client.get("/api/v1/credentials", headers=STAFF_HEADERS).json["items"][0]["id"]
@@ -156,6 +159,80 @@ def test_the_scheduler_runs_both_jobs(app, ctx):
         scheduler_worker.stop()
 
 
+def _alternate(ctx, cid) -> tuple[str, bytes]:
+    with ctx.registry.reading() as session:
+        (held,) = documents.alternates(session, ctx.registry.dictionaries, session.get(Credential, cid))
+    return held
+
+
+def test_a_course_issuing_both_formats_has_both_copies_renewed_and_kept(client, ctx, ec_token, token_ca, short_tsa,
+                                                                         long_tsa):
+    ctx.revocation_source = ltv.StaticRevocationSource(crls=[token_ca.crl(days=30)])
+    ctx.seal_level = ltv.SealLevelSettings("B-LTA", ltv.TsaClient(short_tsa.url, timeout=5))
+    cid = _issue_one(client, ctx, ["edc-xml", "elm3-jsonld"])
+    sent_xml, (fmt, sent_json) = _download(client, cid), _alternate(ctx, cid)
+    assert fmt == "elm3-jsonld" and _row(ctx, cid).proof_expires_at == short_tsa.cert.not_valid_after_utc
+    ctx.settings = dataclasses.replace(ctx.settings, archive_renewal_days=30)
+    ctx.seal_level = ltv.SealLevelSettings("B-LTA", ltv.TsaClient(long_tsa.url, timeout=5))
+    assert upkeep.renew_archives(ctx, now=NOW + dt.timedelta(days=31)) == 1
+    row = _row(ctx, cid)
+    assert row.document_version == 2 and row.proof_expires_at == long_tsa.cert.not_valid_after_utc
+    renewed_json = _alternate(ctx, cid)[1]
+    for renewed in (_download(client, cid), renewed_json):
+        assert len(formats.long_term(renewed).archive_timestamps()) == 2
+    with ctx.registry.reading() as session:
+        kept = {(v.format, v.version): documents.read_version(session, ctx.registry.dictionaries, v)
+                for v in documents.held_versions(session, cid)}
+    assert kept == {("edc-xml", 1): sent_xml, ("elm3-jsonld", 1): sent_json}  # both first copies, byte-exact
+    later = max(ec_token.seal_certificate.not_valid_after_utc, short_tsa.cert.not_valid_after_utc) + dt.timedelta(days=10)
+    assert verify_credential(renewed_json, trust_anchors=[ec_token.ca_cert], now=later).valid
+    assert not verify_credential(sent_json, trust_anchors=[ec_token.ca_cert], now=later).valid
+    verdict = client.post("/api/v1/verify", data=sent_json, content_type="application/ld+json").json
+    assert verdict["registry"]["sha256_matches"] is True  # the learner's first JSON-LD copy is still one of ours
+
+
+def test_a_pending_time_stamp_is_added_to_each_format(client, ctx, ec_token, token_ca, long_tsa):
+    ctx.revocation_source = ltv.StaticRevocationSource(crls=[token_ca.crl(days=30)])
+    ctx.seal_level = ltv.SealLevelSettings("B-LT", ltv.TsaClient(closed_port_url(), timeout=2), "seal-then-stamp")
+    cid = _issue_one(client, ctx, ["edc-xml", "elm3-jsonld"])
+    assert _row(ctx, cid).timestamp_pending is True
+    ctx.seal_level = ltv.SealLevelSettings("B-LT", ltv.TsaClient(long_tsa.url, timeout=5), "seal-then-stamp")
+    assert upkeep.complete_pending(ctx) == 1
+    assert _row(ctx, cid).timestamp_pending is False
+    for document in (_download(client, cid), _alternate(ctx, cid)[1]):
+        assert verify_credential(document, trust_anchors=[ec_token.ca_cert]).level == "B-LT"
+
+
+def test_credentials_stored_before_their_facts_were_recorded_are_surveyed_then_renewed(
+        database_url, client, ctx, token_ca, short_tsa, long_tsa):
+    ctx.revocation_source = ltv.StaticRevocationSource(crls=[token_ca.crl(days=30)])
+    ctx.seal_level = ltv.SealLevelSettings("B-LTA", ltv.TsaClient(short_tsa.url, timeout=5))
+    cid = _issue_one(client, ctx, ["edc-xml", "elm3-jsonld"])
+    with downgraded(ctx, "0120_formats_status"):  # as a registry older than the long-term facts held it
+        pass
+    older = Registry(database_url)  # migrated forward: 0130 cannot fill the facts, 0135 marks the row unsurveyed
+    try:
+        with older.reading() as session:
+            row = session.get(Credential, cid)
+            assert (row.proof_expires_at, row.long_term_surveyed) == (None, False)
+        ctx.registry = older
+        ctx.settings = dataclasses.replace(ctx.settings, archive_renewal_days=30)
+        assert upkeep.survey(ctx) == 1 and upkeep.survey(ctx) == 0  # read once
+        row = _row(ctx, cid)
+        assert row.long_term_surveyed and row.proof_expires_at == short_tsa.cert.not_valid_after_utc
+        ctx.seal_level = ltv.SealLevelSettings("B-LTA", ltv.TsaClient(long_tsa.url, timeout=5))
+        assert upkeep.renew_archives(ctx, now=NOW + dt.timedelta(days=31)) == 1
+        assert _row(ctx, cid).proof_expires_at == long_tsa.cert.not_valid_after_utc
+    finally:
+        older.dispose()
+
+
+def test_new_credentials_are_stored_surveyed(client, ctx):
+    cid = _issue_one(client, ctx)
+    assert _row(ctx, cid).long_term_surveyed is True
+    assert upkeep.survey(ctx) == 0
+
+
 def test_the_version_table_arrives_with_the_migration_on_an_existing_registry(database_url, client, ctx):
     cid = _issue_one(client, ctx)
     with downgraded(ctx, "0120_formats_status"):  # back to the registry as 0120 left it ...
@@ -173,5 +250,5 @@ def test_the_version_table_arrives_with_the_migration_on_an_existing_registry(da
 def test_the_migration_creates_what_the_models_describe(ctx):
     with ctx.registry.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    mine = ("document_versions", "document_version", "timestamp_pending", "proof_expires")
+    mine = ("document_versions", "document_version", "timestamp_pending", "proof_expires", "long_term_surveyed")
     assert [d for d in differences if any(name in repr(d) for name in mine)] == []

@@ -76,6 +76,15 @@ def load_schema(settings: Settings):
     return EdcSchema(settings.schema_dir)
 
 
+def load_ob3_schema(settings: Settings):
+    """1EdTech's Open Badges 3.0 JSON Schema (EDC_OB3_SCHEMA), compiled once; None when not configured."""
+    if not settings.ob3_schema:
+        return None
+    from bridge.edc.ob3_schema import Ob3Schema
+
+    return Ob3Schema(settings.ob3_schema)
+
+
 def load_shapes(settings: Settings):
     """The EU's ELM v3 shapes (EDC_SHACL_DIR), parsed once per process; None when not configured."""
     if not settings.shacl_dir:
@@ -122,7 +131,7 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
     metrics = Metrics()
     metrics.watch_registry(registry)
     ctx = Context(settings=settings, registry=registry, seals=seals or build_seal_provider(settings),
-                  schema=load_schema(settings), shapes=load_shapes(settings),
+                  schema=load_schema(settings), shapes=load_shapes(settings), ob3_schema=load_ob3_schema(settings),
                   channels=build_channels(settings) if channels is None else channels,
                   metrics=metrics)
     ctx.trust_anchors = load_trust_anchors(settings)

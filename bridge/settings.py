@@ -122,6 +122,19 @@ def _qdr_schema_dir(folder: str | None) -> str | None:
     return folder
 
 
+def _ob3_schema(path: str | None) -> str | None:
+    """EDC_OB3_SCHEMA names 1EdTech's JSON Schema file (or its folder): a wrong path is refused at start."""
+    if not path:
+        return None
+    from bridge.edc.ob3_schema import Ob3Schema, Ob3SchemaNotFound
+
+    try:
+        Ob3Schema(path)
+    except Ob3SchemaNotFound as exc:
+        raise SettingsError(f"EDC_OB3_SCHEMA: {exc}") from None
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -170,6 +183,9 @@ class Settings:
     wallet_tx_code_length: int = 6  # digits of the transaction code sent by the other channel
     wallet_tx_code_attempts: int = 3  # wrong transaction codes before an offer is locked for good
     wallet_tx_code_limit: str = "10/15minutes"  # wrong transaction codes per client address, over all offers
+    wallet_in_mail: bool = False  # the credential mail carries an "Add to wallet" offer; its code is shown in Moodle
+    wallet_mail_offer_days: float = 30.0  # how long the mailed offer can be redeemed (EDC_WALLET_MAIL_OFFER_DAYS)
+    ob3_schema: str | None = None  # 1EdTech's OB3 JSON Schema file (EDC_OB3_SCHEMA); None: not checked, and said
     start_background: bool = True  # worker threads and the scheduler; tests may drive them by hand
     demo: bool = False
 
@@ -226,6 +242,9 @@ class Settings:
             wallet_tx_code_length=_int(env, "EDC_WALLET_TX_CODE_LENGTH", 6, minimum=4),
             wallet_tx_code_attempts=_int(env, "EDC_WALLET_TX_CODE_ATTEMPTS", 3),
             wallet_tx_code_limit=env.get("EDC_WALLET_TX_CODE_LIMIT") or "10/15minutes",
+            wallet_in_mail=(env.get("EDC_WALLET_IN_MAIL") or "0").lower() in ("1", "true", "yes", "on"),
+            wallet_mail_offer_days=_float(env, "EDC_WALLET_MAIL_OFFER_DAYS", 30.0, unit="days"),
+            ob3_schema=_ob3_schema(env.get("EDC_OB3_SCHEMA") or None),
             bulk_max_upload_bytes=_int(env, "EDC_BULK_MAX_UPLOAD_BYTES", 16 * 1024 * 1024, minimum=1024),
             bulk_max_unpacked_bytes=_int(env, "EDC_BULK_MAX_UNPACKED_BYTES", 64 * 1024 * 1024, minimum=1024),
             bulk_max_rows=_int(env, "EDC_BULK_MAX_ROWS", 20_000),

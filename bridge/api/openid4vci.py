@@ -21,6 +21,7 @@ from flask import Blueprint, g, jsonify, request
 from bridge.api.errors import ApiError, problem
 from bridge.api.security import context, moodle_signed_or_staff
 from bridge.edc import jws, oid4vci
+from bridge.edc.ob3_schema import Ob3SchemaViolation
 from bridge.intake.auth import AuthError, claim_nonce
 from bridge.registry import staff_access, wallet
 from bridge.worker import wallet as wallet_service
@@ -248,6 +249,9 @@ def credential():
         return oauth_error("credential_request_denied", str(exc), 400, "/credential_configuration_id")
     except jws.JwsError as exc:
         return oauth_error("invalid_proof", str(exc), 400, pointer)
+    except Ob3SchemaViolation as exc:  # our mapping is at fault, not the wallet: nothing was signed
+        wallet.audit_refused(ctx.registry, offer, "credential", str(exc)[:500], _client())
+        return oauth_error("server_error", str(exc), 500, "/credential_configuration_id")
     response = jsonify({"credentials": [{"credential": issued}]})
     response.headers.update(NO_STORE)
     return response

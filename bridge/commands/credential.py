@@ -77,11 +77,19 @@ def _format_name(text: str) -> str:
 
 
 def _checks(fmt: formats.CredentialFormat | None = None) -> formats.Checks:
-    """The official checks the environment configures (EDC_SCHEMA_DIR, EDC_SHACL_DIR); says which is skipped."""
+    """The official checks the environment configures (EDC_SCHEMA_DIR, EDC_SHACL_DIR, EDC_OB3_SCHEMA); says
+    which is skipped."""
+    from bridge.edc.ob3_schema import Ob3Schema
     from bridge.edc.schema_check import EdcSchema
     from bridge.edc.shacl_check import ElmShapes
+    from bridge.settings import Settings, SettingsError
 
-    checks = formats.Checks(schema=EdcSchema.from_env(), shapes=ElmShapes.from_env())
+    try:
+        ob3_path = Settings.from_env().ob3_schema
+    except SettingsError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    ob3_schema = Ob3Schema(ob3_path) if ob3_path else None
+    checks = formats.Checks(schema=EdcSchema.from_env(), shapes=ElmShapes.from_env(), ob3_schema=ob3_schema)
     skipped = fmt.skipped_check(checks) if fmt is not None else None
     if skipped:
         print(f"note: {skipped}", file=sys.stderr)

@@ -103,6 +103,9 @@ def _demo_environment(env: dict[str, str]) -> dict[str, str]:
     shared_qdr = REPO_ROOT.parent / "shared" / "reference" / "edc" / "qdr_loq_v3"
     if (shared_qdr / "loq.xsd").exists():  # course exports for Europass checked against loq.xsd
         env.setdefault("EDC_QDR_SCHEMA_DIR", str(shared_qdr))
+    shared_ob3 = REPO_ROOT.parent / "shared" / "reference" / "ob3" / "ob_v3p0_achievementcredential_schema.json"
+    if shared_ob3.exists():  # every Open Badge checked against 1EdTech's schema before it is signed
+        env.setdefault("EDC_OB3_SCHEMA", str(shared_ob3))
     return env
 
 

@@ -42,7 +42,7 @@ class Ob3Format(CredentialFormat):
               signing_time: dt.datetime | None = None, **seal_options: Any) -> bytes:
         from bridge.edc.ob3 import issue_ob3
 
-        return issue_ob3(credential, seal, signing_time=signing_time)
+        return issue_ob3(credential, seal, signing_time=signing_time, schema=checks.ob3_schema)
 
     def raise_level(self, data: bytes, settings: Any, revocation_source: Any = None,
                     anchors: Sequence["x509.Certificate"] = ()) -> bytes:
@@ -69,8 +69,10 @@ class Ob3Format(CredentialFormat):
         return summarize(self.read(data))
 
     def skipped_check(self, checks: Checks) -> str | None:
-        return ("the Open Badges 3.0 JSON Schema check was skipped (none is configured here; the project's tests "
-                "check every badge against 1EdTech's schema)")
+        if checks.ob3_schema is not None:
+            return None
+        return ("the Open Badges 3.0 JSON Schema check was skipped (EDC_OB3_SCHEMA is not set; the project's "
+                "tests check every badge against 1EdTech's schema)")
 
     def dictionary_seed(self, placeholder: "Credential", sealed: bytes) -> bytes:
         """The course's badge for a placeholder learner, as it is stored (base64url JSON), then the

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from bridge.edc.ltv import LongTermSeal
     from bridge.edc.model import Credential
+    from bridge.edc.ob3_schema import Ob3Schema
     from bridge.edc.report import VerificationReport
     from bridge.edc.schema_check import EdcSchema
     from bridge.edc.shacl_check import ElmShapes
@@ -63,6 +64,8 @@ class Checks:
     tsa_anchors: "Sequence[x509.Certificate] | None" = None
     # how to look up the status resource a credential names (bridge/edc/status.py); None: not looked up
     status: "StatusLookup | None" = None
+    # 1EdTech's Open Badges 3.0 JSON Schema (EDC_OB3_SCHEMA, bridge/edc/ob3_schema.py); None: not checked
+    ob3_schema: "Ob3Schema | None" = None
 
 
 class CredentialFormat(abc.ABC):

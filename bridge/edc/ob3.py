@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from bridge.edc.model import Credential, Organisation
+    from bridge.edc.ob3_schema import Ob3Schema
     from hsm.signer import SealKey
 
 FORMAT = "ob3-vcjwt"
@@ -203,6 +204,7 @@ def build_ob3(credential: "Credential", *, holder_jwk: Mapping[str, Any] | None 
     }
     if issuance.valid_until:
         doc["validUntil"] = _iso(issuance.valid_until)
+    status_url = status_url or issuance.status_url  # the service names it on the issuance, as for ELM v3
     if status_url:
         doc["credentialStatus"] = {"id": status_url, "type": "EdcCredentialStatus"}
     return doc
@@ -230,9 +232,14 @@ def seal_ob3(doc: Mapping[str, Any], seal: "SealKey", *, signing_time: dt.dateti
 
 
 def issue_ob3(credential: "Credential", seal: "SealKey", *, holder_jwk: Mapping[str, Any] | None = None,
-              status_url: str | None = None, signing_time: dt.datetime | None = None) -> bytes:
-    return seal_ob3(build_ob3(credential, holder_jwk=holder_jwk, status_url=status_url), seal,
-                    signing_time=signing_time or credential.issuance.issued_at)
+              status_url: str | None = None, signing_time: dt.datetime | None = None,
+              schema: "Ob3Schema | None" = None) -> bytes:
+    """Build, check against 1EdTech's schema when one is configured (Ob3SchemaViolation before anything
+    touches the token), and sign."""
+    doc = build_ob3(credential, holder_jwk=holder_jwk, status_url=status_url)
+    if schema is not None:
+        schema.require_valid(doc)
+    return seal_ob3(doc, seal, signing_time=signing_time or credential.issuance.issued_at)
 
 
 # --- reading ---------------------------------------------------------------------------------------

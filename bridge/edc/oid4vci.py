@@ -145,14 +145,15 @@ def check_jwt_proof(proof: Any, *, audience: str, now: dt.datetime) -> ProvenKey
 
 
 def holder_credential(configuration: str, credential: Any, seal: Any, *, issuer: str, holder: ProvenKey,
-                      status_url: str | None, now: dt.datetime) -> str:
-    """The credential a wallet receives, bound to the key it proved, signed on the token."""
+                      status_url: str | None, now: dt.datetime, ob3_schema: Any = None) -> str:
+    """The credential a wallet receives, bound to the key it proved, signed on the token (an Open Badge
+    checked against 1EdTech's schema first when `ob3_schema`, bridge/edc/ob3_schema.Ob3Schema, is given)."""
     if configuration == SD_JWT_CONFIGURATION:
         status = {"edc_status": {"uri": status_url}} if status_url else None
         return sd_jwt_vc.issue_sd_jwt_vc(credential, seal, issuer=issuer, holder_jwk=holder.jwk, status=status,
                                          now=now)
     if configuration == OB3_CONFIGURATION:
         return ob3.issue_ob3(credential, seal, holder_jwk=holder.jwk, status_url=status_url,
-                             signing_time=now).decode("ascii")
+                             signing_time=now, schema=ob3_schema).decode("ascii")
     raise ValueError(f"{configuration!r} is not a credential configuration of this issuer")
 

@@ -27,6 +27,7 @@ class Context:
     seals: Any  # hsm.signer.SealProvider (or anything with .current())
     schema: Any = None  # bridge.edc.schema_check.EdcSchema | None
     shapes: Any = None  # bridge.edc.shacl_check.ElmShapes | None (EDC_SHACL_DIR)
+    ob3_schema: Any = None  # bridge.edc.ob3_schema.Ob3Schema | None (EDC_OB3_SCHEMA)
     channels: dict[str, Channel] = field(default_factory=dict)
     metrics: Any = None  # bridge.metrics.Metrics
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
@@ -39,8 +40,9 @@ class Context:
 
     @property
     def checks(self) -> formats.Checks:
-        """The official checks every format takes its own from (XSD for EDC XML, shapes for ELM v3)."""
-        return formats.Checks(schema=self.schema, shapes=self.shapes)
+        """The official checks every format takes its own from (XSD for EDC XML, shapes for ELM v3, 1EdTech's
+        JSON Schema for Open Badges)."""
+        return formats.Checks(schema=self.schema, shapes=self.shapes, ob3_schema=self.ob3_schema)
 
     def __post_init__(self) -> None:
         if self.seal_level is None:

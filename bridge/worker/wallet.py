@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from bridge.delivery import DeliveryError
 from bridge.delivery.messages import Attachment, template_text
-from bridge.edc import formats, model, oid4vci
+from bridge.edc import formats, model, oid4vci, status
 from bridge.registry import documents, wallet
 from bridge.registry.models import CourseSpecification, Credential, Issuance
 from bridge.web.public import qr_svg
@@ -82,7 +82,11 @@ def credential_of_record(ctx: Context, credential_id: str) -> OfRecord:
     credential = model.Credential(spec, model.load_learner(event["learner"]), model.Issuance.new(
         awarded, now=issued_at, grade=event.get("grade"), valid_for=spec.valid_for, credential_id=credential_id))
     _same_as_sealed(credential, fmt.summarise(sealed))
-    return OfRecord(credential, fmt.status_url(sealed), spec.issuer.name.get_in(spec.primary_language))
+    # The wallet's copy names the credential's status resource, whatever the sealed format: the file's own
+    # (ELM v3, Open Badges), else the one the registry answers for every credential it holds (EDC v1 XML
+    # has no field for it, so GET /status/<uuid> is the only place its revocation is public).
+    status_url = fmt.status_url(sealed) or status.status_url(ctx.settings.public_url, credential_id)
+    return OfRecord(credential, status_url, spec.issuer.name.get_in(spec.primary_language))
 
 
 def _same_as_sealed(credential: model.Credential, sealed: dict[str, Any]) -> None:
@@ -172,7 +176,8 @@ def wallet_credential(ctx: Context, offer: wallet.WalletOffer, holder: oid4vci.P
     record = credential_of_record(ctx, offer.credential_id)
     now = dt.datetime.now(dt.timezone.utc)
     issued = oid4vci.holder_credential(offer.configuration, record.credential, ctx.seals.current(),
-                                       issuer=issuer_url(ctx), holder=holder, status_url=record.status_url, now=now)
+                                       issuer=issuer_url(ctx), holder=holder, status_url=record.status_url, now=now,
+                                       ob3_schema=ctx.checks.ob3_schema)
     with ctx.registry.transaction() as session:
         if not wallet.use_nonce(session, holder.nonce, now):
             raise wallet.OfferRefused("invalid_nonce", "the key proof's nonce is not one this issuer gave out, "

@@ -507,7 +507,7 @@ def test_the_registry_itself_refuses_an_offer_for_a_revoked_credential(client, c
 def test_the_wallet_copy_names_the_status_resource_the_sealed_credential_names(client, cid, mail_sink, monkeypatch):
     """The seam to the ELM v3 status of issue 12: whatever status resource the stored credential's format reads
     from the sealed file (formats.CredentialFormat.status_url) is what the SD-JWT's `status` and the Open Badge's
-    `credentialStatus` name. EDC XML names none (the real answer today), so the format is told one here."""
+    `credentialStatus` name; a format with no such field (EDC v1 XML) gets the registry's own status resource."""
     from bridge.edc import formats
 
     status = "https://edc.example.test/status/6f1c"
@@ -522,7 +522,36 @@ def test_the_wallet_copy_names_the_status_resource_the_sealed_credential_names(c
     badge = credential(client, access, Holder().proof(nonce(client)), oid4vci.OB3_CONFIGURATION).json
     assert ob3.parse(badge["credentials"][0]["credential"])[1]["credentialStatus"]["id"] == status
     monkeypatch.undo()
+
+
+def test_the_wallet_copy_of_an_edc_xml_credential_names_the_registrys_status_resource(client, ctx, cid, mail_sink):
+    """EDC v1 XML has no status field, so its wallet copies name <EDC_PUBLIC_URL>/status/<uuid>, the sealed
+    statement the registry answers for every credential it holds: a revocation reaches the wallet's copy."""
+    from bridge.edc import status as edc_status
+
+    with ctx.registry.reading() as db:  # the credential is EDC v1 XML, as the pilot course asks
+        assert db.get(Credential, cid).format == "edc-xml"
+    expected = edc_status.status_url(ctx.settings.public_url, cid)
     answer, tx_code = offer(client, cid, mail_sink)
     access = token(client, pre_code(answer), tx_code).json["access_token"]
     text = credential(client, access, Holder().proof(nonce(client))).json["credentials"][0]["credential"]
-    assert "status" not in json.loads(jws.b64url_decode(text.split("~")[0].split(".")[1], "payload"))
+    claims = json.loads(jws.b64url_decode(text.split("~")[0].split(".")[1], "payload"))
+    assert claims["status"] == {"edc_status": {"uri": expected}}
+    answer, tx_code = offer(client, cid, mail_sink, configuration=oid4vci.OB3_CONFIGURATION)
+    access = token(client, pre_code(answer), tx_code).json["access_token"]
+    badge = credential(client, access, Holder().proof(nonce(client)), oid4vci.OB3_CONFIGURATION).json
+    assert ob3.parse(badge["credentials"][0]["credential"])[1]["credentialStatus"]["id"] == expected
+    path = expected.removeprefix(ctx.settings.public_url)
+
+    def said() -> str:
+        answer = client.get(path)
+        assert answer.status_code == 200
+        statement, problem = edc_status.judge(answer.data, cid, trust_anchors=ctx.trust_anchors, sealer=None,
+                                              now=dt.datetime.now(dt.timezone.utc))
+        assert problem is None, problem
+        return statement["status"]
+
+    assert said() == "active"
+    assert client.post(f"/api/v1/credentials/{cid}/revoke", json={"reason": "issued in error"},
+                       headers=STAFF_HEADERS).status_code == 200
+    assert said() == "revoked"

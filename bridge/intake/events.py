@@ -146,6 +146,25 @@ def _exception(event: dict[str, Any]) -> dict[str, Any]:
     return {"exception": True, "exception_reason": reason, "requested_by": event.get("requested_by")} if reason else {}
 
 
+def new_issuance(event: dict[str, Any], key: str) -> Issuance:
+    """The inbox row of a validated event (store_event, and bulk cohorts in batches: bridge/bulk/batches.py)."""
+    return Issuance(
+        id=str(uuid.uuid4()), idempotency_key=key, event_id=event["event_id"], kind=event["type"],
+        site_id=event["site"]["id"], course_id=int(event["course"]["id"]),
+        learner_id=str(event["learner"]["id"]),
+        payload=json.dumps(event, ensure_ascii=False, sort_keys=True),
+        completed_at=parse_time(event["completed_at"]) if event.get("completed_at") else None,
+        requested_by=str(event["requested_by"]) if event.get("requested_by") is not None else None,
+        status="queued", attempts=0,
+    )
+
+
+def accepted_details(row: Issuance, event: dict[str, Any]) -> dict[str, Any]:
+    """What the audit trail's event.accepted entry says about a new inbox row."""
+    return ({"type": row.kind, "site": row.site_id, "course": row.course_id, "learner": row.learner_id,
+             "event_id": row.event_id} | _exception(event))
+
+
 @dataclass(frozen=True)
 class Stored:
     issuance_id: str
@@ -167,21 +186,11 @@ def store_event(registry: Registry, event: dict[str, Any], auth: Authenticated |
                     existing = _active_issuance(session, event)
                 if existing is not None:
                     return Stored(existing.id, existing.status, False)
-                row = Issuance(
-                    id=str(uuid.uuid4()), idempotency_key=key, event_id=event["event_id"], kind=event["type"],
-                    site_id=event["site"]["id"], course_id=int(event["course"]["id"]),
-                    learner_id=str(event["learner"]["id"]),
-                    payload=json.dumps(event, ensure_ascii=False, sort_keys=True),
-                    completed_at=parse_time(event["completed_at"]) if event.get("completed_at") else None,
-                    requested_by=str(event["requested_by"]) if event.get("requested_by") is not None else None,
-                    status="queued", attempts=0,
-                )
+                row = new_issuance(event, key)
                 session.add(row)
                 session.flush()  # a concurrent twin fails here (unique idempotency key) and retries below
                 audit.append(session, actor if auth is None else f"moodle:{auth.key_id}", "event.accepted", row.id,
-                             {"type": row.kind, "site": row.site_id, "course": row.course_id,
-                              "learner": row.learner_id, "event_id": row.event_id}
-                             | _exception(event))
+                             accepted_details(row, event))
                 return Stored(row.id, row.status, True)
         except IntegrityError:
             continue  # the twin committed first; the next round finds it (its nonce claim rolled back with us)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from bridge.bulk import wording as bulk_wording
 from bridge.presentation import wording
 
 LANG_COOKIE = "edc_lang"
@@ -356,6 +357,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_programmes": "Dar nėra išsaugotų programų.",
     },
 }
+
+for _lang, _texts in bulk_wording.PAGE.items():  # the bulk cohort pages' words live with the feature
+    MESSAGES[_lang].update(_texts)
 
 
 def choose_language() -> str:

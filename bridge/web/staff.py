@@ -621,4 +621,5 @@ def register(app: Flask) -> None:
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       SESSION_COOKIE_SECURE=_secure_cookies(settings), SESSION_COOKIE_NAME=UI_COOKIE)
     from bridge.web import staff_catalogue  # noqa: F401 - its pages (courses, programmes) hang on this blueprint
+    from bridge.web import staff_bulk  # noqa: F401 - bulk cohorts (/staff/bulk) hang on it too
     app.register_blueprint(staff)

@@ -1,0 +1,229 @@
+"""Staff pages for bulk cohorts: templates, upload and check (the preview), issue, progress, results.
+
+The routes hang on the staff blueprint under /staff/bulk (bridge/web/staff.py), so its login, CSRF
+check and security headers (a CSP without any script: the progress page refreshes itself with
+<meta http-equiv="refresh">) guard them too. Every route is a registrar's act: `REQUIRED_ROLE` below
+is the one place that says so, and `_allowed` the one check (issue 15's roles part fills it in).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from dataclasses import dataclass
+
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from sqlalchemy import select
+
+from bridge.bulk import batches, columns, files, reading
+from bridge.bulk.batches import BulkError
+from bridge.edc import inputs
+from bridge.registry.models import BulkBatch, CourseSpecification
+from bridge.web import i18n
+from bridge.web.public import _context, _registry, _settings
+from bridge.web.staff import _actor, _course_names, _render, current_session, staff
+
+REQUIRED_ROLE = "registrar"  # bulk issuing needs this role (issue 15, "Named staff and roles")
+PROBLEMS_SHOWN = 500
+REFRESH_SECONDS = 3
+RECENT_BATCHES = 20
+
+
+def _allowed() -> bool:
+    """Whether this request's staff session may use the bulk pages. Today every staff session may (the
+    shared staff token stands for all roles); with named staff, only a session holding REQUIRED_ROLE."""
+    return current_session() is not None
+
+
+def registrar(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not _allowed():
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@staff.before_app_request
+def _bulk_upload_limit() -> None:
+    """The upload form may carry a cohort file (EDC_BULK_MAX_UPLOAD_BYTES), not only the verify page's
+    limit; set before the staff guard reads the form for its CSRF token."""
+    if request.method == "POST" and request.path.endswith("/staff/bulk/upload"):
+        request.max_content_length = _settings().bulk_max_upload_bytes + 1024 * 1024
+
+
+def _course(text: str) -> tuple[str, int]:
+    """site/course -> (site, id); 404 for anything else (as the catalogue pages answer)."""
+    site, _, course = (text or "").rpartition("/")
+    course_id = inputs.learner_moodle_id(course)
+    if not site or course_id is None:
+        abort(404)
+    return site, course_id
+
+
+@dataclass(frozen=True)
+class CourseChoice:
+    key: str
+    label: str
+
+
+def _courses() -> list[CourseChoice]:
+    lang = i18n.current_language()
+    with _registry().reading() as db:
+        names = _course_names(db)
+        rows = db.execute(select(CourseSpecification).where(CourseSpecification.valid.is_(True))
+                          .order_by(CourseSpecification.site_id, CourseSpecification.course_id)).scalars().all()
+    out = []
+    for row in rows:
+        key = f"{row.site_id}/{row.course_id}"
+        title = json.loads(row.document).get("title") or {}
+        text = title.get(lang) or next(iter(title.values()), "") if isinstance(title, dict) else ""
+        out.append(CourseChoice(key, " — ".join(x for x in (key, names.get(key, ""), text) if x)))
+    return out
+
+
+@staff.get("/bulk")
+@registrar
+def bulk():
+    with _registry().reading() as db:
+        recent = db.execute(select(BulkBatch).order_by(BulkBatch.uploaded_at.desc()).limit(RECENT_BATCHES)).scalars().all()
+    return _render("staff/bulk.html", courses=_courses(), recent=recent,
+                   limit_mb=f"{_settings().bulk_max_upload_bytes / (1024 * 1024):g}")
+
+
+@staff.get("/bulk/template")
+@registrar
+def bulk_template():
+    site, course_id = _course(request.args.get("course", ""))
+    kind = request.args.get("format", "xlsx")
+    if kind not in ("xlsx", "csv"):
+        abort(404)
+    with _registry().reading() as db:
+        try:
+            spec = batches.course_spec(db, site, course_id)
+        except BulkError:
+            abort(404)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    name = f"template-{site}-{course_id}.{kind}"
+    if kind == "xlsx":
+        body, mimetype = files.template_xlsx(spec, f"{site}/{course_id} {spec.code or ''}".strip(), today), files.XLSX_TYPE
+    else:
+        body, mimetype = files.template_csv(spec, today), files.CSV_TYPE
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@staff.post("/bulk/upload")
+@registrar
+def bulk_upload():
+    settings = _settings()
+    upload = request.files.get("file")
+    text = request.form.get("course", "")
+    site, _, course = text.rpartition("/")
+    course_id = inputs.learner_moodle_id(course)
+    if not site or course_id is None:
+        flash(i18n.t("bulk_no_course"), "error")
+        return redirect(url_for("staff.bulk"), 303)
+    if upload is None or not upload.filename:
+        flash(i18n.t("bulk_no_file"), "error")
+        return redirect(url_for("staff.bulk"), 303)
+    data = upload.stream.read(settings.bulk_max_upload_bytes + 1)
+    try:
+        batch_id = batches.store_batch(_registry(), site, course_id, upload.filename, data,
+                                       reading.Limits.of(settings), _actor())
+    except reading.FileRefused as exc:
+        flash(i18n.t("bulk_refused_file", reason=exc.text(i18n.current_language())), "error")
+        return redirect(url_for("staff.bulk"), 303)
+    except BulkError as exc:
+        flash(i18n.t(exc.code), "error")
+        return redirect(url_for("staff.bulk"), 303)
+    return redirect(url_for("staff.bulk_batch", batch_id=batch_id), 303)
+
+
+def _batch_or_404(db, batch_id: str) -> BulkBatch:
+    row = db.get(BulkBatch, batch_id) if len(batch_id) <= 36 else None
+    if row is None:
+        abort(404)
+    return row
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    row: int
+    column: str
+    problem: str
+
+
+@staff.get("/bulk/<batch_id>")
+@registrar
+def bulk_batch(batch_id: str):
+    lang = i18n.current_language()
+    with _registry().reading() as db:
+        batch = _batch_or_404(db, batch_id)
+        spec = batches.course_spec(db, batch.site_id, batch.course_id)
+        languages = spec.languages_primary_first
+        ordered = (lang,) + tuple(l for l in languages if l != lang)
+        problems = [ProblemRow(number, columns.header(p.column, ordered[:1]), p.text(lang))
+                    for number, p in batches.problems_of(db, batch_id, PROBLEMS_SHOWN)]
+        count = batches.problem_count(db, batch_id) if len(problems) >= PROBLEMS_SHOWN else len(problems)
+        progress = batches.progress(db, batch_id) if batch.status != "checked" else None
+    refresh = progress is not None and (batch.status == "issuing" or not progress.finished)
+    return _render("staff/bulk_batch.html", batch=batch, problems=problems, problem_count=count,
+                   refused=batch.rows_total - batch.rows_valid, progress=progress, states=batches.STATES,
+                   refresh=REFRESH_SECONDS if refresh else None)
+
+
+@staff.post("/bulk/<batch_id>/issue")
+@registrar
+def bulk_issue(batch_id: str):
+    valid_only = request.form.get("valid_only") == "1"
+    try:
+        result = batches.issue(_registry(), batch_id, _actor(), valid_only=valid_only)
+    except BulkError as exc:
+        if exc.code == "not_found":
+            abort(404)
+        flash(i18n.t(exc.code) if exc.code in i18n.MESSAGES["en"] else str(exc), "error")
+        return redirect(url_for("staff.bulk_batch", batch_id=batch_id), 303)
+    wake = getattr(_context(), "wake", None)
+    if wake is not None and result.created:
+        wake.set()
+    if result.created:
+        flash(i18n.t("bulk_issued_flash", created=result.created, duplicates=result.duplicates), "ok")
+    else:
+        flash(i18n.t("bulk_nothing_new"), "ok")
+    return redirect(url_for("staff.bulk_batch", batch_id=batch_id), 303)
+
+
+@staff.get("/bulk/<batch_id>/refused.<kind>")
+@registrar
+def bulk_refused(batch_id: str, kind: str):
+    if kind not in ("xlsx", "csv"):
+        abort(404)
+    lang = i18n.current_language()
+    with _registry().reading() as db:
+        batch = _batch_or_404(db, batch_id)
+        spec = batches.course_spec(db, batch.site_id, batch.course_id)
+        body = files.refused_rows(kind, spec, list(batches.refused_rows(db, batch_id)), lang)
+    stem = batch.filename.rsplit(".", 1)[0] or "upload"
+    mimetype = files.XLSX_TYPE if kind == "xlsx" else files.CSV_TYPE
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="refused-{_ascii(stem)}.{kind}"'})
+
+
+def _ascii(text: str) -> str:
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in text)[:80] or "upload"
+
+
+@staff.get("/bulk/<batch_id>/results.csv")
+@registrar
+def bulk_results(batch_id: str):
+    lang = i18n.current_language()
+    with _registry().reading() as db:
+        batch = _batch_or_404(db, batch_id)
+
+    def lines():
+        with _registry().reading() as db:
+            yield from files.results_lines(batches.results(db, batch_id, lang))
+
+    return Response(stream_with_context(lines()), mimetype=files.CSV_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="results-{_ascii(batch.filename.rsplit(".", 1)[0])}.csv"'})

@@ -35,11 +35,20 @@ def xlsx(rows: list[list], header: list | None = None, sheet: str = "Learners") 
     ws = book.create_sheet(sheet)
     ws.append(HEADER if header is None else header)
     for row in rows:
-        ws.append([dt.date.fromisoformat(v) if isinstance(v, str) and re.fullmatch(r"\d{4}-\d\d-\d\d", v) else v
-                   for v in row])
+        ws.append([_as_date(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _as_date(value):
+    """An ISO date string as the date cell a person's spreadsheet would hold; anything else as it is."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 def csv_bytes(rows: list[list], header: list | None = None, delimiter: str = ",", encoding: str = "utf-8-sig") -> bytes:

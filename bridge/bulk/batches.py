@@ -223,7 +223,13 @@ class Progress:
 
     @property
     def done(self) -> int:
+        """Delivered, or stopped for a reason staff see (parked, failed, revoked)."""
         return sum(self.states.get(s, 0) for s in STATES if s not in UNFINISHED)
+
+    @property
+    def sealed(self) -> int:
+        """Sealed already (being mailed, or done)."""
+        return self.total - self.states.get("queued", 0) - self.states.get("sealing", 0)
 
 
 def progress(session: Session, batch_id: str) -> Progress:

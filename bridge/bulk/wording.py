@@ -52,7 +52,7 @@ PROBLEMS: dict[str, dict[str, str]] = {
         "formula": "formulė arba makrokomanda: įrašykite pačią reikšmę",
         "email": "ne el. pašto adresas (ASCII, vardas@serveris.domenas)",
         "date": "ne data: rašykite MMMM-MM-DD",
-        "future": "ateityje: baigti kursą turi būti jau baigta",
+        "future": "ateityje: kursas turi būti jau baigtas",
         "too_old": "anksčiau nei 1970-01-01",
         "language": "nežinoma kalba {value!r}: naudokite vieną iš {languages}",
         "identifier": "identifikatorius – 1–58 ASCII raidės, skaitmenys ar . _ : @ -, pradedant raide ar skaitmeniu",
@@ -192,6 +192,8 @@ PAGE: dict[str, dict[str, str]] = {
         "bulk_batch_issuing": "issuing",
         "bulk_batch_issued": "issued",
         "bulk_stopped": "Stopped",
+        "bulk_sealed": "Sealed",
+        "bulk_done": "Delivered or stopped",
     },
     "lt": {
         "nav_bulk": "Masinis išdavimas",
@@ -250,6 +252,8 @@ PAGE: dict[str, dict[str, str]] = {
         "bulk_batch_issuing": "išduodamas",
         "bulk_batch_issued": "išduotas",
         "bulk_stopped": "Sustabdyta",
+        "bulk_sealed": "Užantspauduota",
+        "bulk_done": "Pristatyta arba sustabdyta",
     },
 }
 

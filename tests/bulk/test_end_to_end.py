@@ -109,7 +109,7 @@ def test_the_command_line_writes_the_template_checks_and_issues_exactly_once(liv
     assert "3 rows: 2 can be issued, 1 have problems" in checked.stdout
     assert "learner12@example.edu" in (tmp_path / "refused.csv").read_text(encoding="utf-8-sig")
     lt = _cli(database_url, "check", "cohort.csv", "--course", COURSE_KEY, "--lang", "lt", cwd=tmp_path)
-    assert "row 4, Baigimo data (E): ateityje" in lt.stdout
+    assert "row 4, Baigimo data (E): ateityje: kursas turi būti jau baigtas" in lt.stdout
 
     refused = _cli(database_url, "issue", "cohort.csv", "--course", COURSE_KEY, cwd=tmp_path)
     assert refused.returncode == 1 and "nothing issued" in refused.stdout

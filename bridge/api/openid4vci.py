@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from bridge.api.errors import ApiError, problem
-from bridge.api.security import context, moodle_signed_or_staff
+from bridge.api.security import context, moodle_signed, moodle_signed_or_staff
 from bridge.edc import jws, oid4vci
 from bridge.edc.ob3_schema import Ob3SchemaViolation
 from bridge.intake.auth import AuthError, claim_nonce
@@ -133,6 +133,26 @@ def wallet_offer(cred_id: str):
         raise ApiError(503, "the wallet offer could not be sent", [problem("/channel", str(exc))]) from None
     response = jsonify(answer)
     response.status_code = 201
+    response.headers.update(NO_STORE)
+    return response
+
+
+@bp.post("/api/v1/credentials/<cred_id>/wallet-code")
+@moodle_signed
+def wallet_code(cred_id: str):
+    """Moodle, for the learner logged in: a transaction code for the "Add to wallet" offer in the credential's
+    mail (EDC_WALLET_IN_MAIL). Body {"site", "learner"}; the credential must be theirs (404 otherwise, and
+    when no mailed offer is waiting). A new code replaces the one made before; it is shown, never stored."""
+    ctx, cred_id = context(), _full_id(cred_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object", [problem("", "send {\"site\", \"learner\"}")])
+    actor = _moodle_may_offer(cred_id, body)
+    try:
+        answer = wallet_service.mail_tx_code(ctx, cred_id, f"{actor}:learner:{body['learner']}")
+    except wallet.OfferRefused as exc:
+        raise ApiError(exc.status, exc.reason, [problem("/id", exc.reason)]) from None
+    response = jsonify(answer)
     response.headers.update(NO_STORE)
     return response
 

@@ -24,7 +24,7 @@ from bridge.edc.inputs import header_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 LANGUAGES = ("en", "lt")
-_URL = re.compile(r"(https?://[^\s<>\"]+)")
+_URL = re.compile(r"((?:https?|openid-credential-offer)://[^\s<>\"]+)")  # the wallet offer's link too
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ def _values(job: DeliveryJob, lang: str) -> dict[str, str]:
         "verify_url": job.verify_url,
         "credential_id": job.credential_id,
         "reason": (job.reason or "").strip(),
+        "wallet_link": job.extra.get("wallet_offer_link", ""),  # the paragraph is left out without an offer
+        "wallet_expires": job.extra.get("wallet_offer_expires", ""),
     }
 
 

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from bridge.registry.db import Registry
 
 TOKEN_BYTES = 32
+MAIL_CHANNEL = "credential_mail"  # the offer rides in the credential's own mail; Moodle makes its code on request
+NO_TX_CODE = ""  # tx_code_hash of a mailed offer whose code the learner has not asked Moodle for yet
 TX_CODE_SCOPE = "wallet_tx_code"  # the per-address budget of wrong transaction codes (staff_access throttle)
 OFFER_STATES = ("open", "redeemed", "issued", "locked")
 
@@ -114,6 +116,17 @@ def tx_code_hash(code: str, tx_code: str) -> str:
     return _sha256(f"{code}:{tx_code}")
 
 
+def mail_tx_code_hash(code_hash: str, tx_code: str) -> str:
+    """A mailed offer's code is made later, when its pre-authorised code is known nowhere any more, so it is
+    hashed over the code's SHA-256: a copy of the tables may then find the few digits, but without the
+    pre-authorised code (only in the learner's mail) they redeem nothing."""
+    return _sha256(f"mail:{code_hash}:{tx_code}")
+
+
+def _presented_hash(row: "WalletOffer", code: str, tx_code: str) -> str:
+    return mail_tx_code_hash(_sha256(code), tx_code) if row.channel == MAIL_CHANNEL else tx_code_hash(code, tx_code)
+
+
 @dataclass(frozen=True)
 class NewOffer:
     """What creating an offer hands back once; only hashes of its secrets stay in the registry."""
@@ -129,13 +142,23 @@ class NewOffer:
     title: dict
 
 
+def _new_tx_code(length: int) -> str:
+    return f"{secrets.randbelow(10 ** length):0{length}d}"
+
+
 def create_offer(registry: "Registry", credential_id: str, configuration: str, channel: str, actor: str, *,
                  lifetime: dt.timedelta, tx_code_length: int, now: dt.datetime | None = None) -> NewOffer:
-    """A new offer for `credential_id` (CredentialNotOfferable when unknown or revoked)."""
+    """A new offer for `credential_id` (CredentialNotOfferable when unknown or revoked).
+
+    A MAIL_CHANNEL offer gets no transaction code yet (`tx_code` is ""; `new_mail_tx_code` makes one when the
+    learner asks Moodle), and replaces the credential's earlier mailed offers still open: only the newest
+    mail's link works (a mail sent again after a failed attempt, or resent by staff).
+    """
     now = now or utcnow()
     offer_token = secrets.token_urlsafe(TOKEN_BYTES)
     code = pre_authorized_code(offer_token)
-    tx_code = f"{secrets.randbelow(10 ** tx_code_length):0{tx_code_length}d}"
+    mailed = channel == MAIL_CHANNEL
+    tx_code = NO_TX_CODE if mailed else _new_tx_code(tx_code_length)
     offer_id = str(uuid.uuid4())
     with registry.transaction() as db:
         cred = db.get(Credential, credential_id)
@@ -144,15 +167,54 @@ def create_offer(registry: "Registry", credential_id: str, configuration: str, c
         if cred.status != "issued":
             raise CredentialNotOfferable("revoked", f"{credential_id} is revoked: a revoked credential is never "
                                                     "offered to a wallet")
+        if mailed:
+            _replace_mailed_offers(db, credential_id, offer_id)
         db.add(WalletOffer(id=offer_id, credential_id=credential_id, configuration=configuration, channel=channel,
                            offer_hash=_sha256(offer_token), code_hash=_sha256(code),
-                           tx_code_hash=tx_code_hash(code, tx_code), tx_code_failures=0, state="open",
-                           created_by=actor, created_at=now, expires_at=now + lifetime))
+                           tx_code_hash=NO_TX_CODE if mailed else tx_code_hash(code, tx_code), tx_code_failures=0,
+                           state="open", created_by=actor, created_at=now, expires_at=now + lifetime))
         audit.append(db, actor, "wallet.offer_created", credential_id,
                      {"offer": offer_id, "configuration": configuration, "channel": channel,
                       "expires_at": (now + lifetime).isoformat()})
         return NewOffer(offer_id, offer_token, code, tx_code, now + lifetime, credential_id, cred.learner_email,
                         cred.learner_lang, json.loads(cred.title))
+
+
+def _replace_mailed_offers(db: Session, credential_id: str, new_offer: str) -> None:
+    replaced = db.execute(select(WalletOffer.id).where(
+        WalletOffer.credential_id == credential_id, WalletOffer.channel == MAIL_CHANNEL,
+        WalletOffer.state == "open")).scalars().all()
+    if replaced:
+        db.execute(update(WalletOffer).where(WalletOffer.id.in_(replaced)).values(state="locked"))
+        audit.append(db, "wallet", "wallet.offer_replaced", credential_id, {"offers": replaced, "by": new_offer})
+
+
+@dataclass(frozen=True)
+class MailTxCode:
+    """A transaction code made for the credential's mailed offer, for Moodle to show its learner once."""
+
+    tx_code: str
+    expires_at: dt.datetime  # the offer's own end; the code lasts as long
+
+
+def new_mail_tx_code(registry: "Registry", credential_id: str, actor: str, *, length: int,
+                     now: dt.datetime | None = None) -> MailTxCode:
+    """A fresh transaction code for the newest open mailed offer of the credential; it replaces any code
+    made before (so only the one on the learner's screen works). Wrong codes already counted stay counted.
+    OfferRefused('not_found', ..., 404) when no mailed offer is waiting (none sent, used, locked, expired)."""
+    now = now or utcnow()
+    tx_code = _new_tx_code(length)
+    with registry.transaction() as db:
+        row = db.execute(select(WalletOffer).where(
+            WalletOffer.credential_id == credential_id, WalletOffer.channel == MAIL_CHANNEL,
+            WalletOffer.state == "open", WalletOffer.expires_at > now)
+            .order_by(WalletOffer.created_at.desc()).limit(1).with_for_update()).scalar_one_or_none()
+        if row is None:
+            raise OfferRefused("not_found", "no wallet offer from the credential's mail is waiting (none was sent, "
+                                            "or it was used, locked or has expired): use Add to wallet instead", 404)
+        row.tx_code_hash = mail_tx_code_hash(row.code_hash, tx_code)
+        audit.append(db, actor, "wallet.tx_code_made", credential_id, {"offer": row.id, "channel": MAIL_CHANNEL})
+        return MailTxCode(tx_code, row.expires_at)
 
 
 def withdraw(registry: "Registry", offer_id: str, reason: str) -> None:
@@ -229,7 +291,11 @@ def redeem(registry: "Registry", code: str, tx_code: str | None, *, client: str,
     if not tx_code:
         audit_refused(registry, row, "token", "no transaction code", client)
         raise OfferRefused("invalid_request", "tx_code is required: the offer asks for a transaction code")
-    attempt = staff_access.try_secret(registry, tx_code_hash(code, tx_code), row.tx_code_hash, client, "oid4vci",
+    if row.tx_code_hash == NO_TX_CODE:  # nothing to guess yet, so not counted
+        audit_refused(registry, row, "token", "no transaction code made yet", client)
+        raise OfferRefused("invalid_grant", "no transaction code was made for this offer yet: the learner finds it "
+                                            "in Moodle, under My credentials")
+    attempt = staff_access.try_secret(registry, _presented_hash(row, code, tx_code), row.tx_code_hash, client, "oid4vci",
                                       "/oid4vci/token", budget, scope=TX_CODE_SCOPE)
     if attempt.outcome == "throttled":
         audit_refused(registry, row, "token", "too many wrong transaction codes from this address", client)

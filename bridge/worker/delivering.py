@@ -21,6 +21,7 @@ from bridge.edc import formats, inputs
 from bridge.registry import audit, documents
 from bridge.registry.models import Credential, Delivery, Issuance, Revocation, utcnow
 from bridge.registry import links
+from bridge.worker import wallet
 from bridge.worker.context import Context, backoff
 
 log = logging.getLogger("edc.worker")
@@ -149,6 +150,8 @@ def _attempt_all(ctx: Context, delivery_ids: list[int],
     for delivery_id, channel_name, job in jobs:
         if stop is not None and stop.is_set():
             break
+        if wallet.mail_offer_wanted(ctx, channel_name, job):  # an "Add to wallet" link in the credential's mail
+            job = wallet.with_mail_offer(ctx, job)
         results.append((delivery_id, _send(ctx, delivery_id, channel_name, job)))
     return results
 

@@ -14,6 +14,7 @@ the sealed credential does not show, no wallet copy is made and staff are told t
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bridge.delivery import DeliveryError
+from bridge.delivery import DeliveryError, DeliveryJob
 from bridge.delivery.messages import Attachment, template_text
 from bridge.edc import formats, model, oid4vci, status
 from bridge.registry import documents, wallet
@@ -133,6 +134,41 @@ def make_offer(ctx: Context, credential_id: str, *, channel: str, configuration:
     else:
         answer["tx_code"] = offer.tx_code
     return answer
+
+
+def mail_offer_wanted(ctx: Context, channel_name: str, job: DeliveryJob) -> bool:
+    """The credential's mail carries an offer when EDC_WALLET_IN_MAIL is on, for a learner of Moodle (its
+    My credentials shows the code) and a site whose Moodle channel is set up, on the first sending or a resend."""
+    return (ctx.settings.wallet_in_mail and channel_name == "email" and job.kind == "issued"
+            and job.learner_moodle_id is not None and "moodle" in ctx.channels)
+
+
+def with_mail_offer(ctx: Context, job: DeliveryJob) -> DeliveryJob:
+    """The credential mail's job with an "Add to wallet" offer: the link (`extra["wallet_offer_link"]`, the
+    mail's paragraph) and its QR code (attached). The transaction code is not made here: Moodle makes it when
+    the learner asks (new_mail_tx_code), so the mail alone adds nothing to a wallet. Any problem leaves the
+    mail as it was, without the offer: the credential itself must never wait for it."""
+    settings = ctx.settings
+    try:
+        offer = wallet.create_offer(ctx.registry, job.credential_id, oid4vci.SD_JWT_CONFIGURATION,
+                                    wallet.MAIL_CHANNEL, "worker",
+                                    lifetime=dt.timedelta(days=settings.wallet_mail_offer_days),
+                                    tx_code_length=settings.wallet_tx_code_length)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("no wallet offer in the mail of %s; sending it without", job.credential_id)
+        return job
+    link = offer_link(f"{issuer_url(ctx)}/oid4vci/offers/{offer.offer_token}")
+    extra = {**job.extra, "wallet_offer_link": link,
+             "wallet_offer_expires": offer.expires_at.strftime("%Y-%m-%d %H:%M")}
+    qr = Attachment("wallet-offer.png", "image/png", qr_png(link))
+    return dataclasses.replace(job, extra=extra, attachments=(*job.attachments, qr))
+
+
+def mail_tx_code(ctx: Context, credential_id: str, actor: str) -> dict[str, Any]:
+    """A fresh transaction code for the offer in the credential's mail, for Moodle to show the learner."""
+    made = wallet.new_mail_tx_code(ctx.registry, credential_id, actor, length=ctx.settings.wallet_tx_code_length)
+    return {"tx_code": made.tx_code, "tx_code_length": len(made.tx_code),
+            "expires_at": made.expires_at.isoformat().replace("+00:00", "Z"), "channel": wallet.MAIL_CHANNEL}
 
 
 def credential_offer(ctx: Context, code: str, configuration: str) -> dict[str, Any]:

@@ -227,6 +227,10 @@ def test_real_answers_match_the_document(client, ctx, settings):
     for query, code in (("site=demo&learner=34&lang=lt", 200), ("site=demo", 400), ("site=demo&learner=35", 404)):
         check(printable, "get", client.get(f"{pdf_path}?{query}", headers=signed("GET", pdf_path, query=query)), code)
     check(printable, "get", client.get(f"{pdf_path}?site=demo&learner=34"), 401)
+    code_doc, code_path = "/api/v1/credentials/{cred_id}/wallet-code", f"/api/v1/credentials/{cid}/wallet-code"
+    raw = json.dumps({"site": "demo", "learner": 34}).encode()  # no mailed offer here (EDC_WALLET_IN_MAIL off)
+    check(code_doc, "post", client.post(code_path, data=raw, headers=signed("POST", code_path, raw)), 404)
+    check(code_doc, "post", client.post(code_path, json={"site": "demo", "learner": 34}), 401)
     for metadata in ("/.well-known/openid-credential-issuer", "/.well-known/oauth-authorization-server"):
         check(metadata, "get", client.get(metadata), 200)
     check("/oid4vci/offers/{token}", "get", client.get("/oid4vci/offers/unknown"), 404)

@@ -6,9 +6,10 @@ from the registry at scrape time, so every replica reports the shared truth.
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
+from bridge.registry.lock_timing import LockTimer
 from bridge.registry.models import Delivery, Issuance
 
 
@@ -32,9 +33,35 @@ class Metrics:
                                       registry=self.registry)
         self.delivery_attempts = Counter("edc_delivery_attempts", "Delivery attempts", ["channel", "outcome"],
                                          registry=self.registry)
+        self.worker_busy_seconds = Counter("edc_worker_busy_seconds", "Wall time worker threads spent on work "
+                                           "they had claimed (loop: issue, deliver)", ["loop"], registry=self.registry)
 
     def watch_registry(self, registry) -> None:
         self.registry.register(_RegistryStates(registry))
+        if registry.dialect == "postgresql":  # replicas share a PostgreSQL registry; SQLite has one writer
+            self.registry.register(_LockTime(LockTimer.attach(registry.engine)))
+
+
+class _LockTime:
+    """edc_registry_lock_statement_seconds/_total{kind}: time in the statements that take locks, an upper
+    bound of the time spent waiting on them (bridge/registry/lock_timing.py)."""
+
+    def __init__(self, timer: LockTimer) -> None:
+        self._timer = timer
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        seconds = CounterMetricFamily("edc_registry_lock_statement_seconds", "Wall time in registry statements "
+                                      "that take locks (claims, row re-checks, the audit chain's lock)", labels=["kind"])
+        count = CounterMetricFamily("edc_registry_lock_statements", "Registry statements that take locks",
+                                    labels=["kind"])
+        for kind, (spent, n) in sorted(self._timer.totals().items()):
+            seconds.add_metric([kind], spent)
+            count.add_metric([kind], n)
+        yield seconds
+        yield count
 
 
 class _RegistryStates:

@@ -300,6 +300,19 @@ class SidecarProcess(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+
+class ScheduledJob(Base):
+    """A periodic job of the scheduler and the last period it ran for (bridge/registry/job_runs.py), so
+    that across replicas each period runs once (migration 0150_scheduled_jobs)."""
+
+    __tablename__ = "scheduled_jobs"
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[int] = mapped_column(BigInteger)  # seconds since the epoch // the job's interval
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_run_by: Mapped[str | None] = mapped_column(String(128), nullable=True)  # the process (worker id)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Programme(Base):
     """A programme (stacked credential) description of a site (migration 0110_programmes), stored as sent
     and validated (bridge/edc/programmes.py); `programme_parts` lists the courses it is made of."""

@@ -5,15 +5,19 @@ the claims of a sidecar process that died (every second, bridge/worker/recovery.
 of expired leases (a process stuck mid-issue), the recovery of mails handed over before a crash, the
 seal-expiry check, the cleanup of nonces, expired staff sessions and old failed staff logins, and the
 upkeep of long-term seals (time-stamps left pending, B-LTA archive renewals: bridge/worker/upkeep.py).
+Several replicas on one registry each run the scheduler, and each period of a job runs on one of them
+(bridge/registry/job_runs.py); only the trusted lists' refresh runs in every replica (a copy in memory).
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
+import time
 from typing import Any, Callable
 
 from bridge.delivery import DeliveryError
+from bridge.registry import job_runs
 from bridge.registry.liveness import Liveness
 from bridge.trusted_lists_source import add_refresh_job
 from bridge.worker import upkeep
@@ -65,6 +69,7 @@ class Worker:
                 # Clear before looking, wait after: a wake-up set in between is never lost (one cleared
                 # after a look made a thread with work waiting sleep its whole second).
                 self.ctx.wake.clear()
+                started = time.perf_counter()
                 claimed = claim_issuances(self.ctx, worker_id, self.ctx.settings.batch)
                 if not claimed:
                     self.ctx.wake.wait(1.0)
@@ -72,6 +77,7 @@ class Worker:
                 if len(claimed) == self.ctx.settings.batch:
                     self.ctx.wake.set()  # there may be more: let an idle peer take the next batch
                 process_issuances(self.ctx, claimed, worker_id)
+                self._busy("issue", started)
             except Exception:  # noqa: BLE001 - keep the thread alive (database blip); the lease recovers the row
                 log.exception("worker %s: unexpected error", worker_id)
                 self._stop.wait(2.0)
@@ -80,39 +86,63 @@ class Worker:
         while not self._stop.is_set():
             try:
                 self.ctx.deliveries_due.clear()  # as in _issue_loop: clear, look, then wait
+                started = time.perf_counter()
                 if deliver_continuously(self.ctx, self._stop, self.ctx.settings.batch,
                                         on_full_batch=self.ctx.deliveries_due.set) == 0:
                     self.ctx.deliveries_due.wait(1.0)
+                else:
+                    self._busy("deliver", started)
             except Exception:  # noqa: BLE001
                 log.exception("delivery thread: unexpected error")
                 self._stop.wait(2.0)
+
+    def _busy(self, loop: str, started: float) -> None:
+        """Worker time (edc_worker_busy_seconds): what the registry's lock time is a share of (bench/replicas.py)."""
+        if self.ctx.metrics is not None:
+            self.ctx.metrics.worker_busy_seconds.labels(loop).inc(time.perf_counter() - started)
 
     def _start_scheduler(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
-        every = dict(trigger="interval", max_instances=1, coalesce=True)
-        scheduler.add_job(self._guard(self._recover), seconds=max(1, min(10, self.ctx.settings.lease_seconds)),
-                          id="recovery", **every)
-        scheduler.add_job(self._guard(lambda: take_back_from_the_dead(self.ctx)), seconds=1, id="liveness", **every)
-        scheduler.add_job(self._guard(self._purge_nonces), minutes=5, id="nonces", **every)
+        # Every job but the trusted lists' refresh runs once per period across all replicas of the registry
+        # (bridge/registry/job_runs.py); `_every` puts it on the shared grid and claims each period first.
+        self._every(scheduler, "recovery", max(1, min(10, self.ctx.settings.lease_seconds)), self._recover)
+        self._every(scheduler, "liveness", 1, lambda: take_back_from_the_dead(self.ctx))
+        self._every(scheduler, "nonces", 300, self._purge_nonces)
         # Long-term seals (bridge/worker/upkeep.py): pending time-stamps, and B-LTA archive renewals.
-        scheduler.add_job(self._guard(lambda: upkeep.complete_pending(self.ctx)), id="timestamps-pending",
-                          seconds=self.ctx.settings.timestamp_retry_seconds, **every)
-        scheduler.add_job(self._guard(lambda: upkeep.renew_archives(self.ctx)), id="archive-renewal",
-                          seconds=self.ctx.settings.archive_check_seconds, **every)
-        scheduler.add_job(self._guard(lambda: run_checks(self.ctx)), seconds=5, id="programmes", **every)
-        add_refresh_job(scheduler, getattr(self.ctx, "trusted_lists", None))  # EDC_TRUSTED_LISTS, at start and then
-        scheduler.add_job(self._guard(self._purge_staff_access), minutes=5, id="staff_access", **every)
+        self._every(scheduler, "timestamps-pending", self.ctx.settings.timestamp_retry_seconds,
+                    lambda: upkeep.complete_pending(self.ctx))
+        self._every(scheduler, "archive-renewal", self.ctx.settings.archive_check_seconds,
+                    lambda: upkeep.renew_archives(self.ctx))
+        self._every(scheduler, "programmes", 5, lambda: run_checks(self.ctx))
+        # EDC_TRUSTED_LISTS, at start and then: each replica refreshes its own copy in memory.
+        add_refresh_job(scheduler, getattr(self.ctx, "trusted_lists", None))
+        self._every(scheduler, "staff_access", 300, self._purge_staff_access)
         try:
             from hsm.expiry import add_expiry_job
 
-            add_expiry_job(scheduler, lambda: self.ctx.seals.current().certificate,
-                           lambda warning: warn_security_contact(self.ctx, warning))
+            job = add_expiry_job(scheduler, lambda: self.ctx.seals.current().certificate,
+                                 lambda warning: warn_security_contact(self.ctx, warning))
+            job.modify(func=self._once(job.id, job.trigger.interval.total_seconds(), job.func))  # one mail, not N
         except ImportError:
             pass
         scheduler.start()
         self.scheduler = scheduler
+
+    def _every(self, scheduler: Any, job_id: str, seconds: float, fn: Callable[[], Any]) -> None:
+        """A job every `seconds`, fired on the grid all replicas share (multiples of `seconds` since the
+        epoch), so they meet on the same period and the first to claim it runs it."""
+        start = dt.datetime.fromtimestamp(job_runs.period_of(seconds) * seconds, dt.timezone.utc)
+        scheduler.add_job(self._once(job_id, seconds, fn), trigger="interval", seconds=seconds, start_date=start,
+                          id=job_id, max_instances=1, coalesce=True)
+
+    def _once(self, job_id: str, seconds: float, fn: Callable[[], Any]) -> Callable[[], None]:
+        """`fn`, run only by the replica that claims the current period of `job_id` (logged if it fails)."""
+        def run() -> None:
+            if job_runs.claim(self.ctx.registry, job_id, job_runs.period_of(seconds), self.ctx.worker_id):
+                fn()
+        return self._guard(run)
 
     def _recover(self) -> None:
         take_back_from_the_dead(self.ctx)

@@ -1,0 +1,78 @@
+"""How long this process spends in the statements that take locks in the registry (PostgreSQL).
+
+Replicas on one registry share work through locks: claims (`SELECT … FOR UPDATE SKIP LOCKED`), the
+rows a batch re-checks before storing (`SELECT … FOR UPDATE`) and the audit chain's head
+(`pg_advisory_xact_lock`, one appender at a time across every process). A statement that waits for a
+lock held by another replica takes longer; a statement that does not wait takes its ordinary few
+milliseconds. So the wall time of exactly these statements, summed, is an upper bound of the time this
+process waited on locks (it includes the statements' own work and round trips): if even the bound is a
+small share of the worker's busy time, waiting on locks is not what limits several replicas.
+
+What it does not see: a lock wait inside an ordinary statement (an INSERT waiting for a concurrent one
+with the same unique key, an UPDATE of a row another transaction holds). The benchmark (bench/replicas.py)
+therefore also samples PostgreSQL's own view (pg_stat_activity, wait_event_type 'Lock'), which sees
+every wait of every statement, and prints both.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections import defaultdict
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_KEY = "edc_lock_statement"
+_TIMERS: "weakref.WeakKeyDictionary[Engine, LockTimer]" = weakref.WeakKeyDictionary()
+
+
+def kind_of(statement: str) -> str | None:
+    """Which lock a statement takes on purpose (None: none). Plain substring tests: this runs for every
+    statement, and SQLAlchemy writes these clauses in capitals."""
+    if "FOR UPDATE" in statement or "FOR NO KEY UPDATE" in statement:
+        return "skip_locked" if "SKIP LOCKED" in statement else "row_lock"
+    if "advisory" in statement and "_lock(" in statement:
+        return "advisory"
+    return None
+
+
+class LockTimer:
+    """Seconds and count of lock-taking statements, by kind, since this process started (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.statements: dict[str, int] = defaultdict(int)
+
+    @classmethod
+    def attach(cls, engine: Engine) -> "LockTimer":
+        """One timer per engine: attaching twice returns the first."""
+        timer = _TIMERS.get(engine)
+        if timer is None:
+            timer = _TIMERS[engine] = cls()
+            event.listen(engine, "before_cursor_execute", timer._before)
+            event.listen(engine, "after_cursor_execute", timer._after)
+        return timer
+
+    def totals(self) -> dict[str, tuple[float, int]]:
+        """kind -> (seconds, statements)."""
+        with self._mutex:
+            return {kind: (self.seconds[kind], self.statements[kind]) for kind in self.statements}
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        kind = kind_of(statement)
+        if kind is not None:
+            conn.info[_KEY] = (kind, time.perf_counter())
+        elif _KEY in conn.info:  # left by a lock statement that raised: not this statement's time
+            del conn.info[_KEY]
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        started = conn.info.pop(_KEY, None)
+        if started is None:
+            return
+        kind, at = started
+        elapsed = time.perf_counter() - at
+        with self._mutex:
+            self.seconds[kind] += elapsed
+            self.statements[kind] += 1

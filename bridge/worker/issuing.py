@@ -135,6 +135,7 @@ class _Sealed:
     fmt: str
     supersedes: str | None
     alternates: tuple[tuple[str, bytes], ...] = ()  # the same credential in the course's other formats
+    completes_part: bool = False  # set when stored: its course is part of a programme (a check was queued)
 
 
 def process_issuance(ctx: Context, issuance_id: str, worker_id: str) -> str | None:
@@ -155,7 +156,8 @@ def process_issuances(ctx: Context, issuance_ids: list[str], worker_id: str) -> 
     stored = _store_all(ctx, worker_id, sealed)
     if stored:
         ctx.deliveries_due.set()
-        _programme_checks(ctx)
+        if any(item.completes_part for item in sealed):  # else no check is pending for these (the scheduler
+            _programme_checks(ctx)                       # still runs the checks every few seconds)
     if ctx.metrics:
         for _ in stored:
             ctx.metrics.credentials_issued.inc()
@@ -326,7 +328,7 @@ def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[s
         revoke_in(session, ctx, supersedes, "superseded by a corrected credential " + cid, "worker",
                    superseded_by=cid)
     if not credential.parts:  # a course credential may complete a programme (a programme's never does)
-        programmes.note_stored_in(session, row)
+        item.completes_part = programmes.note_stored_in(session, row)
     row.status = "issued" if ctx.settings.channels else "delivered"
     row.credential_id, row.claimed_by, row.claimed_until, row.last_error = cid, None, None, None
     return cid

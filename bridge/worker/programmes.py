@@ -42,12 +42,19 @@ REVIEW_NOTE_MAX = 2000
 # --- 1. a stored credential may complete a programme ---------------------------------------------
 
 
-def note_stored_in(session, row: Issuance) -> None:
-    """In the transaction storing a course credential: queue its learner when the course is a part."""
-    counts = session.execute(select(ProgrammePart.programme_id).where(
-        ProgrammePart.site_id == row.site_id, ProgrammePart.course_id == row.course_id).limit(1)).first()
+def note_stored_in(session, row: Issuance) -> bool:
+    """In the transaction storing a course credential: queue its learner when the course is a part.
+
+    Returns whether a check was queued (the worker then runs the checks at once; otherwise it need not
+    open a write transaction for them). The lookup does not flush the session: the credentials of a
+    batch stay pending, so they are inserted together at commit rather than one flush per credential.
+    """
+    with session.no_autoflush:
+        counts = session.execute(select(ProgrammePart.programme_id).where(
+            ProgrammePart.site_id == row.site_id, ProgrammePart.course_id == row.course_id).limit(1)).first()
     if counts:
         session.add(ProgrammeCheck(site_id=row.site_id, learner_id=row.learner_id))
+    return bool(counts)
 
 
 # --- 2. checks -----------------------------------------------------------------------------------

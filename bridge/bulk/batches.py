@@ -18,11 +18,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bridge.bulk import checking, reading
+from bridge.bulk import checking, columns, reading, wording
 from bridge.bulk.checking import Checked, Problem
 from bridge.edc import model
 from bridge.intake.events import EventRejected, accepted_details, idempotency_key, new_issuance, validate_event
@@ -30,6 +30,9 @@ from bridge.registry import Registry, audit
 from bridge.registry.models import BulkBatch, BulkRow, CourseSpecification, Issuance, utcnow
 
 CHUNK = 500
+# A batch still "issuing" this long after the click stopped part-way (the process died): it may be issued
+# again, and the rows already stored are found by their keys, so nothing is stored twice.
+STALE_ISSUING = dt.timedelta(minutes=10)
 UNFINISHED = ("queued", "sealing", "issued")  # still moving: the progress page keeps refreshing
 STATES = ("queued", "sealing", "issued", "delivered", "parked", "failed", "revoked")
 
@@ -49,6 +52,15 @@ def course_spec(session: Session, site: str, course_id: int) -> model.CourseSpec
     if row is None or not row.valid:
         raise BulkError("bulk_no_course", f"course {site}/{course_id} has no complete credential description")
     return model.load_course_spec(json.loads(row.document))
+
+
+def languages_of(session: Session, site: str, course_id: int) -> tuple[str, ...]:
+    """The course's languages, primary first, for headers of files about a batch; the course's description
+    may have changed (or become incomplete) since the upload, and those files are still wanted."""
+    try:
+        return course_spec(session, site, course_id).languages_primary_first
+    except (BulkError, model.ModelError):
+        return wording.LANGUAGES
 
 
 def known_keys(session: Session, keys: list[str]) -> dict[str, tuple[str, str]]:
@@ -145,13 +157,12 @@ def issue(registry: Registry, batch_id: str, actor: str, *, valid_only: bool) ->
                                                  "nothing issued; choose to issue the valid rows only, or fix the file")
         if batch.rows_valid == 0:
             raise BulkError("bulk_issue_nothing", "no row of this batch can be issued")
-        claimed = session.execute(update(BulkBatch).where(BulkBatch.id == batch_id, BulkBatch.status == "checked")
-                                  .values(status="issuing", valid_only=valid_only, issued_by=actor,
-                                          issued_at=utcnow())).rowcount
+        claimed = session.execute(update(BulkBatch).where(BulkBatch.id == batch_id, or_(
+            BulkBatch.status == "checked",
+            and_(BulkBatch.status == "issuing", BulkBatch.issued_at < utcnow() - STALE_ISSUING)))
+            .values(status="issuing", valid_only=valid_only, issued_by=actor, issued_at=utcnow())).rowcount
         if not claimed:
             raise BulkError("bulk_already", f"batch {batch_id} was already issued")
-        refused = batch.rows_total - batch.rows_valid
-    created = duplicates = 0
     while True:
         with registry.reading() as session:
             rows = session.execute(select(BulkRow.row_number, BulkRow.event).where(
@@ -159,9 +170,11 @@ def issue(registry: Registry, batch_id: str, actor: str, *, valid_only: bool) ->
                 .limit(CHUNK)).all()
         if not rows:
             break
-        made, twins, bad = _store_chunk(registry, batch_id, rows, actor)
-        created, duplicates, refused = created + made, duplicates + twins, refused + bad
+        _store_chunk(registry, batch_id, rows, actor)
     with registry.transaction() as session:
+        outcomes = dict(session.execute(select(BulkRow.outcome, func.count()).where(BulkRow.batch_id == batch_id)
+                                        .group_by(BulkRow.outcome)).all())
+        created, duplicates, refused = (outcomes.get(k, 0) for k in ("new", "duplicate", "refused"))
         session.execute(update(BulkBatch).where(BulkBatch.id == batch_id).values(
             status="issued", created_count=created, duplicate_count=duplicates))
         audit.append(session, actor, "bulk.issued", batch_id,
@@ -169,7 +182,7 @@ def issue(registry: Registry, batch_id: str, actor: str, *, valid_only: bool) ->
     return Issued(created, duplicates, refused)
 
 
-def _store_chunk(registry: Registry, batch_id: str, rows: list, actor: str) -> tuple[int, int, int]:
+def _store_chunk(registry: Registry, batch_id: str, rows: list, actor: str) -> None:
     """One transaction: each row's event through the intake's validation, stored under its key unless
     that completion is already in the inbox. A concurrent twin (Moodle sending the same completion at
     this moment) makes the insert fail: the chunk is taken again and then finds it."""
@@ -185,12 +198,11 @@ def _store_chunk(registry: Registry, batch_id: str, rows: list, actor: str) -> t
             with registry.transaction() as session:
                 keys = {number: idempotency_key(event) for number, event in events.items()}
                 known = known_keys(session, list(keys.values()))
-                made = twins = 0
+                updates = []
                 for number, event in events.items():
                     key = keys[number]
                     if key in known:
                         issuance_id, outcome = known[key][0], "duplicate"
-                        twins += 1
                     else:
                         row = new_issuance(event, key)
                         session.add(row)
@@ -199,14 +211,15 @@ def _store_chunk(registry: Registry, batch_id: str, rows: list, actor: str) -> t
                                                                      "row": number})
                         known[key] = (row.id, row.status)
                         issuance_id, outcome = row.id, "new"
-                        made += 1
-                    session.execute(update(BulkRow).where(BulkRow.batch_id == batch_id, BulkRow.row_number == number)
-                                    .values(outcome=outcome, issuance_id=issuance_id))
+                    updates.append({"batch_id": batch_id, "row_number": number, "outcome": outcome,
+                                    "issuance_id": issuance_id})
+                session.flush()  # the inbox rows first: a twin's unique key fails here, before any row is marked
+                if updates:  # by primary key, as one executemany: one round trip, not one per row
+                    session.execute(update(BulkRow), updates)
                 for number, problems in refused.items():
                     session.execute(update(BulkRow).where(BulkRow.batch_id == batch_id, BulkRow.row_number == number)
                                     .values(outcome="refused", event=None, problems=json.dumps(problems)))
-                session.flush()
-            return made, twins, len(refused)
+            return
         except IntegrityError:
             continue
     raise RuntimeError("could not store a chunk of the batch after three attempts")
@@ -230,6 +243,11 @@ class Progress:
     def sealed(self) -> int:
         """Sealed already (being mailed, or done)."""
         return self.total - self.states.get("queued", 0) - self.states.get("sealing", 0)
+
+
+def stalled(batch: BulkBatch) -> bool:
+    """Issuing stopped part-way (see STALE_ISSUING): the page offers to go on."""
+    return batch.status == "issuing" and batch.issued_at is not None and batch.issued_at < utcnow() - STALE_ISSUING
 
 
 def progress(session: Session, batch_id: str) -> Progress:
@@ -274,7 +292,8 @@ def results(session: Session, batch_id: str, lang: str = "en") -> Iterator[list[
              .where(BulkRow.batch_id == batch_id).order_by(BulkRow.row_number))
     for row, status, credential_id in session.execute(query.execution_options(yield_per=1000)):
         cells = json.loads(row.cells)
-        problems = "; ".join(f"{p.column}: {p.text(lang)}" for p in map(Problem.from_json, json.loads(row.problems)))
+        problems = "; ".join(f"{columns.header(p.column, (lang,))}: {p.text(lang)}"
+                             for p in map(Problem.from_json, json.loads(row.problems)))
         outcome = {"valid": "not_issued"}.get(row.outcome, row.outcome)
         yield [row.row_number, cells.get("given_names", ""), cells.get("family_name", ""), cells.get("email", ""),
                outcome, problems, row.issuance_id or "", status or "", credential_id or ""]

@@ -20,7 +20,11 @@ WIDTHS = {"given_names": 22, "family_name": 22, "email": 34, "lang": 12, "comple
 
 
 def headers(spec: CourseSpec) -> list[str]:
-    return [columns.header(key, spec.languages_primary_first) for key in columns.KEYS]
+    return header_row(spec.languages_primary_first)
+
+
+def header_row(languages: Sequence[str]) -> list[str]:
+    return [columns.header(key, languages) for key in columns.KEYS]
 
 
 def example_row(spec: CourseSpec, today: dt.date) -> dict[str, Any]:
@@ -87,16 +91,16 @@ def template_csv(spec: CourseSpec, today: dt.date) -> bytes:
     return text.encode("utf-8")
 
 
-def _problems_text(problems: Sequence[Problem], spec: CourseSpec, lang: str) -> str:
+def _problems_text(problems: Sequence[Problem], lang: str) -> str:
     return "; ".join(f"{columns.header(p.column, (lang,))}: {p.text(lang)}" for p in problems)
 
 
-def refused_rows(kind: str, spec: CourseSpec, rows: Iterable[tuple[int, dict[str, str], list[Problem]]],
+def refused_rows(kind: str, languages: Sequence[str], rows: Iterable[tuple[int, dict[str, str], list[Problem]]],
                  lang: str) -> bytes:
     """The refused rows as they were read, with the template's header and a last column saying what is
     wrong with each; fixed, the same file can be uploaded again."""
-    head = headers(spec) + [wording.file_text("problems", lang)]
-    records = ([cells.get(key, "") for key in columns.KEYS] + [_problems_text(problems, spec, lang)]
+    head = header_row(languages) + [wording.file_text("problems", lang)]
+    records = ([cells.get(key, "") for key in columns.KEYS] + [_problems_text(problems, lang)]
                for _number, cells, problems in rows)
     return _xlsx([head], records) if kind == "xlsx" else _csv([head], records)
 

@@ -75,7 +75,10 @@ def read(data: bytes, limits: Limits) -> Sheet:
 
 
 def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):g}"
+    """16777216 -> "16 MB", 4096 -> "4 KB": a limit as people read it."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MB"
+    return f"{size / 1024:.3g} KB"
 
 
 # --- XLSX ----------------------------------------------------------------------------------------

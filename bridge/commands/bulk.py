@@ -144,7 +144,7 @@ def _write_refused(path: Path | None, checked, spec, lang: str) -> None:
     if path is None or not checked.refused:
         return
     kind = "csv" if path.suffix.lower() == ".csv" else "xlsx"
-    path.write_bytes(files.refused_rows(kind, spec, [(r.number, r.cells, r.problems) for r in checked.refused], lang))
+    path.write_bytes(files.refused_rows(kind, spec.languages_primary_first, [(r.number, r.cells, r.problems) for r in checked.refused], lang))
     print(f"wrote the {len(checked.refused)} refused rows to {path}")
 
 

@@ -160,16 +160,14 @@ def bulk_batch(batch_id: str):
     lang = i18n.current_language()
     with _registry().reading() as db:
         batch = _batch_or_404(db, batch_id)
-        spec = batches.course_spec(db, batch.site_id, batch.course_id)
-        languages = spec.languages_primary_first
-        ordered = (lang,) + tuple(l for l in languages if l != lang)
-        problems = [ProblemRow(number, columns.header(p.column, ordered[:1]), p.text(lang))
+        problems = [ProblemRow(number, columns.header(p.column, (lang,)), p.text(lang))
                     for number, p in batches.problems_of(db, batch_id, PROBLEMS_SHOWN)]
         count = batches.problem_count(db, batch_id) if len(problems) >= PROBLEMS_SHOWN else len(problems)
         progress = batches.progress(db, batch_id) if batch.status != "checked" else None
     refresh = progress is not None and (batch.status == "issuing" or not progress.finished)
     return _render("staff/bulk_batch.html", batch=batch, problems=problems, problem_count=count,
                    refused=batch.rows_total - batch.rows_valid, progress=progress, states=batches.STATES,
+                   stalled=batches.stalled(batch),
                    refresh=REFRESH_SECONDS if refresh else None)
 
 
@@ -202,8 +200,8 @@ def bulk_refused(batch_id: str, kind: str):
     lang = i18n.current_language()
     with _registry().reading() as db:
         batch = _batch_or_404(db, batch_id)
-        spec = batches.course_spec(db, batch.site_id, batch.course_id)
-        body = files.refused_rows(kind, spec, list(batches.refused_rows(db, batch_id)), lang)
+        languages = batches.languages_of(db, batch.site_id, batch.course_id)
+        body = files.refused_rows(kind, languages, list(batches.refused_rows(db, batch_id)), lang)
     stem = batch.filename.rsplit(".", 1)[0] or "upload"
     mimetype = files.XLSX_TYPE if kind == "xlsx" else files.CSV_TYPE
     return Response(body, mimetype=mimetype, headers={

@@ -276,9 +276,9 @@ def test_the_refused_rows_file_writes_formulas_back_as_text():
     rows = learners(1)
     rows[0][0] = "=cmd|' /C calc'!A0"
     result = check(xlsx(rows))
-    data = files.refused_rows("xlsx", SPEC, [(r.number, r.cells, r.problems) for r in result.refused], "en")
+    data = files.refused_rows("xlsx", SPEC.languages_primary_first, [(r.number, r.cells, r.problems) for r in result.refused], "en")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and "cmd|" in sheet
-    text = files.refused_rows("csv", SPEC, [(r.number, r.cells, r.problems) for r in result.refused], "en").decode()
+    text = files.refused_rows("csv", SPEC.languages_primary_first, [(r.number, r.cells, r.problems) for r in result.refused], "en").decode()
     assert "'=cmd|" in text

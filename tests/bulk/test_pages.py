@@ -185,3 +185,51 @@ def test_the_migration_creates_the_tables_the_models_describe(ctx):
     with ctx.registry.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert [d for d in differences if "bulk_" in repr(d)] == []
+
+
+def test_a_batch_that_stopped_part_way_is_continued_without_storing_a_row_twice(staff, ctx):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from bridge.bulk import batches
+
+    batch = batch_id_of(upload(staff, xlsx(learners(6))))
+    with ctx.registry.reading() as db:  # the process died after storing its first chunk (here: two rows)
+        first = db.execute(select(BulkRow.row_number, BulkRow.event).where(BulkRow.batch_id == batch)
+                           .order_by(BulkRow.row_number).limit(2)).all()
+    batches._store_chunk(ctx.registry, batch, first, "staff")
+    with ctx.registry.transaction() as db:
+        db.execute(update(BulkBatch).where(BulkBatch.id == batch).values(
+            status="issuing", valid_only=False, issued_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)))
+    page = staff.get(f"/staff/bulk/{batch}").get_data(as_text=True)
+    assert 'id="resume"' in page and "Continue issuing" in page
+    assert _count(ctx) == 2
+    issue(staff, batch)
+    assert _count(ctx) == 6
+    with ctx.registry.reading() as db:
+        row = db.get(BulkBatch, batch)
+        assert (row.status, row.created_count, row.duplicate_count) == ("issued", 6, 0)
+    issue(staff, batch)  # issued now: never again
+    assert _count(ctx) == 6
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_the_limit(settings, channels, ec_token):
+    import dataclasses
+
+    from bridge.app import create_app, stop_app
+    from tests.bulk.conftest import COURSE, SITE, pilot_spec, put_spec, staff_login
+
+    app = create_app(dataclasses.replace(settings, bulk_max_upload_bytes=4096), channels=channels)
+    try:
+        client = app.test_client()
+        put_spec(client, COURSE, pilot_spec("data101"), site=SITE)
+        staff_login(client)
+        response = upload(client, csv_bytes(learners(200)), "big.csv")
+        assert response.status_code == 303
+        assert "The file was refused: it is larger than 4 KB (EDC_BULK_MAX_UPLOAD_BYTES)" in client.get("/staff/bulk").get_data(as_text=True)
+        huge = upload(client, b"x" * (2 * 1024 * 1024), "huge.csv")  # past the form's own limit: refused unread
+        assert huge.status_code == 413
+    finally:
+        stop_app(app)
+        app.extensions["edc"].registry.dispose()

@@ -189,6 +189,57 @@ class sidecar_client {
     }
 
     /**
+     * "Add to wallet": an OpenID4VCI offer for the holder's credential, shown in Moodle; the sidecar mails the
+     * transaction code to the learner (the other channel), so the page alone adds nothing to a wallet.
+     *
+     * @param string $credentialid
+     * @param int $userid the holder's Moodle user id (the sidecar checks the credential is theirs, on this site)
+     * @param string $configuration local\wallet::SD_JWT or local\wallet::OB3
+     * @return array local\wallet::offer(): link, expiresat, txcodelength, qrsrc
+     * @throws sidecar_exception when unreachable, refused, or the answer is not an offer
+     */
+    public function wallet_offer(string $credentialid, int $userid, string $configuration): array {
+        $path = self::credential_path($credentialid, 'wallet-offer');
+        $body = json_encode(['site' => self::site_id(), 'learner' => $userid, 'channel' => 'moodle',
+            'configuration' => $configuration], JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
+        [$code, $answer] = $this->request('POST', $path, $body);
+        if ($code !== 201) {
+            throw new sidecar_exception('POST ' . $path . ': HTTP ' . $code . self::detail($answer));
+        }
+        try {
+            return local\wallet::offer($answer);
+        } catch (\InvalidArgumentException $e) {
+            throw new sidecar_exception('POST ' . $path . ': ' . $e->getMessage());
+        }
+    }
+
+    /**
+     * The transaction code of the wallet offer in the credential's own mail, made now for the holder's screen.
+     *
+     * @param string $credentialid
+     * @param int $userid the holder's Moodle user id
+     * @return array|null local\wallet::code(): txcode, expiresat; null when no mailed offer is waiting (404)
+     * @throws sidecar_exception when unreachable, refused otherwise, or the answer is not a code
+     */
+    public function wallet_code(string $credentialid, int $userid): ?array {
+        $path = self::credential_path($credentialid, 'wallet-code');
+        $body = json_encode(['site' => self::site_id(), 'learner' => $userid],
+            JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
+        [$code, $answer] = $this->request('POST', $path, $body);
+        if ($code === 404) {
+            return null;
+        }
+        if ($code !== 200) {
+            throw new sidecar_exception('POST ' . $path . ': HTTP ' . $code . self::detail($answer));
+        }
+        try {
+            return local\wallet::code($answer);
+        } catch (\InvalidArgumentException $e) {
+            throw new sidecar_exception('POST ' . $path . ': ' . $e->getMessage());
+        }
+    }
+
+    /**
      * The path of one of a credential's resources. The id goes in as it is: the sidecar checks the signature
      * against the decoded path, so a percent-encoded ':' would not match; ids are URNs of safe characters.
      *

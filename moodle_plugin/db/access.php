@@ -72,6 +72,15 @@ $capabilities = [
             'user' => CAP_ALLOW,
         ],
     ],
+    // Add one's own credentials to a digital wallet (OpenID4VCI offers made by the sidecar). A site that does not
+    // want wallets takes it from the authenticated user role.
+    'block/edcissuer:addtowallet' => [
+        'captype' => 'write',
+        'contextlevel' => CONTEXT_SYSTEM,
+        'archetypes' => [
+            'user' => CAP_ALLOW,
+        ],
+    ],
     // The sidecar's web service user: store credential files and statuses. Given to no archetype.
     'block/edcissuer:storecredential' => [
         'riskbitmask' => RISK_PERSONAL | RISK_DATALOSS,

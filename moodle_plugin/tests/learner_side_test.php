@@ -103,6 +103,25 @@ final class learner_side_test extends \advanced_testcase {
         $this->assertSame('revoked', $this->mine()['credentials'][0]['status']);
     }
 
+    public function test_add_to_wallet_is_offered_for_a_valid_credential_to_holders_of_the_capability(): void {
+        $this->generator->create_credential(['userid' => $this->learner->id, 'courseid' => $this->course->id]);
+        [$item] = $this->mine()['credentials'];
+        $this->assertTrue($item['canwallet']);
+        $this->assertStringEndsWith('/blocks/edcissuer/wallet.php', $item['walleturl']);
+        $this->assertSame(['learning_credential_sd_jwt', 'open_badge_jwt_vc_json'], [$item['walletsdjwt'], $item['walletob3']]);
+        // A site that takes the capability from authenticated users turns wallets off.
+        $authenticated = (int)get_config('core', 'defaultuserroleid');
+        assign_capability('block/edcissuer:addtowallet', CAP_PROHIBIT, $authenticated, \context_system::instance()->id, true);
+        accesslib_clear_all_caches_for_unit_testing();
+        $this->assertFalse($this->mine()['credentials'][0]['canwallet']);
+    }
+
+    public function test_a_revoked_credential_is_never_offered_to_a_wallet(): void {
+        $old = $this->generator->create_credential(['userid' => $this->learner->id, 'courseid' => $this->course->id]);
+        $this->assertTrue($this->sidecar_says($old->get('credentialid'), 'revoked', 'issued in error'));
+        $this->assertFalse($this->mine()['credentials'][0]['canwallet']);
+    }
+
     public function test_a_reissue_lists_the_new_one_and_marks_the_old_superseded(): void {
         $old = $this->sidecar_stores('urn:credential:old');
         $this->sidecar_says($old->get('credentialid'), 'delivered');

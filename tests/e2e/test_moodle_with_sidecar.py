@@ -21,7 +21,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from hsm.config import demo_directory
+from tests.delivery.sinks import MailSink
 from tests.e2e import moodle as m
+from tests.sidecar.test_wallet_node import _wallet_ready, run_wallet
 
 REPO = Path(__file__).resolve().parents[2]
 BRIDGE = REPO / ".venv" / "bin" / "edc-bridge"
@@ -49,7 +52,9 @@ def loop(tmp_path_factory):
         requests.get(info["wwwroot"] + "/login/index.php", timeout=10)
     except requests.RequestException:
         pytest.skip(f"Moodle web server not reachable at {info['wwwroot']}")
+    mail = MailSink().start()  # the learner's mail (credential, wallet codes), read by the wallet tests
     env = {**os.environ,
+           "EDC_SMTP_URL": mail.url, "EDC_MAIL_FROM": "credentials@e2e.invalid", "EDC_WALLET_IN_MAIL": "1",
            "EDC_INTAKE_KEYS": f"moodle-e2e={secret_file.read_text()}",
            "EDC_MOODLE_URL": info["wwwroot"], "EDC_MOODLE_TOKEN": token_file.read_text().strip(),
            "EDC_DATABASE_URL": f"sqlite:///{tmp / 'registry.db'}", "EDC_PUBLIC_URL": sidecar_url,
@@ -72,8 +77,10 @@ def loop(tmp_path_factory):
         info["sidecar_url"] = sidecar_url
         info["sidecar_log"] = tmp / "sidecar.log"
         info["registry"] = tmp / "registry.db"
+        info["mail"] = mail
         yield info
     finally:
+        mail.stop()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=20)
@@ -216,6 +223,119 @@ def test_sharing_and_the_pdf_go_through_the_real_sidecar(loop):
     assert m.screenshot(learner, "/blocks/edcissuer/mycredentials.php?lang=en", "my-credentials-full-real-sidecar") == []
 
 
+OFFER_LINK = re.compile(r"openid-credential-offer://\?credential_offer_uri=[A-Za-z0-9%._~-]+")
+
+
+def mails_to(loop, since: int) -> list:
+    return [message for _, message in loop["mail"].messages[since:]]
+
+
+def plain(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def wallet_form(page: str, rid: str) -> str:
+    item = next(i for i in listed(page) if f'data-id="{rid}"' in i)
+    found = re.search(r'<form method="post" action="([^"]+)" class="block_edcissuer-wallet-form.*?</form>', item, re.S)
+    assert found, "no Add to wallet form in My credentials"
+    return found.group(0)
+
+
+def redeem(link: str, tx_code: str) -> dict:
+    """The independent Node wallet (tests/wallet/wallet.mjs) takes the offer with the code, verifying the
+    credential against the demo token's test CA the sidecar seals with."""
+    status, result = run_wallet(link, tx_code, demo_directory({}) / "ca.pem")
+    assert status == 0, result
+    return result
+
+
+def test_add_to_wallet_shows_the_offer_in_moodle_and_mails_the_code(loop):
+    """Chromium clicks "Add to wallet" in My credentials; the page shows the sidecar's offer link and QR code,
+    the code arrives by mail, and the Node wallet takes the credential with both."""
+    learner = m.Browser(loop["wwwroot"], "e2e_ona", PASSWORD)
+    rec = state(loop)["credentials"][0]
+    rid, credential_id = str(rec["id"]), rec["credentialid"]
+    page = learner.get("/blocks/edcissuer/mycredentials.php?lang=en").text
+    form = wallet_form(page, rid)
+    assert 'value="learning_credential_sd_jwt"' in form and 'value="open_badge_jwt_vc_json"' in form
+    assert 'name="sesskey"' in form and ">Add to wallet<" in form and ">Show wallet code<" in form
+    since = len(loop["mail"].messages)
+    shown = learner.post("/blocks/edcissuer/wallet.php", {"id": rid, "sesskey": learner.sesskey, "action": "offer",
+                                                          "configuration": "learning_credential_sd_jwt"})
+    assert shown.status_code == 200 and "no-store" in shown.headers.get("Cache-Control", "")
+    links = set(OFFER_LINK.findall(shown.text))
+    assert len(links) == 1, re.findall(r'alert[^>]*>([^<]+)', shown.text)[:3]
+    link = links.pop()
+    assert f'href="{link}"' in shown.text and 'src="data:image/svg+xml;base64,' in shown.text
+    shown_part = shown.text.split('<div class="block_edcissuer-wallet"', 1)[1].split("block_edcissuer-walletback")[0]
+    assert "<svg" not in shown_part and "<script" not in shown_part  # the QR code only as a rebuilt <img>
+    loop["mail"].wait_for(since + 1, timeout=30)
+    (message,) = [msg for msg in mails_to(loop, since)]
+    code = re.search(r"^\s*(\d{6})\s*$", plain(message), re.M).group(1)
+    assert code not in shown.text  # the code only by the other channel
+    if _wallet_ready() is None:
+        result = redeem(link, code)
+        assert result["claims"]["credential_id"] == credential_id
+        assert result["claims"]["status"]["edc_status"]["uri"].startswith(loop["sidecar_url"] + "/status/")
+    # Chromium, clicking as the learner does, sees the page (and its QR code drawn) without script errors.
+    folder = os.environ.get("EDC_E2E_SCREENSHOTS")
+    if folder and m.CHROMIUM.exists():
+        with m.LivePage(learner) as live:
+            live.open("/blocks/edcissuer/mycredentials.php?lang=en")
+            live.page.click(f'li[data-id="{rid}"] button.block_edcissuer-addtowallet')
+            live.page.wait_for_selector("img.block_edcissuer-walletqr")
+            width = live.page.eval_on_selector("img.block_edcissuer-walletqr", "img => img.naturalWidth")
+            assert width > 0, "the QR code image did not draw"
+            live.page.screenshot(path=str(Path(folder, "add-to-wallet-offer.png")), full_page=True)
+            assert live.console_errors == []
+
+
+def test_add_to_wallet_is_post_with_sesskey_and_only_for_the_holder(loop):
+    learner = m.Browser(loop["wwwroot"], "e2e_ona", PASSWORD)
+    rid = str(state(loop)["credentials"][0]["id"])
+    got = learner.get(f"/blocks/edcissuer/wallet.php?id={rid}&action=offer&sesskey={learner.sesskey}")
+    assert not OFFER_LINK.search(got.text)
+    forged = learner.post("/blocks/edcissuer/wallet.php", {"id": rid, "sesskey": "wrong", "action": "offer"})
+    assert not OFFER_LINK.search(forged.text)
+    other = m.Browser(loop["wwwroot"], "e2e_jonas", PASSWORD)
+    theirs = other.post("/blocks/edcissuer/wallet.php", {"id": rid, "sesskey": other.sesskey, "action": "offer"})
+    assert not OFFER_LINK.search(theirs.text) and theirs.status_code == 404
+    assert "No such credential of yours." in theirs.text or "Tokio jūsų kredencialo nėra." in theirs.text  # Jonas reads lt
+
+
+def test_the_credential_mail_carries_the_wallet_link_and_moodle_shows_its_code(loop):
+    """EDC_WALLET_IN_MAIL: the credential mail the sidecar sent held an offer link and its QR code; "Show wallet
+    code" in My credentials shows the code, and the Node wallet takes the credential from the mail's link."""
+    learner = m.Browser(loop["wwwroot"], "e2e_ona", PASSWORD)
+    rec = state(loop)["credentials"][0]
+    rid, credential_id = str(rec["id"]), rec["credentialid"]
+    mailed = [msg for msg in mails_to(loop, 0) if msg["X-EDC-Credential-Id"] == credential_id]
+    assert mailed, "the credential mail did not reach the mail server"
+    link = OFFER_LINK.search(plain(mailed[-1])).group(0)
+    assert "wallet-offer.png" in [p.get_filename() for p in mailed[-1].iter_attachments()]
+    shown = learner.post("/blocks/edcissuer/wallet.php", {"id": rid, "sesskey": learner.sesskey, "action": "code"})
+    found = re.search(r'block_edcissuer-txcode"[^>]*><strong>(\d{6})</strong>', shown.text)
+    assert found, re.findall(r'alert[^>]*>([^<]+)', shown.text)[:3]
+    assert "no-store" in shown.headers.get("Cache-Control", "")
+    assert m.screenshot(learner, "/blocks/edcissuer/mycredentials.php?lang=en", "my-credentials-wallet") == []
+    folder = os.environ.get("EDC_E2E_SCREENSHOTS")
+    if folder and m.CHROMIUM.exists():
+        with m.LivePage(learner) as live:
+            live.open("/blocks/edcissuer/mycredentials.php?lang=en")
+            live.page.click(f'li[data-id="{rid}"] button.block_edcissuer-showwalletcode')
+            live.page.wait_for_selector(".block_edcissuer-txcode")
+            code = live.page.inner_text(".block_edcissuer-txcode").strip()  # the newest code replaces the one above
+            live.page.screenshot(path=str(Path(folder, "add-to-wallet-code.png")), full_page=True)
+            assert live.console_errors == []
+    else:
+        code = found.group(1)
+    if _wallet_ready() is None:
+        assert redeem(link, code)["claims"]["credential_id"] == credential_id
+        used = learner.post("/blocks/edcissuer/wallet.php", {"id": rid, "sesskey": learner.sesskey, "action": "code"})
+        assert "No &quot;Add to wallet&quot; link from the credential" in used.text or \
+            'No "Add to wallet" link from the credential' in used.text
+
+
 def test_a_revocation_in_the_sidecar_shows_revoked_in_moodle(loop):
     credential_id = state(loop, "other")["credentials"][0]["credentialid"]
     answer = requests.post(f"{loop['sidecar_url']}/api/v1/credentials/{credential_id}/revoke", headers=STAFF,
@@ -226,6 +346,11 @@ def test_a_revocation_in_the_sidecar_shows_revoked_in_moodle(loop):
     item = listed(jonas.get("/my/?lang=en").text)[0]
     assert 'data-status="revoked"' in item and "Reason: Issued to the wrong learner" in item
     assert "Priežastis: Issued to the wrong learner" in listed(jonas.get("/my/?lang=lt").text)[0]
+    assert "block_edcissuer-wallet-form" not in item  # a revoked credential is never offered to a wallet
+    rid = re.search(r'data-id="(\d+)"', item).group(1)
+    refused = jonas.post("/blocks/edcissuer/wallet.php", {"id": rid, "sesskey": jonas.sesskey, "action": "offer"})
+    assert not OFFER_LINK.search(refused.text)
+    assert "Atšaukto kredencialo į piniginę įtraukti negalima." in refused.text  # Jonas reads Lithuanian
 
 
 def test_a_reissue_in_the_sidecar_lists_the_new_one_and_marks_the_old_superseded(loop):

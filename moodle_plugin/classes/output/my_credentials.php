@@ -28,7 +28,8 @@ use block_edcissuer\persistent\learner_status;
  *
  * Each credential: its title, date, status (revoked with the reason, superseded naming its successor), format,
  * and what the learner can do with it: download the sealed file, print it, verify it, share its public page
- * (and copy that page's link), add it to their LinkedIn profile. Everything comes from the plugin's own
+ * (and copy that page's link), add it to their LinkedIn profile, add it to a digital wallet (wallet.php: the
+ * offer shown here, or the code of the offer in the credential's mail). Everything comes from the plugin's own
  * records: rendering never calls the sidecar.
  *
  * @package    block_edcissuer
@@ -42,6 +43,8 @@ class my_credentials implements \renderable, \templatable {
     private ?int $courseid;
     /** @var bool the full page (every action spelled out) rather than the block */
     private bool $full;
+    /** @var bool the viewer may add credentials to a wallet (block/edcissuer:addtowallet) */
+    private bool $canwallet;
 
     /**
      * @param int $userid the learner
@@ -52,6 +55,7 @@ class my_credentials implements \renderable, \templatable {
         $this->userid = $userid;
         $this->courseid = $courseid;
         $this->full = $full;
+        $this->canwallet = has_capability('block/edcissuer:addtowallet', \context_system::instance(), $userid);
     }
 
     /**
@@ -132,6 +136,10 @@ class my_credentials implements \renderable, \templatable {
             'shared' => $shared,
             'publicurl' => $shared ? $record->get('publicurl') : '',
             'linkedinurl' => '',
+            'canwallet' => !$revoked && $this->canwallet,
+            'walleturl' => (new \moodle_url('/blocks/edcissuer/wallet.php'))->out(false),
+            'walletsdjwt' => \block_edcissuer\local\wallet::SD_JWT,
+            'walletob3' => \block_edcissuer\local\wallet::OB3,
         ];
         if ($shared && !$revoked) {
             $item['linkedinurl'] = linkedin::add_to_profile_url($title, $record->text_in('awardingbody', $lang),

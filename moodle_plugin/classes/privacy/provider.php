@@ -85,6 +85,7 @@ class provider implements
             'requested_by' => 'privacy:metadata:sidecar:requested_by',
             'exception_reason' => 'privacy:metadata:sidecar:exception_reason',
             'shared' => 'privacy:metadata:sidecar:shared',
+            'wallet' => 'privacy:metadata:sidecar:wallet',
         ], 'privacy:metadata:sidecar');
         return $collection;
     }

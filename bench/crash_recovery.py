@@ -83,6 +83,7 @@ def burst(workdir: Path, token_dir: Path, args: argparse.Namespace, kills: int) 
         events = [make_event(n, COURSE_ID) for n in range(args.events)]
         done = threading.Event()
         shares = [(i + 1) / (kills + 1) for i in range(kills)]  # kills spread over the mails sent
+        restarts: list[float] = []  # seconds from a kill until the new process answers /healthz
 
         def killer() -> None:
             for share in shares:
@@ -90,7 +91,9 @@ def burst(workdir: Path, token_dir: Path, args: argparse.Namespace, kills: int) 
                     if done.wait(0.05):
                         return
                 sidecar.kill()
+                began = time.monotonic()
                 sidecar.start()
+                restarts.append(time.monotonic() - began)
 
         chaos = threading.Thread(target=killer)
         started = time.monotonic()
@@ -108,7 +111,8 @@ def burst(workdir: Path, token_dir: Path, args: argparse.Namespace, kills: int) 
         time.sleep(1)  # a mail in flight at the end would show up now
         return {"kills": sidecar.kills, "acked_s": acked, "finished_s": finished,
                 "mailed": len(mail.by_credential), "twice": sum(1 for n in mail.by_credential.values() if n > 1),
-                "moodle": len(moodle.stored), "counted_after_crash": counted_after_crash(registry)}
+                "moodle": len(moodle.stored), "counted_after_crash": counted_after_crash(registry),
+                "restarts": restarts}
     finally:
         sidecar.stop()
         mail.stop()
@@ -133,7 +137,8 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:>9}: {r['kills']} kills, acknowledged in {r['acked_s']:.1f} s, all delivered after "
               f"{r['finished_s']:.1f} s; {r['mailed']} mailed ({r['twice']} twice), {r['moodle']} in Moodle, "
-              f"{r['counted_after_crash']} counted sent after a crash")
+              f"{r['counted_after_crash']} counted sent after a crash"
+              + (f"; restarts took {', '.join(f'{t:.1f}' for t in r['restarts'])} s" if r["restarts"] else ""))
     plain, killed = results["no kills"], results[f"{args.kills} kills"]
     print(f"ratio with kills / without: {killed['finished_s'] / plain['finished_s']:.2f} (goal <= 1.15)")
     # A mail counted sent after a crash may be missing (the documented at-most-once window); none may be twice.

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import segno
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from bridge.edc.report import VerificationReport
 from bridge.presentation import wording
 from bridge.presentation.credential_view import CredentialView, Verdict, verdict_from_report, view_from_document
 from bridge.presentation.pdf import render_pdf
+from bridge.presentation.qr import qr_svg
 from bridge.registry import documents, links
 from bridge.registry.links import link_for, new_link, set_sharing  # noqa: F401 - the names callers use
 from bridge.registry.links import page_url as public_url
@@ -114,11 +114,6 @@ def security_headers(response: Response) -> Response:
 
 
 pages.after_request(security_headers)
-
-
-def qr_svg(url: str) -> str:
-    """An inline SVG QR code (no image request, works offline)."""
-    return segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
 
 
 # --- credential pages ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from bridge.delivery.messages import Attachment, template_text
 from bridge.edc import formats, model, oid4vci, status
 from bridge.registry import documents, wallet
 from bridge.registry.models import CourseSpecification, Credential, Issuance
-from bridge.web.public import qr_svg
+from bridge.presentation.qr import qr_png, qr_svg
 from bridge.worker.context import Conflict, Context, NotFound
 
 log = logging.getLogger("edc.wallet")
@@ -174,17 +174,6 @@ def mail_tx_code(ctx: Context, credential_id: str, actor: str) -> dict[str, Any]
 def credential_offer(ctx: Context, code: str, configuration: str) -> dict[str, Any]:
     return oid4vci.credential_offer(issuer_url(ctx), configuration, code, ctx.settings.wallet_tx_code_length,
                                     "The code sent to you by the other channel (e-mail or Moodle)")
-
-
-def qr_png(link: str) -> bytes:
-    """The offer link as a QR code picture, for the mail (a wallet on a phone scans it off the screen)."""
-    import io
-
-    import segno
-
-    out = io.BytesIO()
-    segno.make(link, error="m").save(out, kind="png", scale=6, border=3)
-    return out.getvalue()
 
 
 def _mail(ctx: Context, offer: wallet.NewOffer, kind: str, values: dict[str, str],

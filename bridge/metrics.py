@@ -43,7 +43,7 @@ class Metrics:
 
 
 class _LockTime:
-    """edc_registry_lock_statement_seconds/_total{kind}: time in the statements that take locks, an upper
+    """edc_registry_lock_statement_seconds/_total{kind,thread}: time in the statements that take locks, an upper
     bound of the time spent waiting on them (bridge/registry/lock_timing.py)."""
 
     def __init__(self, timer: LockTimer) -> None:
@@ -54,12 +54,13 @@ class _LockTime:
 
     def collect(self):
         seconds = CounterMetricFamily("edc_registry_lock_statement_seconds", "Wall time in registry statements "
-                                      "that take locks (claims, row re-checks, the audit chain's lock)", labels=["kind"])
+                                      "that take locks (claims, row re-checks, the audit chain's lock), by "
+                                      "thread (issue, deliver: the worker; other)", labels=["kind", "thread"])
         count = CounterMetricFamily("edc_registry_lock_statements", "Registry statements that take locks",
-                                    labels=["kind"])
-        for kind, (spent, n) in sorted(self._timer.totals().items()):
-            seconds.add_metric([kind], spent)
-            count.add_metric([kind], n)
+                                    labels=["kind", "thread"])
+        for (kind, role), (spent, n) in sorted(self._timer.totals().items()):
+            seconds.add_metric([kind, role], spent)
+            count.add_metric([kind, role], n)
         yield seconds
         yield count
 

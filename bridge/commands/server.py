@@ -232,7 +232,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from bridge.registry import Registry
-    from bridge.registry.audit import verify_chain
+    from bridge.registry.audit import link_all, verify_chain
     from bridge.registry.models import AuditEntry
     from bridge.settings import Settings
 
@@ -245,6 +245,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         expect = (int(seq), digest)
     url = args.database_url or Settings.from_env().database_url
     registry = Registry(url)
+    if registry.dialect == "postgresql":
+        link_all(registry.engine)  # entries committed a moment ago and not linked yet (bridge/registry/audit.py)
     with registry.reading() as session:
         rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)).scalars()
         verdict = verify_chain(rows, expect)

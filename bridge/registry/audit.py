@@ -1,21 +1,27 @@
 """The append-only audit trail, hash-chained so a changed, removed or inserted entry is detectable.
 
 Each entry's hash is SHA-256 over a canonical JSON of the entry including the previous entry's hash;
-the first entry's previous hash is 64 zeros. Appends are serialised (an advisory lock on PostgreSQL,
-the write lock on SQLite), so concurrent workers in several processes still build one chain.
+the first entry's previous hash is 64 zeros. Entries are linked in order by one linker at a time (an
+advisory lock on PostgreSQL, the write lock on SQLite), so concurrent workers in several processes still
+build one chain; `append` says when.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bridge.registry.models import AuditEntry
+from bridge.registry.models import AuditEntry, AuditPending
+
+log = logging.getLogger("edc.audit")
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_KEY = 0x45444341  # "EDCA"
@@ -35,35 +41,165 @@ def entry_hash(row: AuditEntry) -> str:
 def append(session: Session, actor: str, action: str, subject: str, details: dict[str, Any] | None = None) -> AuditEntry:
     """Add one entry inside the caller's transaction (so it commits or vanishes with the change it records).
 
-    The chain's head is looked up once per transaction and then carried along: the lock taken by the
-    first append (or SQLite's write lock) is held until the end of the transaction, so nobody else can
-    append in between, and a worker storing a batch of credentials pays for one lookup, not one each.
+    The entry is linked into the chain as late as possible, so that no transaction holds the chain's
+    lock while it does its own work: every writer of every replica of a shared registry queues on that
+    lock (issue 18; taken at the first append, it covered a worker's whole batch of credentials).
+
+    - PostgreSQL: the entry is written to `audit_pending` with the change; right after the commit it is
+      linked, in a short transaction of its own under the chain's advisory lock (tried, never waited
+      for), together with every other entry waiting: one linker at a time links them all, and the
+      others only look whether theirs were taken, instead of queueing on the lock one by one. The lock
+      is the registry's schema's, so registries in other schemas of one database do not share it.
+      An entry is never lost: one whose linking is cut short (a crash) waits in `audit_pending`, and the
+      scheduler's `audit-link` job links it within a second.
+    - SQLite (one writer at a time anyway): the entry is linked just before the commit, after everything
+      else the transaction writes has been flushed.
+
+    An entry appended inside a savepoint that is rolled back goes with the savepoint. Its `seq`, `at` and
+    hashes are set when it is linked.
     """
-    seq, prev = _head(session)
-    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
     body = json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    row = AuditEntry(seq=seq + 1, at=at, actor=actor, action=action, subject=subject, details=body, prev_hash=prev)
-    row.hash = entry_hash(row)
-    session.add(row)  # written at the next flush or at commit, like the change it records
-    session.info[_HEAD] = (_innermost(session), row.seq, row.hash)
+    row = AuditEntry(actor=actor, action=action, subject=subject, details=body)
+    if session.get_bind().dialect.name == "postgresql":
+        waiting = AuditPending(actor=actor, action=action, subject=subject, details=body)
+        session.add(waiting)
+        session.info.setdefault(_WAITING, []).append(waiting)
+        return row
+    session.info.setdefault(_PENDING, []).append((_innermost(session), row))
     return row
 
 
-_HEAD = "edc.audit_head"
+_PENDING = "edc.audit_pending"  # SQLite: [(transaction or savepoint appended in, entry)], linked at commit
+_WAITING = "edc.audit_waiting"  # PostgreSQL: the audit_pending rows this transaction added
+LINK_BATCH = 500
+_LINK_LOCK_CLASS = 0x45444341  # "EDCA", with the schema's hash as the second key
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))")
+
+
+def link_pending(engine: Engine, limit: int = LINK_BATCH) -> int:
+    """PostgreSQL: link up to `limit` waiting entries, oldest first; how many, or -1 when another process
+    is linking right now (its lock is tried, never waited for)."""
+    pending, trail = AuditPending.__table__, AuditEntry.__table__
+    with engine.begin() as conn:
+        if not conn.execute(_TRY_LOCK, {"k": _LINK_LOCK_CLASS}).scalar_one():
+            return -1
+        rows = conn.execute(select(pending).order_by(pending.c.id).limit(limit)).all()
+        if not rows:
+            return 0
+        last = conn.execute(select(trail.c.seq, trail.c.hash).order_by(trail.c.seq.desc()).limit(1)).first()
+        seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+        at = _now()
+        values = []
+        for row in rows:
+            seq += 1
+            digest = hashlib.sha256(canonical(seq, at, row.actor, row.action, row.subject, row.details,
+                                              prev)).hexdigest()
+            values.append({"seq": seq, "at": at, "actor": row.actor, "action": row.action, "subject": row.subject,
+                           "details": row.details, "prev_hash": prev, "hash": digest})
+            prev = digest
+        conn.execute(insert(trail), values)
+        conn.execute(delete(pending).where(pending.c.id.in_([row.id for row in rows])))
+    return len(rows)
+
+
+def link_all(engine: Engine, timeout: float = 10.0) -> bool:
+    """Link every entry waiting now (the scheduler's job, `audit verify`); False if some are still waiting."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        linked = link_pending(engine)
+        if linked == 0:
+            return True
+        if linked < 0:
+            time.sleep(0.005)
+    return False
+
+
+def _link_after_commit(engine: Engine, mine: list[int], timeout: float = 2.0) -> None:
+    """Right after a commit: link what is waiting, round after round until nothing is. When another
+    process holds the lock, it is linking (and a linker keeps going until a round finds nothing): look
+    whether it took ours, else try again shortly. Nobody queues on the lock; after `timeout` the
+    scheduler's job is left to link what is still waiting."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        linked = link_pending(engine)
+        if 0 <= linked < LINK_BATCH:
+            return  # everything committed before this round looked is linked, ours among it
+        if linked < 0:
+            with engine.connect() as conn:
+                if not mine or conn.execute(select(AuditPending.id).where(AuditPending.id.in_(mine)).limit(1)).first() is None:
+                    return
+            time.sleep(0.002)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    waiting = session.info.pop(_WAITING, None)
+    if not waiting:
+        return
+    mine = [i for i in (row.__dict__.get("id") for row in waiting) if i is not None]  # no refresh: plain reads
+    try:
+        _link_after_commit(session.get_bind(), mine)
+    except Exception:  # noqa: BLE001 - the change is committed; its entries wait for the scheduler's job
+        log.exception("audit entries committed but not linked yet; the audit-link job links them")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _innermost(session: Session):
     """The transaction (or savepoint) an append belongs to: a savepoint rolled back takes its entries
-    with it, so a head noted inside one is never trusted outside it, and the other way round."""
+    with it."""
     return session.get_nested_transaction() or session.get_transaction()
 
 
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """Link the transaction's entries into the chain, last thing before the commit (not at a savepoint's)."""
+    pending = session.info.get(_PENDING)
+    if not pending or session.in_nested_transaction():
+        return
+    session.flush()  # the caller's own writes first, outside the chain's lock
+    seq, prev = _head(session)
+    at = _now()
+    values = []
+    for _transaction, row in pending:
+        seq += 1
+        row.seq, row.prev_hash, row.at = seq, prev, at
+        row.hash = prev = entry_hash(row)
+        values.append({column: getattr(row, column) for column in _COLUMNS})
+    # One plain INSERT (not the ORM's unit of work): under the lock, every millisecond is every replica's.
+    session.execute(insert(AuditEntry.__table__), values)
+    session.info.pop(_PENDING, None)  # a failing commit rolls back, and the rollback forgets them anyway
+
+
+_COLUMNS = ("seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction) -> None:  # noqa: ANN001
+    """Entries appended in the transaction (or savepoint) just rolled back, or in one inside it, go."""
+    if previous_transaction.parent is None:  # the whole transaction: nothing of it is waiting to be linked
+        session.info.pop(_WAITING, None)
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    kept = [(t, row) for t, row in pending if not _within(t, previous_transaction)]
+    session.info[_PENDING] = kept
+
+
+def _within(transaction, ancestor) -> bool:  # noqa: ANN001
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
 def _head(session: Session) -> tuple[int, str]:
-    """(seq, hash) of the chain's last entry, as seen by this transaction (0 and GENESIS when empty)."""
-    known = session.info.get(_HEAD)
-    transaction = _innermost(session)
-    if known is not None and transaction is not None and known[0] is transaction:
-        return known[1], known[2]
+    """(seq, hash) of the chain's last entry, under the chain's lock (0 and GENESIS when empty). SQLite:
+    the transaction's write lock (BEGIN IMMEDIATE) is that lock."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
     last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()

@@ -37,13 +37,23 @@ def kind_of(statement: str) -> str | None:
     return None
 
 
+def role_of(thread_name: str) -> str:
+    """Whose time it is: the worker's issuing and delivery threads (bridge/worker/service.py), else the
+    intake, API and scheduler threads ("other"): the worker's share is judged against its own busy time."""
+    if thread_name.startswith("edc-issue"):
+        return "issue"
+    if thread_name.startswith("edc-deliver"):
+        return "deliver"
+    return "other"
+
+
 class LockTimer:
     """Seconds and count of lock-taking statements, by kind, since this process started (thread-safe)."""
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.statements: dict[str, int] = defaultdict(int)
+        self.seconds: dict[tuple[str, str], float] = defaultdict(float)
+        self.statements: dict[tuple[str, str], int] = defaultdict(int)
 
     @classmethod
     def attach(cls, engine: Engine) -> "LockTimer":
@@ -55,8 +65,8 @@ class LockTimer:
             event.listen(engine, "after_cursor_execute", timer._after)
         return timer
 
-    def totals(self) -> dict[str, tuple[float, int]]:
-        """kind -> (seconds, statements)."""
+    def totals(self) -> dict[tuple[str, str], tuple[float, int]]:
+        """(kind, thread role) -> (seconds, statements)."""
         with self._mutex:
             return {kind: (self.seconds[kind], self.statements[kind]) for kind in self.statements}
 
@@ -73,6 +83,7 @@ class LockTimer:
             return
         kind, at = started
         elapsed = time.perf_counter() - at
+        key = (kind, role_of(threading.current_thread().name))
         with self._mutex:
-            self.seconds[kind] += elapsed
-            self.statements[kind] += 1
+            self.seconds[key] += elapsed
+            self.statements[key] += 1

@@ -257,6 +257,18 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditPending(Base):
+    """An audit entry committed with its change and not yet linked into the chain (PostgreSQL only; migration
+    0151_audit_pending): bridge/registry/audit.py links it right after the commit, in `id` order."""
+
+    __tablename__ = "audit_pending"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    details: Mapped[str] = mapped_column(Text)
+
+
 class StaffSession(Base):
     """A staff login (migration 0070_staff_access). The browser holds only a random session id; the
     registry keeps its SHA-256, so logout, expiry or a role change ends the session for every copy of

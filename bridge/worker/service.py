@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable
 
 from bridge.delivery import DeliveryError
-from bridge.registry import job_runs
+from bridge.registry import audit, job_runs
 from bridge.registry.liveness import Liveness
 from bridge.trusted_lists_source import add_refresh_job
 from bridge.worker import upkeep
@@ -109,6 +109,8 @@ class Worker:
         # (bridge/registry/job_runs.py); `_every` puts it on the shared grid and claims each period first.
         self._every(scheduler, "recovery", max(1, min(10, self.ctx.settings.lease_seconds)), self._recover)
         self._every(scheduler, "liveness", 1, lambda: take_back_from_the_dead(self.ctx))
+        if self.ctx.registry.dialect == "postgresql":  # audit entries whose linking a crash cut short
+            self._every(scheduler, "audit-link", 1, lambda: audit.link_all(self.ctx.registry.engine))
         self._every(scheduler, "nonces", 300, self._purge_nonces)
         # Long-term seals (bridge/worker/upkeep.py): pending time-stamps, and B-LTA archive renewals.
         self._every(scheduler, "timestamps-pending", self.ctx.settings.timestamp_retry_seconds,

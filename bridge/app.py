@@ -15,7 +15,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 from bridge.api import credentials, errors, europass, health, intake, learner, openid4vci, programmes, verify
 from bridge.edc import inputs
 from bridge.metrics import Metrics
-from bridge.api import status
+from bridge.api import bulk as bulk_api, status
 from bridge.registry import Registry
 from bridge.status_service import StatusService
 from bridge.settings import Settings, SettingsError
@@ -142,7 +142,8 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
     app.extensions["edc"] = ctx
 
     errors.install(app)
-    for blueprint in (intake.bp, credentials.bp, learner.bp, europass.bp, programmes.bp, health.bp, openid4vci.bp, status.bp):
+    for blueprint in (intake.bp, credentials.bp, learner.bp, europass.bp, programmes.bp, health.bp, openid4vci.bp, status.bp,
+                      bulk_api.bp):
         app.register_blueprint(blueprint)
     _public_verification(app, settings)
 

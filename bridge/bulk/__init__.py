@@ -7,3 +7,7 @@ problems, pure), `files` (templates, refused rows and results written with openp
 `batches` (the registry side: a checked batch, its issuing through the same intake as Moodle's events,
 its progress).
 """
+
+# Bulk issuing is a registrar's act (issue 15, "Named staff and roles"): the staff pages (bridge/web/staff_bulk.py)
+# and the staff API (bridge/api/bulk.py) both check this one name.
+REQUIRED_ROLE = "registrar"

@@ -2,8 +2,9 @@
 
 The routes hang on the staff blueprint under /staff/bulk (bridge/web/staff.py), so its login, CSRF
 check and security headers (a CSP without any script: the progress page refreshes itself with
-<meta http-equiv="refresh">) guard them too. Every route is a registrar's act: `REQUIRED_ROLE` below
-is the one place that says so, and `_allowed` the one check (issue 15's roles part fills it in).
+<meta http-equiv="refresh">) guard them too. Every route is a registrar's act: `REQUIRED_ROLE`
+(bridge/bulk/__init__.py, shared with the staff API) says so, and `_allowed` is the pages' one check
+(issue 15's roles part fills it in).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from sqlalchemy import select
 
-from bridge.bulk import batches, columns, files, reading
+from bridge.bulk import REQUIRED_ROLE, batches, columns, files, reading  # noqa: F401 - the role, see _allowed
 from bridge.bulk.batches import BulkError
 from bridge.edc import inputs
 from bridge.registry.models import BulkBatch, CourseSpecification
@@ -23,7 +24,6 @@ from bridge.web import i18n
 from bridge.web.public import _context, _registry, _settings
 from bridge.web.staff import _actor, _course_names, _render, current_session, staff
 
-REQUIRED_ROLE = "registrar"  # bulk issuing needs this role (issue 15, "Named staff and roles")
 PROBLEMS_SHOWN = 500
 REFRESH_SECONDS = 3
 RECENT_BATCHES = 20

@@ -238,6 +238,26 @@ def test_real_answers_match_the_document(client, ctx, settings):
     check("/oid4vci/nonce", "post", client.post("/oid4vci/nonce"), 200)
     check("/oid4vci/credential", "post", client.post("/oid4vci/credential", json={}), 401)
 
+    # bulk cohorts (course demo/1 has a valid description from above)
+    check("/api/v1/bulk/template", "get", client.get("/api/v1/bulk/template?course=demo/1&format=csv",
+                                                     headers=STAFF_HEADERS), 200)
+    check("/api/v1/bulk/template", "get", client.get("/api/v1/bulk/template?course=demo/9999", headers=STAFF_HEADERS), 404)
+    check("/api/v1/bulk/template", "get", client.get("/api/v1/bulk/template?course=demo/1"), 401)
+    cohort = ("given_names,family_name,email,completed_on\r\nOna,Jonaitė,ona.bulk@example.edu,2026-11-02\r\n"
+              "Jonas,Petraitis,not-an-address,2026-11-02\r\n").encode()
+    uploaded = check("/api/v1/bulk/batches", "post", client.post("/api/v1/bulk/batches?course=demo/1&filename=c.csv",
+                                                                 data=cohort, headers=STAFF_HEADERS), 201)
+    batch_path = f"/api/v1/bulk/batches/{uploaded.json['batch_id']}"
+    check("/api/v1/bulk/batches", "post", client.post("/api/v1/bulk/batches?course=demo/1", data=b"\x89PNG\r\n\x1a\n",
+                                                      headers=STAFF_HEADERS), 400)
+    check("/api/v1/bulk/batches/{batch_id}", "get", client.get(batch_path, headers=STAFF_HEADERS), 200)
+    check("/api/v1/bulk/batches/{batch_id}", "get", client.get("/api/v1/bulk/batches/nope", headers=STAFF_HEADERS), 404)
+    issue_doc = "/api/v1/bulk/batches/{batch_id}/issue"
+    check(issue_doc, "post", client.post(f"{batch_path}/issue", json={}, headers=STAFF_HEADERS), 409)
+    check(issue_doc, "post", client.post(f"{batch_path}/issue", json={"valid_only": True}, headers=STAFF_HEADERS), 200)
+    check("/api/v1/bulk/batches/{batch_id}/results.csv", "get", client.get(f"{batch_path}/results.csv",
+                                                                           headers=STAFF_HEADERS), 200)
+
     documented = {(p, m) for p, ops in DOC["paths"].items() for m in ops if m in ("get", "post", "put")}
     assert documented - check.operations == set(), "documented operations not exercised by this test"
 

@@ -16,7 +16,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -145,9 +145,17 @@ class Issued:
     refused: int
 
 
-def issue(registry: Registry, batch_id: str, actor: str, *, valid_only: bool) -> Issued:
+def issue(registry: Registry, batch_id: str, actor: str, *, valid_only: bool,
+          after_chunk: Callable[[], None] | None = None) -> Issued:
     """Turn the batch's valid rows into inbox rows. With refused rows and without `valid_only`, nothing
     is issued (BulkError bulk_needs_choice). Once issued, a batch is not issued again (bulk_already)."""
+    claim(registry, batch_id, actor, valid_only=valid_only)
+    return hand_over(registry, batch_id, actor, valid_only=valid_only, after_chunk=after_chunk)
+
+
+def claim(registry: Registry, batch_id: str, actor: str, *, valid_only: bool) -> BulkBatch:
+    """The batch, taken from checked to issuing in one conditional update (or BulkError saying why not):
+    of two clicks, one claims it. A batch stalled in issuing (STALE_ISSUING) may be claimed again."""
     with registry.transaction() as session:
         batch = session.get(BulkBatch, batch_id)
         if batch is None:
@@ -163,6 +171,14 @@ def issue(registry: Registry, batch_id: str, actor: str, *, valid_only: bool) ->
             .values(status="issuing", valid_only=valid_only, issued_by=actor, issued_at=utcnow())).rowcount
         if not claimed:
             raise BulkError("bulk_already", f"batch {batch_id} was already issued")
+        session.refresh(batch)
+        return batch
+
+
+def hand_over(registry: Registry, batch_id: str, actor: str, *, valid_only: bool,
+              after_chunk: Callable[[], None] | None = None) -> Issued:
+    """The claimed batch's rows to the intake, CHUNK rows per transaction (`after_chunk` after each, to
+    wake the worker: sealing starts with the first chunk), then the batch marked issued and audited."""
     while True:
         with registry.reading() as session:
             rows = session.execute(select(BulkRow.row_number, BulkRow.event).where(
@@ -171,6 +187,8 @@ def issue(registry: Registry, batch_id: str, actor: str, *, valid_only: bool) ->
         if not rows:
             break
         _store_chunk(registry, batch_id, rows, actor)
+        if after_chunk is not None:
+            after_chunk()
     with registry.transaction() as session:
         outcomes = dict(session.execute(select(BulkRow.outcome, func.count()).where(BulkRow.batch_id == batch_id)
                                         .group_by(BulkRow.outcome)).all())
@@ -257,6 +275,12 @@ def progress(session: Session, batch_id: str) -> Progress:
         .where(BulkRow.batch_id == batch_id).group_by(Issuance.status)).all())
     total = sum(counts.values())
     return Progress(total, counts, not any(counts.get(s) for s in UNFINISHED))
+
+
+def handed_over(session: Session, batch_id: str) -> int:
+    """Rows of the batch already stored in the inbox (new) or found there (duplicate)."""
+    return session.execute(select(func.count()).select_from(BulkRow).where(
+        BulkRow.batch_id == batch_id, BulkRow.outcome.in_(("new", "duplicate")))).scalar_one()
 
 
 def problems_of(session: Session, batch_id: str, limit: int | None = None) -> Iterator[tuple[int, Problem]]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
+import threading
 from dataclasses import dataclass
 
 from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
@@ -24,7 +26,9 @@ from bridge.web import i18n
 from bridge.web.public import _context, _registry, _settings
 from bridge.web.staff import _actor, _course_names, _render, current_session, staff
 
+log = logging.getLogger("edc.bulk")
 PROBLEMS_SHOWN = 500
+INLINE_ROWS = batches.CHUNK  # up to one chunk is handed over within the request
 REFRESH_SECONDS = 3
 RECENT_BATCHES = 20
 
@@ -140,6 +144,16 @@ def bulk_upload():
     return redirect(url_for("staff.bulk_batch", batch_id=batch_id), 303)
 
 
+def _hand_over(registry, batch_id: str, actor: str, valid_only: bool, wake) -> None:
+    """A large batch's hand-over, off the request; a failure is logged and the batch, left issuing, is
+    offered to be continued (batches.STALE_ISSUING)."""
+    try:
+        batches.hand_over(registry, batch_id, actor, valid_only=valid_only,
+                          after_chunk=wake.set if wake is not None else None)
+    except Exception:  # noqa: BLE001 - a thread's last word: logged, never lost silently
+        log.exception("handing bulk batch %s to the intake failed; it can be continued from its page", batch_id)
+
+
 def _batch_or_404(db, batch_id: str) -> BulkBatch:
     row = db.get(BulkBatch, batch_id) if len(batch_id) <= 36 else None
     if row is None:
@@ -164,25 +178,36 @@ def bulk_batch(batch_id: str):
                     for number, p in batches.problems_of(db, batch_id, PROBLEMS_SHOWN)]
         count = batches.problem_count(db, batch_id) if len(problems) >= PROBLEMS_SHOWN else len(problems)
         progress = batches.progress(db, batch_id) if batch.status != "checked" else None
+        handed = batches.handed_over(db, batch_id) if batch.status == "issuing" else None
     refresh = progress is not None and (batch.status == "issuing" or not progress.finished)
     return _render("staff/bulk_batch.html", batch=batch, problems=problems, problem_count=count,
                    refused=batch.rows_total - batch.rows_valid, progress=progress, states=batches.STATES,
-                   stalled=batches.stalled(batch),
+                   stalled=batches.stalled(batch), handed=handed,
                    refresh=REFRESH_SECONDS if refresh else None)
 
 
 @staff.post("/bulk/<batch_id>/issue")
 @registrar
 def bulk_issue(batch_id: str):
+    """Claim the batch here (a second click, or a batch with problems and no choice, is answered at once);
+    hand its rows to the intake in this request when small, else in a thread of its own, so a 20,000-row
+    batch never holds the request (and a proxy's timeout) for the half minute it takes."""
     valid_only = request.form.get("valid_only") == "1"
+    registry, actor = _registry(), _actor()
+    wake = getattr(_context(), "wake", None)
     try:
-        result = batches.issue(_registry(), batch_id, _actor(), valid_only=valid_only)
+        batch = batches.claim(registry, batch_id, actor, valid_only=valid_only)
     except BulkError as exc:
         if exc.code == "not_found":
             abort(404)
         flash(i18n.t(exc.code) if exc.code in i18n.MESSAGES["en"] else str(exc), "error")
         return redirect(url_for("staff.bulk_batch", batch_id=batch_id), 303)
-    wake = getattr(_context(), "wake", None)
+    if batch.rows_valid > INLINE_ROWS:
+        threading.Thread(target=_hand_over, args=(registry, batch_id, actor, valid_only, wake),
+                         name=f"bulk-{batch_id[:8]}", daemon=True).start()
+        flash(i18n.t("bulk_handing_over", count=batch.rows_valid), "ok")
+        return redirect(url_for("staff.bulk_batch", batch_id=batch_id), 303)
+    result = batches.hand_over(registry, batch_id, actor, valid_only=valid_only)
     if wake is not None and result.created:
         wake.set()
     if result.created:

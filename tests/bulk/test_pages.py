@@ -233,3 +233,26 @@ def test_an_upload_over_the_size_limit_is_refused_with_the_limit(settings, chann
     finally:
         stop_app(app)
         app.extensions["edc"].registry.dispose()
+
+
+def test_a_large_batch_is_handed_over_off_the_request_and_followed(staff, ctx, monkeypatch):
+    import time
+
+    from bridge.web import staff_bulk
+
+    monkeypatch.setattr(staff_bulk, "INLINE_ROWS", 2)
+    batch = batch_id_of(upload(staff, xlsx(learners(6))))
+    issue(staff, batch)
+    page = staff.get(f"/staff/bulk/{batch}").get_data(as_text=True)
+    assert "Issuing 6 rows: they are being handed to the intake" in page
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with ctx.registry.reading() as db:
+            if db.get(BulkBatch, batch).status == "issued":
+                break
+        time.sleep(0.1)
+    assert _count(ctx) == 6
+    assert 'id="handed"' not in staff.get(f"/staff/bulk/{batch}").get_data(as_text=True)
+    issue(staff, batch)
+    assert "already issued" in staff.get(f"/staff/bulk/{batch}").get_data(as_text=True)
+    assert worker.drain(ctx) == 6

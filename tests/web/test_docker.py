@@ -39,7 +39,7 @@ def test_dev_target_adds_softhsm_and_drops_root_again():
 def test_compose_stack_has_sidecar_postgres_mail_catcher_and_moodle():
     compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == {"sidecar", "postgres", "mailpit", "moodle"}
+    assert set(services) == {"sidecar", "hsm", "postgres", "mailpit", "moodle"}
     sidecar = services["sidecar"]
     assert sidecar["build"]["target"] == "dev"
     env = sidecar["environment"]
@@ -51,7 +51,23 @@ def test_compose_stack_has_sidecar_postgres_mail_catcher_and_moodle():
     for service in services.values():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{port}: the local stack must not listen on every interface"
-    assert set(compose["volumes"]) == {"sidecar-data", "postgres-data", "moodle-data"}
+    assert set(compose["volumes"]) == {"sidecar-data", "hsm-data", "postgres-data", "moodle-data"}
+
+
+def test_compose_scales_the_sidecar_on_one_registry_and_one_hsm():
+    """`--scale sidecar=3` (docker/README.md, "Running several replicas"): a host port per replica, the one
+    PostgreSQL registry, and the token reached over p11-kit's remote protocol from the hsm service."""
+    services = yaml.safe_load((DOCKER / "compose.yaml").read_text())["services"]
+    sidecar, hsm = services["sidecar"], services["hsm"]
+    assert sidecar["ports"] == ["127.0.0.1:8082-8084:8080"] and "container_name" not in sidecar
+    env = sidecar["environment"]
+    assert env["EDC_PKCS11_MODULE"].endswith("/pkcs11/p11-kit-client.so")
+    socket = env["P11_KIT_SERVER_ADDRESS"].removeprefix("unix:path=")
+    assert socket.startswith("/var/lib/edc-hsm/") and "hsm-data:/var/lib/edc-hsm" in sidecar["volumes"]
+    assert socket.replace("/var/lib/edc-hsm/", "/var/lib/edc/") in hsm["command"][-1]
+    assert "p11-kit server" in hsm["command"][-1] and "hsm-data:/var/lib/edc" in hsm["volumes"]
+    assert f"pkcs11:token={env['EDC_TOKEN_LABEL']}" in hsm["command"][-1]
+    assert sidecar["depends_on"]["hsm"]["condition"] == "service_healthy" and "healthcheck" in hsm
 
 
 def test_build_contexts_leave_out_the_venv_and_local_state():

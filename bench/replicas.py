@@ -4,7 +4,8 @@
     .venv/bin/python bench/replicas.py --events 2000 --keys rsa3072 --database-url postgresql+psycopg://...
 
 Each run: a fresh schema, N real `edc-bridge serve` replicas (threads only, EDC_WORKERS=2 each, the same
-SoftHSM test token reached by each), one SMTP sink and one Moodle-like server; 16 senders spread the burst
+SoftHSM test token reached by each: loaded by each, or with --hsm p11-kit-remote through one `p11-kit
+server` as replicas on several machines reach a network HSM), one SMTP sink and one Moodle-like server; 16 senders spread the burst
 round-robin over the replicas and resend until acknowledged. Printed per run:
 
 - the rate: events / seconds from the first event until every credential is mailed and stored in Moodle;
@@ -33,14 +34,15 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from delivery.sinks import FakeMoodle, MailSink  # noqa: E402
 from hsm.demo_token import create_demo_token  # noqa: E402
-from reliability.replicas import (LockSampler, Replicas, Schema, duplicates, events_for, lost,  # noqa: E402
-                                  postgres_url)
+from reliability.replicas import (LockSampler, RemoteToken, Replicas, Schema, duplicates, events_for,  # noqa: E402
+                                  lost, postgres_url)
 
 
-def run(workdir: Path, token_dir: Path, args: argparse.Namespace, replicas: int, kill: bool) -> dict:
+def run(workdir: Path, token, args: argparse.Namespace, replicas: int, kill: bool) -> dict:
     schema = Schema(args.database_url)
     mail, moodle = MailSink(keep_messages=False).start(), FakeMoodle().start()
-    group = Replicas(workdir, schema, token_dir, replicas, mail, moodle)
+    remote = RemoteToken(token, workdir).start() if args.hsm == "p11-kit-remote" else None
+    group = Replicas(workdir, schema, token.directory, replicas, mail, moodle, **(remote.env() if remote else {}))
     try:
         group.start()
         events = events_for(args.events)
@@ -87,6 +89,8 @@ def run(workdir: Path, token_dir: Path, args: argparse.Namespace, replicas: int,
                 "outcome": outcome, "duplicates": duplicates(outcome), "lost": lost(outcome)}
     finally:
         group.stop()
+        if remote is not None:
+            remote.stop()
         mail.stop()
         moodle.stop()
         schema.drop()
@@ -128,6 +132,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=600)
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--keys", choices=("ecp256", "rsa3072"), default="rsa3072")
+    parser.add_argument("--hsm", choices=("local", "p11-kit-remote"), default="local",
+                        help="each replica loads SoftHSM itself, or all reach one `p11-kit server` (as a network HSM)")
     parser.add_argument("--database-url", default=postgres_url(), help="PostgreSQL (default: var/test-postgres/url)")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--runs", default="1,2,3,3k", help="replica counts; 'k': one of them SIGKILLed mid-burst")
@@ -140,10 +146,12 @@ def main() -> None:
         for spec in args.runs.split(","):
             replicas, kill = int(spec.rstrip("k")), spec.endswith("k")
             workdir = Path(tmp) / spec
-            result = run(workdir, token.directory, args, replicas, kill)
+            workdir.mkdir()
+            result = run(workdir, token, args, replicas, kill)
             print(report(result), flush=True)
             results.append(result)
-    print(f"{args.events} events per run, {args.keys} seal, EDC_WORKERS=2 per replica, PostgreSQL registry")
+    print(f"{args.events} events per run, {args.keys} seal ({args.hsm} token), EDC_WORKERS=2 per replica, "
+          "PostgreSQL registry")
     plain = [r for r in results if not r["kill"]]
     if len(plain) > 1:
         print("rate by replicas: " + ", ".join(f"{r['replicas']}: {r['rate']:.1f}/s" for r in plain)

@@ -11,8 +11,11 @@ pg_stat_activity sampled while the burst runs.
 from __future__ import annotations
 
 import collections
+import glob
 import itertools
 import os
+import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -73,6 +76,46 @@ class Schema:
         with self.admin.connect() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {self.name} CASCADE"))
         self.admin.dispose()
+
+
+class RemoteToken:
+    """One `p11-kit server` exporting a SoftHSM token on a UNIX socket, and every replica reaching it through
+    p11-kit's client module: the way replicas on several machines share one network HSM (docker/README.md,
+    "Running several replicas"). Only the server process loads the token's own library and logs in to it
+    once per client connection; the replicas hold no key material and no token files."""
+
+    def __init__(self, token, workdir: Path) -> None:  # noqa: ANN001 - hsm.demo_token.DemoToken
+        self.token, self.socket = token, workdir / "p11-kit.sock"
+        self.proc: subprocess.Popen | None = None
+
+    @staticmethod
+    def client_module() -> str | None:
+        found = sorted(glob.glob("/usr/lib/*/pkcs11/p11-kit-client.so"))
+        return found[0] if found and shutil.which("p11-kit") else None
+
+    def start(self) -> "RemoteToken":
+        cfg = self.token.config
+        env = {**os.environ, "SOFTHSM2_CONF": str(cfg.softhsm_conf)}
+        self.proc = subprocess.Popen(["p11-kit", "server", "-f", "--provider", cfg.module, "-n", str(self.socket),
+                                      f"pkcs11:token={cfg.token_label}"], env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not self.socket.exists():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("p11-kit server did not start")
+            time.sleep(0.05)
+        return self
+
+    def env(self) -> dict[str, str]:
+        """What a replica is given instead of the token's directory (the PIN as the test token's)."""
+        cfg = self.token.config
+        return {"EDC_PKCS11_MODULE": self.client_module() or "", "EDC_TOKEN_LABEL": cfg.token_label,
+                "EDC_PIN": cfg.pin, "P11_KIT_SERVER_ADDRESS": f"unix:path={self.socket}"}
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
 
 
 def cpu_seconds(pid: int) -> float | None:

@@ -15,7 +15,7 @@ import pytest
 
 from delivery.sinks import FakeMoodle, MailSink
 
-from .replicas import LockSampler, Replicas, Schema, duplicates, events_for, lost, postgres_url
+from .replicas import LockSampler, RemoteToken, Replicas, Schema, duplicates, events_for, lost, postgres_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -54,8 +54,19 @@ def replicas(request, tmp_path, schema, ec_token, sinks):
         group.stop()
 
 
-def test_three_replicas_share_a_burst_with_nothing_lost_or_twice(replicas, schema, sinks):
-    group = replicas(3)
+@pytest.fixture
+def remote_token(tmp_path, ec_token):
+    if RemoteToken.client_module() is None:
+        pytest.skip("needs p11-kit (its server and client module): apt-get install p11-kit")
+    token = RemoteToken(ec_token, tmp_path).start()
+    yield token
+    token.stop()
+
+
+def test_three_replicas_share_a_burst_with_nothing_lost_or_twice(replicas, schema, sinks, remote_token):
+    """The three reach the one token through p11-kit's remote protocol, as replicas on three machines
+    reach a network HSM."""
+    group = replicas(3, **remote_token.env())
     events = events_for(150)
     group.begin_watching()
     sampler = LockSampler(schema.engine).start()
@@ -68,11 +79,14 @@ def test_three_replicas_share_a_burst_with_nothing_lost_or_twice(replicas, schem
     outcome = group.outcome()
     assert duplicates(outcome) == 0 and lost(outcome) == 0, outcome
     assert outcome["credentials"] == len(events)
+    for sidecar in group.sidecars:  # they sealed through p11-kit's client, never with the token's own library
+        maps = open(f"/proc/{sidecar.proc.pid}/maps").read()
+        assert "p11-kit-client.so" in maps and "libsofthsm2.so" not in maps
     by_replica = group.issued_by_replica()
     assert all(n > 0 for n in by_replica), f"a replica took no part: {by_replica}"
     busy = group.counter("edc_worker_busy_seconds")
     statements = group.counter("edc_registry_lock_statement_seconds", (",issue}", ",deliver}"))
-    print(f"\n150 events over 3 replicas, issued {by_replica}; worker time {busy:.1f} s, in lock-taking statements "
+    print(f"\n150 events over 3 replicas (one token over p11-kit remote), issued {by_replica}; worker time {busy:.1f} s, in lock-taking statements "
           f"{statements:.2f} s ({100 * statements / busy:.1f} %), PostgreSQL saw waits of {sampler.waited():.2f} s "
           f"({sampler.by_event()})")
     # What PostgreSQL itself saw waiting on a lock, any statement of any replica, against the workers' time.

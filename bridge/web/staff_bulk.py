@@ -22,6 +22,7 @@ from bridge.bulk import REQUIRED_ROLE, batches, columns, files, reading  # noqa:
 from bridge.bulk.batches import BulkError
 from bridge.edc import inputs
 from bridge.registry.models import BulkBatch, CourseSpecification
+from bridge.staff import roles
 from bridge.web import i18n
 from bridge.web.public import _context, _registry, _settings
 from bridge.web.staff import _actor, _course_names, _render, current_session, staff
@@ -34,9 +35,10 @@ RECENT_BATCHES = 20
 
 
 def _allowed() -> bool:
-    """Whether this request's staff session may use the bulk pages. Today every staff session may (the
-    shared staff token stands for all roles); with named staff, only a session holding REQUIRED_ROLE."""
-    return current_session() is not None
+    """Whether this request's staff session may use the bulk pages: one holding REQUIRED_ROLE (the shared
+    staff token is an admin, which holds every role). The staff guard checks the declared role first."""
+    held = current_session()
+    return held is not None and roles.allows(held.role, REQUIRED_ROLE)
 
 
 def registrar(view):
@@ -46,7 +48,7 @@ def registrar(view):
             abort(403)
         return view(*args, **kwargs)
 
-    return wrapper
+    return roles.needs(REQUIRED_ROLE)(wrapper)
 
 
 @staff.before_app_request
@@ -109,7 +111,7 @@ def bulk_template():
         except BulkError:
             abort(404)
     today = dt.datetime.now(dt.timezone.utc).date()
-    name = f"template-{site}-{course_id}.{kind}"
+    name = f"template-{_ascii(site)}-{course_id}.{kind}"
     if kind == "xlsx":
         body, mimetype = files.template_xlsx(spec, f"{site}/{course_id} {spec.code or ''}".strip(), today), files.XLSX_TYPE
     else:

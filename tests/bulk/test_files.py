@@ -282,3 +282,11 @@ def test_the_refused_rows_file_writes_formulas_back_as_text():
     assert "<f>" not in sheet and "cmd|" in sheet
     text = files.refused_rows("csv", SPEC.languages_primary_first, [(r.number, r.cells, r.problems) for r in result.refused], "en").decode()
     assert "'=cmd|" in text
+
+
+def test_every_text_of_the_feature_is_in_english_and_lithuanian():
+    from bridge.bulk import wording
+
+    for table in (wording.PROBLEMS, wording.REFUSALS, wording.FILE, wording.PAGE, wording.EXAMPLE):
+        assert set(table["en"]) == set(table["lt"])
+    assert all(set(labels) == {"en", "lt"} for labels in wording.COLUMNS.values())

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "bridge.commands.credential",  # issue, verify
     "bridge.commands.server",  # serve, audit, ...
     "bridge.commands.catalogue",  # export-courses (Europass)
+    "bridge.commands.staff",  # staff add|disable|role|list, staff token add|disable
     "bridge.commands.bulk",  # bulk template | check | issue (cohort spreadsheets)
 )
 

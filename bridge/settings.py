@@ -135,6 +135,35 @@ def _ob3_schema(path: str | None) -> str | None:
     return path
 
 
+def _api_tokens(env: Mapping[str, str]) -> dict[str, object]:
+    """EDC_API_TOKENS and EDC_API_TOKENS_FILE (`name:role:secret` entries, bridge/staff/tokens.py)."""
+    from bridge.staff import tokens
+
+    found: dict[str, object] = {}
+    try:
+        if env.get("EDC_API_TOKENS_FILE"):
+            path = Path(env["EDC_API_TOKENS_FILE"])
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise SettingsError(f"EDC_API_TOKENS_FILE: cannot read {path}: {exc.strerror}") from None
+            found.update(tokens.parse(text, "EDC_API_TOKENS_FILE"))
+        if env.get("EDC_API_TOKENS"):
+            found.update(tokens.parse(env["EDC_API_TOKENS"], "EDC_API_TOKENS"))
+    except tokens.TokenConfigError as exc:
+        raise SettingsError(str(exc)) from None
+    return found
+
+
+def _oidc_issuer(url: str | None) -> str | None:
+    from bridge.staff.oidc import check_issuer_url
+
+    try:
+        return check_issuer_url(url) if url else None
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -160,6 +189,15 @@ class Settings:
     trusted_lists_cache: str = str(REPO_ROOT / "var" / "trusted-lists")  # downloads of a URL's lists
     trusted_lists_refresh_seconds: float = 6 * 3600.0
     staff_token: str | None = field(default=None, repr=False)
+    # Named staff (issue 15; bridge/staff/). API tokens: {sha256 of secret: NamedToken} from EDC_API_TOKENS(_FILE).
+    api_tokens: Mapping[str, object] = field(default_factory=dict, repr=False)
+    oidc_issuer: str | None = None  # EDC_OIDC_ISSUER: the university's identity provider; None: no OIDC login
+    oidc_client_id: str | None = None  # EDC_OIDC_CLIENT_ID
+    oidc_client_secret: str | None = field(default=None, repr=False)  # EDC_OIDC_CLIENT_SECRET
+    oidc_role_claim: str | None = None  # EDC_OIDC_ROLE_CLAIM: the ID-token claim holding roles; None: assigned here
+    oidc_username_claim: str = "email"  # EDC_OIDC_USERNAME_CLAIM: the claim the audit trail names the person by
+    oidc_redirect_url: str | None = None  # EDC_OIDC_REDIRECT_URL; default <EDC_PUBLIC_URL>/staff/oidc/callback
+    staff_session_minutes: float = 480.0  # EDC_STAFF_SESSION_MINUTES: a staff login lasts this long
     public_url: str = "http://127.0.0.1:8080"
     workers: int = 2
     worker_processes: int = 0  # 0: the threads run in the server process; N: in N child processes
@@ -226,6 +264,14 @@ class Settings:
             trusted_lists_cache=env.get("EDC_TRUSTED_LISTS_CACHE") or str(REPO_ROOT / "var" / "trusted-lists"),
             trusted_lists_refresh_seconds=_float(env, "EDC_TRUSTED_LISTS_REFRESH_SECONDS", 6 * 3600.0),
             staff_token=env.get("EDC_STAFF_TOKEN") or None,
+            api_tokens=_api_tokens(env),
+            oidc_issuer=_oidc_issuer(env.get("EDC_OIDC_ISSUER") or None),
+            oidc_client_id=env.get("EDC_OIDC_CLIENT_ID") or None,
+            oidc_client_secret=env.get("EDC_OIDC_CLIENT_SECRET") or None,
+            oidc_role_claim=env.get("EDC_OIDC_ROLE_CLAIM") or None,
+            oidc_username_claim=env.get("EDC_OIDC_USERNAME_CLAIM") or "email",
+            oidc_redirect_url=env.get("EDC_OIDC_REDIRECT_URL") or None,
+            staff_session_minutes=_float(env, "EDC_STAFF_SESSION_MINUTES", 480.0, unit="minutes"),
             public_url=(env.get("EDC_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
             workers=_int(env, "EDC_WORKERS", 2),
             worker_processes=_int(env, "EDC_WORKER_PROCESSES", 0, minimum=0),
@@ -253,10 +299,23 @@ class Settings:
         values.update(overrides)
         seal_level_settings(values["seal_level_env"])  # a wrong level or TSA setting is refused at start
         parse_rate("EDC_STAFF_AUTH_LIMIT", values["staff_auth_limit"])  # refused at start, not at the first failure
+        if values["oidc_issuer"] and not (values["oidc_client_id"] and values["oidc_client_secret"]):
+            raise SettingsError("EDC_OIDC_ISSUER is set: EDC_OIDC_CLIENT_ID and EDC_OIDC_CLIENT_SECRET are needed too")
         parse_rate("EDC_WALLET_TX_CODE_LIMIT", values["wallet_tx_code_limit"])
         if values["wallet_tx_code_length"] > 12:
             raise SettingsError("EDC_WALLET_TX_CODE_LENGTH must be at most 12 (wallets ask people to type it)")
         return cls(**values)
+
+    @property
+    def oidc(self):
+        """The identity provider's configuration (bridge.staff.oidc.OidcConfig), or None without one."""
+        if not (self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret):
+            return None
+        from bridge.staff.oidc import OidcConfig
+
+        return OidcConfig(self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret,
+                          self.oidc_redirect_url or f"{self.public_url}/staff/oidc/callback",
+                          self.oidc_role_claim, self.oidc_username_claim)
 
     @property
     def staff_auth_budget(self) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from bridge.api.errors import ApiError, problem
 from bridge.api.security import context, staff_required
+from bridge.staff import roles
 from bridge.bulk import REQUIRED_ROLE, batches, columns, files, reading  # noqa: F401 - the role, see _allowed
 from bridge.bulk.batches import BulkError
 from bridge.edc import inputs
@@ -20,9 +21,9 @@ PROBLEMS_LISTED = 1000
 
 
 def _allowed() -> None:
-    """Whether this request's staff credential may issue in bulk: today every staff token may (the shared
-    token stands for every role); with named tokens, only one holding REQUIRED_ROLE (else 403)."""
-    if not g.get("actor"):
+    """Whether this request's staff credential may issue in bulk: one whose roles hold REQUIRED_ROLE (the
+    guard, @staff_required(REQUIRED_ROLE), has refused the others with 403 already)."""
+    if not g.get("actor") or not roles.allows(g.get("roles", ""), REQUIRED_ROLE):
         raise ApiError(403, "not allowed", [problem("Authorization", f"the {REQUIRED_ROLE} role is needed")])
 
 
@@ -49,7 +50,7 @@ def _batch(db, batch_id: str) -> BulkBatch:
 
 
 @bp.get("/api/v1/bulk/template")
-@staff_required
+@staff_required(REQUIRED_ROLE)
 def template():
     _allowed()
     site, course_id = _course()
@@ -79,7 +80,7 @@ def _summary(db, batch: BulkBatch) -> dict:
 
 
 @bp.post("/api/v1/bulk/batches")
-@staff_required
+@staff_required(REQUIRED_ROLE)
 def upload():
     """The request body is the file itself (XLSX or CSV); checked and kept as a batch, nothing issued."""
     _allowed()
@@ -104,7 +105,7 @@ def upload():
 
 
 @bp.get("/api/v1/bulk/batches/<batch_id>")
-@staff_required
+@staff_required(REQUIRED_ROLE)
 def batch(batch_id: str):
     _allowed()
     with context().registry.reading() as db:
@@ -112,7 +113,7 @@ def batch(batch_id: str):
 
 
 @bp.post("/api/v1/bulk/batches/<batch_id>/issue")
-@staff_required
+@staff_required(REQUIRED_ROLE)
 def issue(batch_id: str):
     """{"valid_only": true} to issue the valid rows of a batch with problems; else such a batch issues nothing."""
     _allowed()
@@ -137,7 +138,7 @@ def issue(batch_id: str):
 
 
 @bp.get("/api/v1/bulk/batches/<batch_id>/results.csv")
-@staff_required
+@staff_required(REQUIRED_ROLE)
 def results(batch_id: str):
     _allowed()
     registry = context().registry

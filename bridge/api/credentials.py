@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bridge import worker
 from bridge.api.errors import ApiError, problem
+from bridge.staff import roles
 from bridge.api.security import context, staff_required
 from bridge.edc import formats, inputs
 from bridge.registry import documents
@@ -73,7 +74,7 @@ def _int_arg(name: str, default: int, low: int, high: int, problems: list) -> in
 
 
 @bp.get("/api/v1/credentials")
-@staff_required
+@staff_required(roles.VIEWER)
 def list_credentials():
     problems: list = []
     limit = _int_arg("limit", 50, 1, MAX_LIMIT, problems)
@@ -122,7 +123,7 @@ def _load(session, cred_id: str) -> Credential:
 
 
 @bp.get("/api/v1/credentials/<cred_id>.xml")
-@staff_required
+@staff_required(roles.VIEWER)
 def credential_document(cred_id: str):
     ctx = context()
     with ctx.registry.reading() as session:
@@ -134,7 +135,7 @@ def credential_document(cred_id: str):
 
 
 @bp.get("/api/v1/credentials/<cred_id>")
-@staff_required
+@staff_required(roles.VIEWER)
 def get_credential(cred_id: str):
     ctx = context()
     with ctx.registry.reading() as session:
@@ -173,7 +174,7 @@ def _optional_text(body: dict, name: str, limit: int, what: str) -> str | None:
 
 
 @bp.post("/api/v1/credentials/<cred_id>/revoke")
-@staff_required
+@staff_required(roles.REGISTRAR)
 def revoke_credential(cred_id: str):
     body = _json_body()
     reason = body.get("reason")
@@ -197,7 +198,7 @@ def revoke_credential(cred_id: str):
 
 
 @bp.post("/api/v1/credentials/<cred_id>/reissue")
-@staff_required
+@staff_required(roles.REGISTRAR)
 def reissue_credential(cred_id: str):
     body = _json_body()
     name = body.get("learner")
@@ -226,7 +227,7 @@ def reissue_credential(cred_id: str):
 
 
 @bp.get("/api/v1/issuances/<issuance_id>")
-@staff_required
+@staff_required(roles.VIEWER)
 def get_issuance(issuance_id: str):
     with context().registry.reading() as session:
         row = session.get(Issuance, issuance_id)
@@ -241,7 +242,7 @@ def get_issuance(issuance_id: str):
 
 
 @bp.get("/api/v1/deliveries")
-@staff_required
+@staff_required(roles.VIEWER)
 def list_deliveries():
     problems: list = []
     limit = _int_arg("limit", 50, 1, MAX_LIMIT, problems)
@@ -267,7 +268,7 @@ def list_deliveries():
 
 
 @bp.post("/api/v1/deliveries/<id:delivery_id>/retry")
-@staff_required
+@staff_required(roles.REGISTRAR)
 def retry_delivery(delivery_id: int):
     try:
         row = worker.retry_delivery(context(), delivery_id, g.actor)
@@ -279,7 +280,7 @@ def retry_delivery(delivery_id: int):
 
 
 @bp.post("/api/v1/deliveries/<id:delivery_id>/resend")
-@staff_required
+@staff_required(roles.REGISTRAR)
 def resend_delivery(delivery_id: int):
     body = request.get_json(silent=True)  # not JSON, not an object, no reason: all the same fix for the caller
     reason = body.get("reason") if isinstance(body, dict) else None

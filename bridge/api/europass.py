@@ -7,6 +7,7 @@ from flask import Blueprint, Response, g, request
 from bridge import europass_export
 from bridge.api.errors import ApiError, problem
 from bridge.api.intake import _refuse_replay, course_in_path
+from bridge.staff import roles
 from bridge.api.security import context, moodle_signed_or_staff, staff_required
 from bridge.edc import exports
 from bridge.intake.auth import AuthError, claim_nonce
@@ -48,13 +49,13 @@ def _answer(courses: list[tuple[str, int]] | None, name: str) -> Response:
 
 
 @bp.get("/api/v1/courses/<site>/<course>/europass")
-@moodle_signed_or_staff
+@moodle_signed_or_staff(roles.VIEWER)
 def course_export(site: str, course: str):
     return _answer([(site, course_in_path(site, course))], _format())
 
 
 @bp.get("/api/v1/courses/europass")
-@staff_required
+@staff_required(roles.VIEWER)
 def all_courses_export():
     g.intake_auth = None
     return _answer(None, _format())

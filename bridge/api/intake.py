@@ -7,6 +7,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
 from bridge.api.errors import ApiError, problem
+from bridge.staff import roles
 from bridge.api.security import context, moodle_signed, moodle_signed_or_staff
 from bridge.edc import inputs
 from bridge.intake.auth import AuthError
@@ -72,7 +73,7 @@ def course_in_path(site: str, course: str) -> int:
 
 
 @bp.put("/api/v1/courses/<site>/<course>/specification")
-@moodle_signed_or_staff
+@moodle_signed_or_staff(roles.REGISTRAR)
 def put_specification(site: str, course: str):
     ctx = context()
     course_id = course_in_path(site, course)

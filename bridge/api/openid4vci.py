@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from bridge.api.errors import ApiError, problem
+from bridge.staff import roles
 from bridge.api.security import context, moodle_signed, moodle_signed_or_staff
 from bridge.edc import jws, oid4vci
 from bridge.edc.ob3_schema import Ob3SchemaViolation
@@ -114,7 +115,7 @@ def _moodle_may_offer(cred_id: str, body: dict[str, Any]) -> str:
 
 
 @bp.post("/api/v1/credentials/<cred_id>/wallet-offer")
-@moodle_signed_or_staff
+@moodle_signed_or_staff(roles.REGISTRAR)
 def wallet_offer(cred_id: str):
     ctx, cred_id = context(), _full_id(cred_id)
     body = _offer_body()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bridge.api.errors import ApiError, problem
 from bridge.api.intake import site_id_problem
+from bridge.staff import roles
 from bridge.api.security import context, staff_required
 from bridge.edc import inputs
 from bridge.intake.programmes import programme_id_problem, store_programme
@@ -19,7 +20,7 @@ AWARD_STATUSES = ("awarded", "review", "reviewed")
 
 
 @bp.put("/api/v1/programmes/<site>/<programme>")
-@staff_required
+@staff_required(roles.REGISTRAR)
 def put_programme(site: str, programme: str):
     problems = [problem(name, words) for name, words in (("{site}", site_id_problem(site)),
                                                           ("{programme}", programme_id_problem(programme))) if words]
@@ -38,7 +39,7 @@ def put_programme(site: str, programme: str):
 
 
 @bp.get("/api/v1/programmes")
-@staff_required
+@staff_required(roles.VIEWER)
 def list_programmes():
     ctx = context()
     with ctx.registry.reading() as session:
@@ -67,7 +68,7 @@ def award_json(award: ProgrammeAward, credential_id: str | None) -> dict:
 
 
 @bp.get("/api/v1/programme-awards")
-@staff_required
+@staff_required(roles.VIEWER)
 def list_awards():
     status = request.args.get("status", "")
     if status and status not in AWARD_STATUSES:
@@ -83,7 +84,7 @@ def list_awards():
 
 
 @bp.post("/api/v1/programme-awards/<award_id>/reviewed")
-@staff_required
+@staff_required(roles.REGISTRAR)
 def reviewed(award_id: str):
     from bridge.worker import Conflict, NotFound
     from bridge.worker.programmes import mark_reviewed

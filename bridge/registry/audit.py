@@ -8,6 +8,7 @@ build one chain; `append` says when.
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 import hashlib
 import json
 import logging
@@ -24,6 +25,10 @@ from bridge.registry.models import AuditEntry, AuditPending
 log = logging.getLogger("edc.audit")
 
 GENESIS = "0" * 64
+# (actor, roles) of the staff member or API token this request is served for, set by the staff guards: every
+# entry that actor appends while it is set (worker.revoke, reissue, ... included) records the role it acted in,
+# without carrying the role through every signature. A context variable: one request's never leaks to another.
+ACTING_ROLE: ContextVar[tuple[str, str] | None] = ContextVar("edc_acting_role", default=None)
 ADVISORY_LOCK_KEY = 0x45444341  # "EDCA"
 
 
@@ -58,6 +63,9 @@ def append(session: Session, actor: str, action: str, subject: str, details: dic
     An entry appended inside a savepoint that is rolled back goes with the savepoint. Its `seq`, `at` and
     hashes are set when it is linked.
     """
+    role = ACTING_ROLE.get()
+    if role is not None and actor == role[0]:  # named staff (issue 15): the entry names the role acted in
+        details = {**(details or {}), "role": role[1]}
     body = json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     row = AuditEntry(actor=actor, action=action, subject=subject, details=body)
     if session.get_bind().dialect.name == "postgresql":

@@ -277,7 +277,7 @@ class StaffSession(Base):
     __tablename__ = "staff_sessions"
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex SHA-256 of the cookie's id
     actor: Mapped[str] = mapped_column(String(255))  # who, as the audit trail names them ("staff": the shared token)
-    role: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(255))  # roles held, comma-separated (bridge/staff/roles.py; 0150 widened it)
     proof: Mapped[str] = mapped_column(String(64))  # fingerprint of the credential the login presented
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -288,6 +288,48 @@ class StaffSession(Base):
         Index("ix_staff_sessions_actor", "actor"),
         Index("ix_staff_sessions_expires", "expires_at"),
     )
+
+
+class StaffAccount(Base):
+    """A named staff member (migration 0150_staff_accounts): a local account (argon2id hash, TOTP secret) or
+    one of the identity provider's people whose roles are assigned here. Disabled, never deleted: the audit
+    trail keeps naming them."""
+
+    __tablename__ = "staff_accounts"
+    username: Mapped[str] = mapped_column(String(200), primary_key=True)  # the audit trail's actor
+    kind: Mapped[str] = mapped_column(String(16))  # local | oidc
+    roles: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2id, local accounts only
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; needed in clear to check a code
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code of this step or earlier is refused
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A named bearer token kept in the registry (0150_staff_accounts): the SHA-256 of its secret only."""
+
+    __tablename__ = "api_tokens"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    roles: Mapped[str] = mapped_column(String(255))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class OidcLogin(Base):
+    """An OpenID Connect login under way (0150_staff_accounts): its state (hashed), nonce and PKCE verifier,
+    kept server-side for a few minutes and taken exactly once by the callback."""
+
+    __tablename__ = "oidc_logins"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class AuthFailure(Base):

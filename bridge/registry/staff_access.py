@@ -18,7 +18,7 @@ import hmac
 import math
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ SESSION_ID_BYTES = 32
 STAFF_SCOPE = "staff"  # the login page and the Bearer API guard the same token, so they share one budget
 ANONYMOUS = "anonymous"  # the audit actor of a failed attempt: nobody authenticated
 SHARED_TOKEN_ACTOR = "staff"  # who the shared staff token proves: a role, not a person (issue 15: named staff)
-SHARED_TOKEN_ROLE = "staff"
+SHARED_TOKEN_ROLE = "admin"  # EDC_STAFF_TOKEN: one admin token (bridge/staff/roles.py)
 
 
 # --- sessions ------------------------------------------------------------------------------------
@@ -67,15 +67,17 @@ def open_session(db: Session, actor: str, role: str, proof: str, lifetime: dt.ti
     return session_id
 
 
-def active_session(db: Session, session_id: str, proof: str, now: dt.datetime | None = None) -> StaffSession | None:
+def active_session(db: Session, session_id: str, proof: str | Callable[[str], str],
+                   now: dt.datetime | None = None) -> StaffSession | None:
     """The session this id opens, or None: unknown, revoked, expired, or opened by a credential that has
-    since changed."""
+    since changed. `proof`: the expected fingerprint, or a function of the session's actor giving it."""
     if not session_id:
         return None
     row = db.get(StaffSession, session_hash(session_id))
     if row is None or row.revoked_at is not None or row.expires_at <= (now or utcnow()):
         return None
-    return row if hmac.compare_digest(row.proof, proof) else None
+    expected = proof(row.actor) if callable(proof) else proof
+    return row if hmac.compare_digest(row.proof, expected) else None
 
 
 def end_session(db: Session, session_id: str, reason: str) -> bool:
@@ -128,22 +130,51 @@ def try_secret(registry: "Registry", given: str | None, expected: str, client: s
     secret is counted and audited (where from, through what; never what was sent); a right one clears
     the client's count. `given` None: a credential of the wrong kind was presented, which counts too.
     """
-    client, window, now = client[:64], dt.timedelta(seconds=budget.seconds), utcnow()
+    def check() -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+    attempt, _ = try_check(registry, check, [(scope, client)], via, path, budget)
+    return attempt
+
+
+T = TypeVar("T")
+
+
+def try_check(registry: "Registry", check: Callable[[], T | None], keys: list[tuple[str, str]], via: str, path: str,
+              budget: Budget, details: dict | None = None) -> tuple[Attempt, T | None]:
+    """Run `check` (a credential check: a result, or None/False when wrong) under the budgets of `keys`,
+    each a (scope, client): the client address, and for a named account its username too, so guessing one
+    person's password from many addresses locks that account as surely as one address is locked out.
+
+    Every budget is asked first (over any: throttled, the check is not even run). A failure is counted
+    under every key and audited once, with `details` (what was tried, never the secret); a success clears
+    the keys' counts.
+    """
+    keys = [(scope, client[:64]) for scope, client in keys]
+    window, now = dt.timedelta(seconds=budget.seconds), utcnow()
+    worst: tuple[int, dt.datetime | None] = (0, None)
     with registry.reading() as db:
-        failures, oldest = _failures_since(db, scope, client, now - window)
-    if failures >= budget.attempts:
-        return Attempt("throttled", max(1, math.ceil((oldest + window - now).total_seconds())))
-    if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+        for scope, client in keys:
+            failures, oldest = _failures_since(db, scope, client, now - window)
+            if failures >= budget.attempts:
+                return Attempt("throttled", max(1, math.ceil((oldest + window - now).total_seconds()))), None
+            worst = max(worst, (failures, oldest), key=lambda pair: pair[0])
+    result = check()
+    if not result:
         with registry.transaction() as db:
-            db.add(AuthFailure(scope=scope, client=client, at=utcnow()))
-            audit.append(db, ANONYMOUS, f"{scope}.auth_failed", scope,
-                         {"from": client, "via": via, "path": path, "failures": failures + 1,
-                          "window_seconds": budget.seconds, "throttled": failures + 1 >= budget.attempts})
-        return Attempt("wrong")
-    if failures:
-        with registry.transaction() as db:
+            for scope, client in keys:
+                db.add(AuthFailure(scope=scope, client=client, at=utcnow()))
+            audit.append(db, ANONYMOUS, f"{keys[0][0]}.auth_failed", keys[0][0],
+                         {"from": keys[0][1], "via": via, "path": path, "failures": worst[0] + 1,
+                          "window_seconds": budget.seconds, "throttled": worst[0] + 1 >= budget.attempts,
+                          **(details or {})})
+        return Attempt("wrong"), None
+    if not worst[0]:
+        return Attempt("ok"), result
+    with registry.transaction() as db:
+        for scope, client in keys:
             db.execute(delete(AuthFailure).where(AuthFailure.scope == scope, AuthFailure.client == client))
-    return Attempt("ok")
+    return Attempt("ok"), result
 
 
 def _failures_since(db: Session, scope: str, client: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:

@@ -1,6 +1,9 @@
 """The staff pages: the registry (search, one credential, revoke, re-issue, retry, CSV) and a dashboard.
 
-Staff log in with the staff token (EDC_STAFF_TOKEN). The session lives in the registry
+Staff log in as named people (issue 15: the university's identity provider or a local account with a TOTP
+second factor, bridge/web/staff_login.py) or with the shared staff token (EDC_STAFF_TOKEN, one admin). Every
+route declares the role it needs (bridge/staff/roles.py); the guard refuses a session whose roles do not
+cover it (403) and an undeclared route is an admin's. The session lives in the registry
 (bridge/registry/staff_access.py); the browser's cookie (`edc_staff`: HttpOnly, SameSite=Strict, Secure
 behind https, path /staff) holds only its random id, so logout, expiry or a role change ends it for
 every copy of the cookie. Every form that changes something carries the session's CSRF token, bound to
@@ -21,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import urlencode, urlparse
 
-from flask import (Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, session,
-                   stream_with_context, url_for)
+from flask import (Blueprint, Flask, Response, abort, current_app, flash, g, redirect, render_template, request,
+                   session, stream_with_context, url_for)
 from sqlalchemy import String, and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +33,7 @@ from bridge.edc import inputs
 from bridge.presentation.charts import last_weeks, stacked_weekly_bars, week_start
 from bridge.presentation.spreadsheet import csv_line
 from bridge.registry import audit, staff_access
+from bridge.staff import roles
 from bridge.registry.models import AuditEntry, Credential, Delivery, Issuance, Revocation, StaffSession, utcnow
 from bridge.trusted_lists_source import status_of as trusted_lists_status
 from bridge.web import i18n
@@ -59,9 +63,13 @@ def _session_secret(staff_token: str) -> bytes:
     return hmac.new(staff_token.encode(), b"edc-staff-session-v1", hashlib.sha256).digest()
 
 
-def _proof() -> str:
-    """The fingerprint sessions are opened under: a rotated staff token no longer matches it."""
-    return staff_access.credential_proof(_settings().staff_token or "")
+def _proof(actor: str = staff_access.SHARED_TOKEN_ACTOR) -> str:
+    """The fingerprint a session is opened under: for the shared token, the token's (a rotated staff token
+    no longer matches it); for a named person, their name's (their sessions end by revocation: logout,
+    role change, disabled account)."""
+    if actor == staff_access.SHARED_TOKEN_ACTOR:
+        return staff_access.credential_proof(_settings().staff_token or "")
+    return staff_access.credential_proof(actor, b"edc-named-staff-session-v1")
 
 
 def current_session() -> StaffSession | None:
@@ -69,9 +77,9 @@ def current_session() -> StaffSession | None:
     if "staff_session" not in g:
         session_id = request.cookies.get(SESSION_COOKIE, "")
         g.staff_session = None
-        if session_id and _settings().staff_token:
+        if session_id:
             with _registry().reading() as db:
-                g.staff_session = staff_access.active_session(db, session_id, _proof())
+                g.staff_session = staff_access.active_session(db, session_id, _proof)
     return g.staff_session
 
 
@@ -107,16 +115,42 @@ def _safe_next(target: str | None) -> str:
     return url_for("staff.dashboard")
 
 
+def _needed_role() -> str:
+    """The role this request's route declared (bridge/staff/roles.py); a route that declared none is an
+    admin's (fail closed)."""
+    return roles.required(current_app.view_functions.get(request.endpoint)) or roles.ADMIN
+
+
 @staff.before_request
 def _guard():
-    if request.endpoint != "staff.login" and (not _settings().staff_token or not _logged_in()):
+    needed = _needed_role()
+    if needed != roles.PUBLIC and not _logged_in():
         flash(i18n.t("login_needed"), "error")
         return redirect(url_for("staff.login", next=request.full_path.rstrip("?"))), 303
     if request.method == "POST" and not _csrf_ok():
         flash(i18n.t("csrf_failed"), "error")
         return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
                         else url_for("staff.login")), 303
+    held = current_session()
+    if held is not None:
+        g.staff_acting = audit.ACTING_ROLE.set((held.actor, held.role))
+    if needed != roles.PUBLIC and not roles.allows(held.role, needed):
+        return _render("staff/forbidden.html", needed=role_word(needed),
+                       held=", ".join(role_word(r) for r in held.role.split(","))), 403
     return None
+
+
+def role_word(role: str) -> str:
+    """A role's name in the page's language."""
+    key = f"role_{role}"
+    return i18n.t(key) if key in i18n.MESSAGES["en"] else role
+
+
+@staff.teardown_request
+def _acting_done(_error=None) -> None:  # noqa: ANN001
+    acting = g.pop("staff_acting", None)
+    if acting is not None:
+        audit.ACTING_ROLE.reset(acting)
 
 
 def _render(template: str, **context: Any) -> str:
@@ -130,12 +164,26 @@ def _status_word(status: str) -> str:
 
 
 @staff.route("/login", methods=["GET", "POST"])
+@roles.needs(roles.PUBLIC)
 def login():
     configured = _settings().staff_token
     next_url = request.args.get("next")
+    if request.method == "POST" and "username" in request.form:
+        from bridge.web import staff_login
+
+        return staff_login.local_login(next_url)
     if request.method == "POST" and configured:
         return _try_login(configured, next_url)
-    return _render("staff/login.html", disabled=not configured, next_url=next_url)
+    return login_page(next_url)
+
+
+def login_page(next_url: str | None, status: int = 200, headers: dict | None = None):
+    """The login page: the identity provider's button (if one is configured), the local account form, and
+    the shared token's form (if EDC_STAFF_TOKEN is set)."""
+    settings = _settings()
+    page = _render("staff/login.html", disabled=False, next_url=next_url, oidc=settings.oidc is not None,
+                   shared_token=bool(settings.staff_token))
+    return page, status, headers or {}
 
 
 def _try_login(configured: str, next_url: str | None):
@@ -148,24 +196,31 @@ def _try_login(configured: str, next_url: str | None):
             ctx.metrics.staff_auth_refused.labels(attempt.outcome).inc()
         if attempt.outcome == "throttled":
             flash(i18n.t("login_throttled", minutes=-(-attempt.retry_after // 60)), "error")
-            page = _render("staff/login.html", disabled=False, next_url=next_url)
-            return page, 429, {"Retry-After": str(attempt.retry_after)}
+            return login_page(next_url, 429, {"Retry-After": str(attempt.retry_after)})
         flash(i18n.t("login_failed"), "error")
-        return _render("staff/login.html", disabled=False, next_url=next_url), 401
+        return login_page(next_url, 401)
+    return start_session(staff_access.SHARED_TOKEN_ACTOR, staff_access.SHARED_TOKEN_ROLE, "token", next_url)
+
+
+def start_session(actor: str, held: str, method: str, next_url: str | None):
+    """A new server-side session for someone just authenticated, audited (who, which roles, how, from
+    where), and the cookie that holds its id. A new login never keeps the session id it came with."""
+    lifetime = dt.timedelta(minutes=_settings().staff_session_minutes)
     with _registry().transaction() as db:
-        if request.cookies.get(SESSION_COOKIE):  # a new login never keeps the session id it came with
+        if request.cookies.get(SESSION_COOKIE):
             staff_access.end_session(db, request.cookies[SESSION_COOKIE], "replaced")
-        session_id = staff_access.open_session(db, staff_access.SHARED_TOKEN_ACTOR, staff_access.SHARED_TOKEN_ROLE,
-                                               _proof(), SESSION_LIFETIME)
-        audit.append(db, staff_access.SHARED_TOKEN_ACTOR, "staff.login", "staff", {"from": client})
-    session.clear()  # the login form's CSRF token has done its job
+        session_id = staff_access.open_session(db, actor, held, _proof(actor), lifetime)
+        audit.append(db, actor, "staff.login", "staff", {"from": request.remote_addr or "", "method": method,
+                                                         "role": held})
+    session.clear()  # the login form's CSRF token (or the identity provider's state) has done its job
     response = redirect(_safe_next(next_url), 303)
-    response.set_cookie(SESSION_COOKIE, session_id, max_age=int(SESSION_LIFETIME.total_seconds()),
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=int(lifetime.total_seconds()),
                         path=_cookie_path(), httponly=True, samesite="Strict", secure=_secure_cookies())
     return response
 
 
 @staff.post("/logout")
+@roles.needs(roles.VIEWER)
 def logout():
     """Ends the session in the registry: a copy of the cookie taken before opens nothing after."""
     with _registry().transaction() as db:
@@ -295,6 +350,7 @@ def _result_rows(db: Session, rows, lang: str, names: dict[str, str]) -> Iterato
 
 
 @staff.get("/credentials")
+@roles.needs(roles.VIEWER)
 def registry():
     filters = Filters.from_request()
     lang = i18n.current_language()
@@ -310,6 +366,7 @@ def registry():
 
 
 @staff.get("/credentials.csv")
+@roles.needs(roles.VIEWER)
 def registry_csv():
     """Every matching credential (not only the first page), streamed so a large export stays light."""
     filters = Filters.from_request()
@@ -384,6 +441,7 @@ class Record:
 
 
 @staff.get("/credentials/<credential_id>")
+@roles.needs(roles.VIEWER)
 def credential(credential_id: str):
     credential_id = full_id(credential_id)
     lang = i18n.current_language()
@@ -401,6 +459,7 @@ def credential(credential_id: str):
 
 
 @staff.get("/credentials/<credential_id>/xml")
+@roles.needs(roles.VIEWER)
 def credential_xml(credential_id: str):
     with _registry().transaction() as db:
         row = db.get(Credential, credential_id)
@@ -416,6 +475,7 @@ def _back_to(credential_id: str):
 
 
 @staff.post("/credentials/<credential_id>/revoke")
+@roles.needs(roles.REGISTRAR)
 def revoke(credential_id: str):
     from bridge import worker
 
@@ -435,6 +495,7 @@ def revoke(credential_id: str):
 
 
 @staff.post("/credentials/<credential_id>/reissue")
+@roles.needs(roles.REGISTRAR)
 def reissue(credential_id: str):
     from bridge import worker
 
@@ -452,6 +513,7 @@ def reissue(credential_id: str):
 
 
 @staff.post("/deliveries/<id:delivery_id>/retry")
+@roles.needs(roles.REGISTRAR)
 def retry(delivery_id: int):
     from bridge import worker
 
@@ -467,6 +529,7 @@ def retry(delivery_id: int):
 
 
 @staff.post("/deliveries/<id:delivery_id>/resend")
+@roles.needs(roles.REGISTRAR)
 def resend(delivery_id: int):
     from bridge import worker
 
@@ -551,6 +614,7 @@ def _seal_state() -> SealState:
 
 
 @staff.get("/")
+@roles.needs(roles.VIEWER)
 def dashboard():
     weeks = last_weeks(utcnow().date(), WEEKS_SHOWN)
     with _registry().transaction() as db:
@@ -613,13 +677,14 @@ def register(app: Flask) -> None:
     """Session cookie settings and the blueprint; called by bridge.web.public.register."""
     _casefold_in_sqlite(app.extensions["edc"].registry.engine)
     settings = app.extensions["edc"].settings
-    staff_token = getattr(settings, "staff_token", None)
-    if staff_token and not app.secret_key:
+    staff_token = getattr(settings, "staff_token", None) or getattr(settings, "oidc_client_secret", None)
+    if staff_token and not app.secret_key:  # a secret every replica shares: the staff token, else the OIDC client's
         app.secret_key = _session_secret(staff_token)
     elif not app.secret_key:
         app.secret_key = secrets.token_bytes(32)  # no staff login possible anyway; sessions are not used
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       SESSION_COOKIE_SECURE=_secure_cookies(settings), SESSION_COOKIE_NAME=UI_COOKIE)
     from bridge.web import staff_catalogue  # noqa: F401 - its pages (courses, programmes) hang on this blueprint
+    from bridge.web import staff_login  # noqa: F401 - the identity provider's login and callback, and local accounts
     from bridge.web import staff_bulk  # noqa: F401 - bulk cohorts (/staff/bulk) hang on it too
     app.register_blueprint(staff)

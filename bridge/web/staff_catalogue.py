@@ -18,6 +18,7 @@ from bridge import europass_export
 from bridge.edc import exports, model
 from bridge.edc.qdr_xml import europass_problems
 from bridge.registry.models import CourseSpecification, Issuance, Programme, ProgrammeAward
+from bridge.staff import roles
 from bridge.web import i18n
 from bridge.web.public import _context, _registry
 from bridge.web.staff import _actor, _course_names, _render, staff
@@ -51,6 +52,7 @@ def _course_row(row: CourseSpecification, lang: str, names: dict[str, str]) -> C
 
 
 @staff.get("/courses")
+@roles.needs(roles.VIEWER)
 def courses():
     lang = i18n.current_language()
     with _registry().reading() as db:
@@ -76,6 +78,7 @@ def _selection() -> list[tuple[str, int]] | None:
 
 
 @staff.get("/courses/europass")
+@roles.needs(roles.VIEWER)
 def courses_export():
     """The export as a download; refused: back to the list, saying which course lacks what."""
     ctx = _context()
@@ -161,6 +164,7 @@ def _award_row(award: ProgrammeAward, credential_id: str | None, learner: str) -
 
 
 @staff.get("/programmes")
+@roles.needs(roles.VIEWER)
 def programmes():
     lang = i18n.current_language()
     with _registry().reading() as db:
@@ -187,6 +191,7 @@ def _learner_name(issuance: Issuance) -> str:
 
 
 @staff.post("/programmes/awards/<award_id>/reviewed")
+@roles.needs(roles.REGISTRAR)
 def programme_reviewed(award_id: str):
     from bridge.worker import Conflict, NotFound
     from bridge.worker.programmes import mark_reviewed

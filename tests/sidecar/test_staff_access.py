@@ -136,7 +136,7 @@ def test_the_cookie_holds_only_a_random_id_and_the_registry_only_its_hash(client
         row = db.execute(select(StaffSession)).scalar_one()
     assert row.id_hash == hashlib.sha256(cookie.encode()).hexdigest()
     assert cookie not in json.dumps([str(v) for v in vars(row).values()])
-    assert (row.actor, row.role) == ("staff", "staff")
+    assert (row.actor, row.role) == ("staff", "admin")  # EDC_STAFF_TOKEN: one admin token (issue 15)
     assert dt.timedelta(hours=7, minutes=59) < row.expires_at - row.created_at <= dt.timedelta(hours=8)
 
 

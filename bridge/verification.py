@@ -95,12 +95,13 @@ def join(report: VerificationReport, standing: Standing) -> None:
 
 def verify_file(ctx: Any, data: bytes) -> VerificationReport:
     """The verifier's verdict on `data` with the app's trust configuration (anchors, TSA anchors,
-    schema, shapes, trusted lists: all loaded once by create_app), before the registry is asked."""
+    schema, shapes, the OB3 schema, trusted lists: all loaded once by create_app), before the registry is asked."""
     from bridge.edc.verifier import verify_credential
 
     return verify_credential(data, trust_anchors=_anchors(ctx), schema=getattr(ctx, "schema", None),
                              shapes=getattr(ctx, "shapes", None), trusted_lists=lists_of(ctx),
-                             tsa_anchors=getattr(ctx, "tsa_anchors", None), status=_status_lookup(ctx))
+                             tsa_anchors=getattr(ctx, "tsa_anchors", None), status=_status_lookup(ctx),
+                             ob3_schema=getattr(ctx, "ob3_schema", None))
 
 
 def _status_lookup(ctx: Any):

@@ -52,7 +52,7 @@ class Ob3Format(CredentialFormat):
                now: dt.datetime | None = None) -> "VerificationReport":
         from bridge.edc.ob3 import verify_ob3
 
-        return verify_ob3(data, trust_anchors=trust_anchors, now=now)
+        return verify_ob3(data, trust_anchors=trust_anchors, now=now, schema=checks.ob3_schema)
 
     def read(self, data: bytes) -> Any:
         """The Open Badges credential (the JWT's payload) as a JSON object."""

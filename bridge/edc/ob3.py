@@ -328,8 +328,9 @@ def _consistent(doc: Mapping[str, Any], claims_report: VerificationReport) -> No
 
 
 def verify_ob3(data: bytes, *, trust_anchors: Sequence["x509.Certificate"],
-               now: dt.datetime | None = None) -> VerificationReport:
-    """Is this Open Badges VC-JWT intact, sealed by someone we trust, and in date?"""
+               now: dt.datetime | None = None, schema: Any = None) -> VerificationReport:
+    """Is this Open Badges VC-JWT intact, sealed by someone we trust, in date, and (with `schema`,
+    bridge.edc.ob3_schema.Ob3Schema from EDC_OB3_SCHEMA) does it follow 1EdTech's JSON Schema?"""
     now = now or dt.datetime.now(dt.timezone.utc)
     report = VerificationReport(format=FORMAT)
     try:
@@ -357,8 +358,12 @@ def verify_ob3(data: bytes, *, trust_anchors: Sequence["x509.Certificate"],
                     report.problem(f"the credential expired on {doc[member][:10]}")
     with report.checking("seal"):
         jws.check_issuer_seal(token, report, trust_anchors, now, signed_at)
-    report.schema_outcome(None, against="", skipped="the Open Badges 3.0 JSON Schema is not checked when verifying "
-                                                     "(it is checked on every credential in the project's tests)")
+    with report.checking("Open Badges 3.0 JSON Schema check"):
+        from bridge.edc.ob3_schema import AGAINST
+
+        report.schema_outcome(schema.problems(doc) if schema is not None else None, against=AGAINST,
+                              skipped="the Open Badges 3.0 JSON Schema check was skipped: no schema is "
+                                      "configured (EDC_OB3_SCHEMA)")
     return report
 
 

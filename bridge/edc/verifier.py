@@ -37,15 +37,17 @@ def verify_credential(
     trusted_lists: Any = None,
     tsa_anchors: Sequence[x509.Certificate] | None = None,
     status: Any = None,
+    ob3_schema: Any = None,
 ) -> VerificationReport:
     """Verify a credential file of any supported format; `now` lets a test move the clock.
 
     `trusted_lists` (bridge.edc.trusted_lists.TrustedLists) lets the report say whether the seal is
     a qualified electronic seal; without them that stays "unknown". `tsa_anchors`: the CAs whose
     time-stamping authorities are believed (EDC_TSA_TRUST_ANCHORS); None: `trust_anchors`. `status`
-    (bridge.edc.status.Lookup): look up the status resource a credential names; None: do not."""
+    (bridge.edc.status.Lookup): look up the status resource a credential names; None: do not.
+    `ob3_schema` (bridge.edc.ob3_schema.Ob3Schema): 1EdTech's schema an Open Badge is checked against."""
     checks = formats.Checks(schema=schema, shapes=shapes, trusted_lists=trusted_lists, tsa_anchors=tsa_anchors,
-                            status=status)
+                            status=status, ob3_schema=ob3_schema)
     return formats.verify(data, trust_anchors=trust_anchors, checks=checks, now=now)
 
 

@@ -116,3 +116,53 @@ def test_the_worker_stores_no_badge_the_schema_refuses_and_says_why(settings, st
     assert stored == []
     ((status, error),) = inbox
     assert status in ("queued", "failed") and "Ob3SchemaViolation" in error and "evidence" in error, inbox
+
+
+# --- verifying: `edc-bridge verify`, the API and the page check the schema too -------------------------
+
+
+def test_verifying_a_badge_checks_it_against_the_configured_schema(ec_token, stricter, real_schema):
+    from bridge.edc.verifier import verify_credential
+
+    import datetime as dt
+
+    badge = ob3.issue_ob3(pilot_credential(COURSES[0]), open_seal(ec_token.config), schema=real_schema,
+                          signing_time=dt.datetime.now(dt.timezone.utc))
+    anchors = [ec_token.ca_cert]
+    checked = verify_credential(badge, trust_anchors=anchors, ob3_schema=real_schema)
+    assert checked.valid and checked.schema_valid is True, checked.problems
+    assert not [n for n in checked.notes if "JSON Schema" in n]
+    refused = verify_credential(badge, trust_anchors=anchors, ob3_schema=ob3_schema.Ob3Schema(stricter))
+    assert not refused.valid and refused.schema_valid is False
+    assert any("does not follow 1EdTech's Open Badges 3.0 JSON Schema" in p and "evidence" in p
+               for p in refused.problems), refused.problems
+    unchecked = verify_credential(badge, trust_anchors=anchors)
+    assert unchecked.valid and unchecked.schema_valid is None
+    assert any("EDC_OB3_SCHEMA" in n for n in unchecked.notes), unchecked.notes
+
+
+def test_the_verify_api_and_the_cli_use_the_configured_schema(settings, stricter, tmp_path, ec_token):
+    import subprocess
+
+    stored, _ = _issue_badge(settings, SCHEMA_FILE)
+    ((_, _, badge),) = stored
+    app = create_app(dataclasses.replace(settings, ob3_schema=str(stricter)), channels={})
+    try:
+        verdict = app.test_client().post("/api/v1/verify", data=badge, content_type="application/jwt").json
+        assert verdict["valid"] is False and any("evidence" in p for p in verdict["problems"]), verdict
+    finally:
+        stop_app(app)
+        app.extensions["edc"].registry.dispose()
+    path = tmp_path / "badge.jwt"
+    path.write_bytes(badge)
+    cli = Path(sys.executable).with_name("edc-bridge")
+    anchors = tmp_path / "ca.pem"
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    anchors.write_bytes(ec_token.ca_cert.public_bytes(Encoding.PEM))
+    env = {"PATH": "/usr/bin:/bin", "EDC_TRUST_ANCHORS": str(anchors)}
+    for schema, valid in ((SCHEMA_FILE, True), (stricter, False)):
+        run = subprocess.run([str(cli), "verify", "--offline", "--json", str(path)], capture_output=True, text=True,
+                             env={**env, "EDC_OB3_SCHEMA": str(schema)}, timeout=120)
+        report = json.loads(run.stdout)
+        assert (run.returncode == 0) is valid and report["valid"] is valid, (run.stderr, report)

@@ -155,7 +155,13 @@ def _acting_done(_error=None) -> None:  # noqa: ANN001
 
 def _render(template: str, **context: Any) -> str:
     return render_template(template, **context, **_template_globals(), csrf_token=csrf_token,
-                           staff_logged_in=_logged_in(), status_word=_status_word)
+                           staff_logged_in=_logged_in(), status_word=_status_word, staff_may=_may)
+
+
+def _may(role: str) -> bool:
+    """Whether this request's session holds `role` (the navigation shows only what it may open)."""
+    held = current_session()
+    return held is not None and roles.allows(held.role, role)
 
 
 def _status_word(status: str) -> str:
@@ -686,5 +692,6 @@ def register(app: Flask) -> None:
                       SESSION_COOKIE_SECURE=_secure_cookies(settings), SESSION_COOKIE_NAME=UI_COOKIE)
     from bridge.web import staff_catalogue  # noqa: F401 - its pages (courses, programmes) hang on this blueprint
     from bridge.web import staff_login  # noqa: F401 - the identity provider's login and callback, and local accounts
+    from bridge.web import staff_security  # noqa: F401 - the security officer's and the admin's pages
     from bridge.web import staff_bulk  # noqa: F401 - bulk cohorts (/staff/bulk) hang on it too
     app.register_blueprint(staff)

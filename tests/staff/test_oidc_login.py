@@ -57,6 +57,27 @@ def test_login_through_the_provider_names_the_person_and_the_role(oidc_app):
         assert db.execute(select(OidcLogin)).first() is None
 
 
+def test_state_nonce_verifier_and_code_never_reach_the_logs(oidc_app, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    client, ctx = oidc_app.test_client(), oidc_app.extensions["edc"]
+    started = client.get("/staff/oidc/start")
+    with ctx.registry.reading() as db:
+        pending = db.execute(select(OidcLogin)).scalar_one()
+        secrets_of_login = [pending.nonce, pending.code_verifier]
+    sidecar_logs = caplog.text
+    callback = at_provider(started.headers["Location"], "viewer")  # the browser's own requests: not ours to judge
+    caplog.clear()
+    state = callback.split("state=", 1)[1].split("&", 1)[0]
+    code = callback.split("code=", 1)[1].split("&", 1)[0]
+    assert client.get(callback_path(callback)).status_code == 303
+    assert client.get(callback_path(callback)).status_code == 401  # a refusal logs too
+    logged = sidecar_logs + caplog.text + json.dumps([e.details for e in _audit(ctx, "staff.oidc_refused") + _audit(ctx, "staff.login")])
+    for secret in secrets_of_login + [state, code]:
+        assert secret not in logged
+
+
 def test_a_viewer_cannot_revoke_and_a_registrar_can_and_the_audit_names_them(oidc_app):
     cid = _issue_one(oidc_app)
     ctx = oidc_app.extensions["edc"]

@@ -59,3 +59,40 @@ def test_the_api_needs_the_staff_token_and_refuses_bad_input(client, course):
 def test_an_api_upload_over_the_limit_is_413(client, course, ctx):
     too_big = b"a" * (ctx.settings.bulk_max_upload_bytes + 10)
     assert _upload(client, too_big).status_code == 413
+
+
+def test_bulk_needs_the_registrar_role_and_the_audit_names_the_token(settings, channels):
+    import dataclasses
+    import json
+
+    from sqlalchemy import select
+
+    from bridge.app import create_app, stop_app
+    from bridge.registry.models import AuditEntry
+    from bridge.settings import Settings
+    from tests.bulk.conftest import COURSE, SITE, pilot_spec, put_spec
+
+    env = {"EDC_API_TOKENS": "reports:viewer:viewer-secret-0123456789abcdef; sis:registrar:registrar-secret-0123456789ab"}
+    app = create_app(dataclasses.replace(settings, api_tokens=Settings.from_env(env).api_tokens), channels=channels)
+    try:
+        client, ctx = app.test_client(), app.extensions["edc"]
+        put_spec(client, COURSE, pilot_spec("data101"), site=SITE)
+        data = xlsx(learners(2))
+        viewer = {"Authorization": "Bearer viewer-secret-0123456789abcdef"}
+        registrar = {"Authorization": "Bearer registrar-secret-0123456789ab"}
+        refused = client.post(f"/api/v1/bulk/batches?course={COURSE_KEY}", data=data, headers=viewer)
+        assert refused.status_code == 403
+        assert client.get(f"/api/v1/bulk/template?course={COURSE_KEY}", headers=viewer).status_code == 403
+        made = client.post(f"/api/v1/bulk/batches?course={COURSE_KEY}", data=data, headers=registrar)
+        assert made.status_code == 201
+        batch = made.get_json()["batch_id"]
+        assert client.post(f"/api/v1/bulk/batches/{batch}/issue", json={}, headers=viewer).status_code == 403
+        assert client.post(f"/api/v1/bulk/batches/{batch}/issue", json={}, headers=registrar).get_json()["created"] == 2
+        with ctx.registry.reading() as db:
+            entries = {(e.action, e.actor, json.loads(e.details).get("role")) for e in db.execute(
+                select(AuditEntry).where(AuditEntry.action.like("bulk.%"))).scalars()}
+        assert ("bulk.uploaded", "api-token:sis", "registrar") in entries
+        assert ("bulk.issued", "api-token:sis", "registrar") in entries
+    finally:
+        stop_app(app)
+        app.extensions["edc"].registry.dispose()

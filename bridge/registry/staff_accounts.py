@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from bridge.registry import audit, staff_access
@@ -92,6 +92,16 @@ def disable(db: Session, username: str, by: str) -> None:
 def enabled_account(db: Session, username: str) -> StaffAccount | None:
     row = db.get(StaffAccount, username)
     return row if row is not None and row.disabled_at is None else None
+
+
+def take_totp_step(db: Session, username: str, step: int) -> bool:
+    """Record that a code of `step` was used, unless one of this step or a later one was already: True
+    when this login is the one that took it (a conditional update, so it holds across replicas)."""
+    done = db.execute(update(StaffAccount)
+                      .where(StaffAccount.username == username, StaffAccount.disabled_at.is_(None),
+                             or_(StaffAccount.totp_last_step.is_(None), StaffAccount.totp_last_step < step))
+                      .values(totp_last_step=step, last_login_at=utcnow()))
+    return bool(done.rowcount)
 
 
 def accounts(db: Session) -> list[StaffAccount]:

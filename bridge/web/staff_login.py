@@ -22,7 +22,6 @@ import logging
 from flask import flash, redirect, request, session, url_for
 
 from bridge.registry import audit, staff_access, staff_accounts
-from bridge.registry.models import utcnow
 from bridge.staff import local, oidc, roles
 from bridge.web import i18n
 from bridge.web.public import _context, _registry, _settings
@@ -43,22 +42,24 @@ def local_login(next_url: str | None):
     why: dict[str, str] = {}
 
     def check() -> tuple[str, str] | None:
-        with _registry().transaction() as db:
+        # Read, then judge outside any transaction (argon2 takes tens of ms: no write lock held meanwhile),
+        # then take the code's step with a conditional update, so two replicas never both accept one code.
+        with _registry().reading() as db:
             row = db.get(staff_accounts.StaffAccount, username) if username else None
-            if row is not None and row.kind == "local":
-                why["account"] = username
-            if not local.password_ok(row.password_hash if row is not None else None, password):
-                why["reason"] = "password" if "account" in why else "unknown_account"
-                return None
-            if row.disabled_at is not None:
-                why["reason"] = "disabled"
-                return None
-            step = local.totp_step(row.totp_secret or "", code, row.totp_last_step)
-            if step is None:
+        if row is not None and row.kind == "local":
+            why["account"] = username
+        if not local.password_ok(row.password_hash if row is not None else None, password):
+            why["reason"] = "password" if "account" in why else "unknown_account"
+            return None
+        if row.disabled_at is not None:
+            why["reason"] = "disabled"
+            return None
+        step = local.totp_step(row.totp_secret or "", code, row.totp_last_step)
+        with _registry().transaction() as db:
+            if step is None or not staff_accounts.take_totp_step(db, row.username, step):
                 why["reason"] = "totp"
                 return None
-            row.totp_last_step, row.last_login_at = step, utcnow()
-            return row.username, row.roles
+        return row.username, row.roles
 
     keys = [(staff_access.STAFF_SCOPE, client)] + ([(staff_accounts.ACCOUNT_SCOPE, username)] if username else [])
     attempt, found = staff_access.try_check(_registry(), check, keys, "local-login", request.path,

@@ -6,14 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
-import threading
 import time
 
 import pytest
-from werkzeug.serving import make_server
 
 from bridge import worker
-from bridge.app import create_app, stop_app
+from bridge.app import create_app
 from bridge.cli import main as edc_bridge
 from bridge.edc import status
 from bridge.edc.jades import JadesDocument
@@ -21,6 +19,7 @@ from bridge.edc.trust import describe
 from bridge.registry.models import Credential
 from hsm.signer import open_seal
 from tests.elm3.helpers import SHACL_DIR
+from tests.loopback import served_on_loopback
 from tests.sidecar.conftest import STAFF_HEADERS, make_event, pilot_learner, pilot_spec, post_event, put_spec
 
 
@@ -36,14 +35,8 @@ def served(settings, channels):
     port = _free_port()
     app = create_app(dataclasses.replace(settings, public_url=f"http://127.0.0.1:{port}", shacl_dir=str(SHACL_DIR)),
                      channels=channels)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(5)
-    stop_app(app)
-    app.extensions["edc"].registry.dispose()
+    with served_on_loopback(app, port) as base_url:
+        yield app, base_url
 
 
 def _issue(app, course: int = 1, fmt: str | None = "elm3-jsonld") -> tuple[str, bytes]:

@@ -13,18 +13,17 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from bridge import worker
-from bridge.app import create_app, stop_app
+from bridge.app import create_app
 from bridge.delivery.email import EmailChannel, parse_smtp_url
 from bridge.edc import sd_jwt_vc
 from tests.delivery.conftest import mail_sink  # noqa: F401 - the loopback SMTP server fixture, shared
 from tests.delivery.sinks import free_port
+from tests.loopback import served_on_loopback
 from tests.sidecar.conftest import STAFF_HEADERS, make_event, pilot_spec, post_event, put_spec
 from tests.sidecar.test_openid4vci import tx_code_from
 
@@ -53,16 +52,8 @@ def served(settings, mail_sink, rsa_token):
     config = dataclasses.replace(settings, public_url=f"http://127.0.0.1:{port}", mail_from=MAIL_FROM,
                                  token_env=token_env(rsa_token), trust_anchors=str(rsa_token.ca_cert_path))
     app = create_app(config, channels={"email": EmailChannel(parse_smtp_url(mail_sink.url), MAIL_FROM, timeout=5)})
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served_on_loopback(app, port):
         yield app
-    finally:
-        server.shutdown()
-        thread.join(5)
-        stop_app(app)
-        app.extensions["edc"].registry.dispose()
 
 
 def run_wallet(offer: str, tx_code: str, ca_file: Path, *extra: str) -> tuple[int, dict]:

@@ -12,11 +12,9 @@ import dataclasses
 import io
 import json
 import re
-import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from bridge import worker
 from bridge.app import create_app, stop_app
@@ -27,6 +25,7 @@ from bridge.registry.models import AuditEntry, Delivery
 from bridge.registry.wallet import WalletOffer
 from tests.delivery.conftest import mail_sink  # noqa: F401 - the loopback SMTP server fixture, shared
 from tests.delivery.sinks import free_port
+from tests.loopback import served_on_loopback
 from tests.sidecar.conftest import (STAFF_HEADERS, RecordingChannel, database_url, make_event,  # noqa: F401
                                     pilot_learner, pilot_spec, post_event, put_spec, settings, signed, token_env)
 from tests.sidecar.test_wallet_node import _wallet_ready, run_wallet
@@ -44,16 +43,8 @@ def served(settings, mail_sink, rsa_token):
                                  trust_anchors=str(rsa_token.ca_cert_path), wallet_tx_code_limit="1000/minute")
     app = create_app(config, channels={"email": EmailChannel(parse_smtp_url(mail_sink.url), MAIL_FROM, timeout=5),
                                        "moodle": RecordingChannel("moodle")})
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served_on_loopback(app, port):
         yield app
-    finally:
-        server.shutdown()
-        thread.join(5)
-        stop_app(app)
-        app.extensions["edc"].registry.dispose()
 
 
 def issue(app, mail_sink, learner: dict | None = None) -> tuple[str, object]:

@@ -9,19 +9,18 @@ import json
 import os
 import secrets
 import socket
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from bridge import worker
-from bridge.app import create_app, stop_app
+from bridge.app import create_app
 from bridge.intake.events import store_event
 from bridge.intake.specifications import store_specification
 from bridge.registry.models import Credential
 from bridge.settings import Settings
+from tests.loopback import served_on_loopback
 
 REPO = Path(__file__).resolve().parents[2]
 PILOT = REPO / "examples" / "pilot"
@@ -128,11 +127,5 @@ def sidecar(rsa_token, database_url) -> Sidecar:
     )
     app = create_app(settings, seals=SealProvider(rsa_token.config))
     credentials = issue_pilot_credentials(app.extensions["edc"])
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="web-test-server", daemon=True)
-    thread.start()
-    yield Sidecar(app, base_url, credentials)
-    server.shutdown()
-    thread.join(5)
-    stop_app(app)
-    app.extensions["edc"].registry.dispose()
+    with served_on_loopback(app, port):
+        yield Sidecar(app, base_url, credentials)

@@ -6,6 +6,7 @@ earlier one is refused, so a code seen over someone's shoulder cannot be used ag
 """
 from __future__ import annotations
 
+import functools
 import time
 
 import pyotp
@@ -16,8 +17,14 @@ HASHER = PasswordHasher()  # argon2id with the library's current recommended cos
 MIN_PASSWORD_CHARS = 12
 ISSUER_NAME = "EDC Issuer"
 DRIFT_STEPS = 1
-# A hash of a random password: an unknown account costs the same time as a known one (no user probing).
-_DUMMY_HASH = HASHER.hash("no account has this password: " + pyotp.random_base32())
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password: an unknown account costs the same time as a known one (no user
+    probing). Made at the first login, not at import: a sidecar restarting after a crash does not spend
+    an argon2 hash (~0.1 s of CPU, 64 MiB) before it serves (issue 18)."""
+    return HASHER.hash("no account has this password: " + pyotp.random_base32())
 
 
 class PasswordRefused(ValueError):
@@ -33,7 +40,7 @@ def hash_password(password: str) -> str:
 def password_ok(stored_hash: str | None, password: str) -> bool:
     """Constant-cost check; an account without a hash (an identity-provider account) never matches."""
     try:
-        return HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -21,7 +21,6 @@ from bridge.edc import formats
 from bridge.edc.report import VerificationReport
 from bridge.presentation import wording
 from bridge.presentation.credential_view import CredentialView, Verdict, verdict_from_report, view_from_document
-from bridge.presentation.pdf import render_pdf
 from bridge.presentation.qr import qr_svg
 from bridge.registry import documents, links
 from bridge.registry.links import link_for, new_link, set_sharing  # noqa: F401 - the names callers use
@@ -211,6 +210,14 @@ def credential_sharing(credential_id: str):
         set_sharing(session, credential_id, request.form.get("shared") == "1", "learner-link")
     flash(i18n.t("sharing_saved"), "ok")
     return redirect(url_for("edc_pages.credential", credential_id=credential_id, t=token), 303)
+
+
+def render_pdf(view: CredentialView, check_url: str) -> bytes:
+    """The printable PDF (bridge/presentation/pdf.py); reportlab is loaded with the first one, not at
+    start: a sidecar restarting after a crash serves sooner (issue 18)."""
+    from bridge.presentation.pdf import render_pdf as render
+
+    return render(view, check_url)
 
 
 @pages.get("/credentials/<credential_id>/pdf")

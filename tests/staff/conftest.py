@@ -5,12 +5,14 @@ without Node or the package the OIDC tests are skipped, saying how to install it
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -45,13 +47,15 @@ def _provider_ready() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def oidc_provider(tmp_path_factory):
+@contextlib.contextmanager
+def running_provider(key_file: Path, port: int | None = None, issuer: str | None = None) -> Iterator[OidcProvider]:
+    """The provider on `port` (a free one if None); `issuer` names a proxy in front of it (every URL it
+    publishes then points at the proxy). Skips the test without Node or the package."""
     reason = _provider_ready()
     if reason:
         pytest.skip(reason)
-    port, key_file = free_port(), tmp_path_factory.mktemp("oidc") / "signing-key.json"
-    process = subprocess.Popen(["node", str(OIDC_DIR / "provider.mjs"), str(port), REDIRECT_URL, str(key_file)],
+    command = ["node", str(OIDC_DIR / "provider.mjs"), str(port or free_port()), REDIRECT_URL, str(key_file)]
+    process = subprocess.Popen(command + ([issuer] if issuer else []),
                                cwd=OIDC_DIR, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = process.stdout.readline()
@@ -60,6 +64,12 @@ def oidc_provider(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    with running_provider(tmp_path_factory.mktemp("oidc") / "signing-key.json") as provider:
+        yield provider
 
 
 @pytest.fixture

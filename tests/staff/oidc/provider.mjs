@@ -1,5 +1,7 @@
 // A real OpenID Connect provider (oidc-provider, OpenID-certified) on loopback for the staff login tests.
-// Usage: node provider.mjs PORT REDIRECT_URI KEY_FILE
+// Usage: node provider.mjs PORT REDIRECT_URI KEY_FILE [ISSUER]
+// ISSUER (default http://127.0.0.1:PORT) lets a test put a proxy in front: every URL the provider publishes
+// (discovery, authorisation, token, keys) then names the proxy, which forwards to PORT.
 // Writes its private signing key (JWK) to KEY_FILE so a test can sign ID tokens it forges (wrong audience,
 // issuer, expiry) with the provider's own key. The interaction (the university's login screen) is replaced by
 // GET /interaction/<uid>/as/<user>: the test picks which person logs in. One client: edc-bridge / its secret.
@@ -8,8 +10,8 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
-const [port, redirectUri, keyFile] = process.argv.slice(2);
-const issuer = `http://127.0.0.1:${port}`;
+const [port, redirectUri, keyFile, issuerArg] = process.argv.slice(2);
+const issuer = issuerArg || `http://127.0.0.1:${port}`;
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
 writeFileSync(keyFile, JSON.stringify(jwk));

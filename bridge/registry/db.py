@@ -222,3 +222,13 @@ def _assignments(script: Path, names: tuple[str, ...]) -> dict:
                 except (ValueError, TypeError, SyntaxError):
                     return {}
     return found
+
+
+def insert_on_conflict(dialect: str):  # noqa: ANN201 - SQLAlchemy's dialect-specific insert()
+    """The dialect's INSERT, which has ON CONFLICT, imported when asked: SQLAlchemy's PostgreSQL dialect
+    costs a SQLite sidecar 40 ms at every start (issue 18: restarts after a crash)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert

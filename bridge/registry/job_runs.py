@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from sqlalchemy import select, update
 
-from bridge.registry.db import Registry
+from bridge.registry.db import Registry, insert_on_conflict
 from bridge.registry.models import ScheduledJob, utcnow
 
 
@@ -43,7 +43,7 @@ def claim(registry: Registry, job: str, period: int, runner: str) -> bool:
             return True
         # No row moved: either another replica has this period, or the job never ran (no row yet). Two
         # first runs at once both try the insert; the second waits for the first and then does nothing.
-        insert = _insert_for(registry.dialect)
+        insert = insert_on_conflict(registry.dialect)
         added = session.execute(insert(ScheduledJob).values(job=job, runs=1, **values)
                                 .on_conflict_do_nothing(index_elements=["job"]).returning(ScheduledJob.job))
         return added.first() is not None  # a row count is not reported for an insert here (psycopg: -1)
@@ -54,13 +54,3 @@ def runs(registry: Registry) -> dict[str, tuple[int, int, str | None]]:
     with registry.reading() as session:
         return {row.job: (row.period, row.runs, row.last_run_by)
                 for row in session.execute(select(ScheduledJob)).scalars()}
-
-
-def _insert_for(dialect: str):
-    """The dialect's INSERT with ON CONFLICT, imported here: SQLAlchemy's PostgreSQL dialect costs a
-    SQLite sidecar 40 ms at every start (issue 18: restarts after a crash)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert

@@ -355,6 +355,16 @@ class SidecarProcess(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SiteSecret(Base):
+    """A secret the sidecar made for itself, shared by every replica of the registry
+    (bridge/registry/site_secrets.py, migration 0160_site_secrets)."""
+
+    __tablename__ = "site_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)  # never logged or shown
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ScheduledJob(Base):
     """A periodic job of the scheduler and the last period it ran for (bridge/registry/job_runs.py), so
     that across replicas each period runs once (migration 0150_scheduled_jobs)."""

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from bridge.edc import inputs
 from bridge.presentation.charts import last_weeks, stacked_weekly_bars, week_start
 from bridge.presentation.spreadsheet import csv_line
-from bridge.registry import audit, staff_access
+from bridge.registry import audit, site_secrets, staff_access
 from bridge.staff import roles
 from bridge.registry.models import AuditEntry, Credential, Delivery, Issuance, Revocation, StaffSession, utcnow
 from bridge.trusted_lists_source import status_of as trusted_lists_status
@@ -47,6 +47,7 @@ staff.after_request(security_headers)
 SESSION_LIFETIME = dt.timedelta(hours=8)
 SESSION_COOKIE = "edc_staff"  # the server-side session's id, nothing else
 UI_COOKIE = "edc_ui"  # Flask's signed cookie: flash messages and the login form's CSRF token
+STAFF_SESSION_SECRET = "staff-session-key"  # its name in site_secrets when no staff token or OIDC secret is set
 PAGE_ROWS = 200
 WEEKS_SHOWN = 12
 CREDENTIAL_STATUSES = ("issued", "revoked", "superseded")
@@ -686,8 +687,8 @@ def register(app: Flask) -> None:
     staff_token = getattr(settings, "staff_token", None) or getattr(settings, "oidc_client_secret", None)
     if staff_token and not app.secret_key:  # a secret every replica shares: the staff token, else the OIDC client's
         app.secret_key = _session_secret(staff_token)
-    elif not app.secret_key:
-        app.secret_key = secrets.token_bytes(32)  # no staff login possible anyway; sessions are not used
+    elif not app.secret_key:  # local accounts only: a key kept in the registry, the same on every replica
+        app.secret_key = site_secrets.shared_secret(app.extensions["edc"].registry, STAFF_SESSION_SECRET)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       SESSION_COOKIE_SECURE=_secure_cookies(settings), SESSION_COOKIE_NAME=UI_COOKIE)
     from bridge.web import staff_catalogue  # noqa: F401 - its pages (courses, programmes) hang on this blueprint

@@ -13,6 +13,7 @@ import os
 import pwd
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.bulk.wording import language
@@ -148,7 +149,21 @@ def _write_refused(path: Path | None, checked, spec, lang: str) -> None:
     print(f"wrote the {len(checked.refused)} refused rows to {path}")
 
 
-def check_command(args) -> int:
+@dataclass
+class _Previewed:
+    """A file read and checked against its course, the preview printed (shared by check and issue)."""
+    settings: object
+    registry: object
+    site: str
+    course_id: int
+    lang: str
+    data: bytes
+    result: object
+
+
+def _previewed(args, as_json: bool) -> _Previewed | int:
+    """The file checked and the preview printed (and the refused rows written), or the exit code when the
+    course, the file or the check fails; on failure the registry is closed here."""
     from bridge.bulk import batches, reading
 
     setup = _setup(args)
@@ -165,36 +180,37 @@ def check_command(args) -> int:
             spec = batches.course_spec(session, site, course_id)
     except reading.FileRefused as exc:
         print(f"edc-bridge: {args.file}: refused: {exc.text(lang)}", file=sys.stderr)
+        registry.dispose()
         return 2
     except batches.BulkError as exc:
         print(f"edc-bridge: {exc}", file=sys.stderr)
-        return 2
-    finally:
         registry.dispose()
-    _report(result.checked, result.known, lang, args.json)
+        return 2
+    _report(result.checked, result.known, lang, as_json)
     _write_refused(args.refused_out, result.checked, spec, lang)
-    return 1 if result.checked.refused else 0
+    return _Previewed(settings, registry, site, course_id, lang, data, result)
+
+
+def check_command(args) -> int:
+    checked = _previewed(args, args.json)
+    if isinstance(checked, int):
+        return checked
+    checked.registry.dispose()
+    return 1 if checked.result.checked.refused else 0
 
 
 def issue_command(args) -> int:
     from bridge.bulk import batches, files, reading
 
-    setup = _setup(args)
-    if setup is None:
-        return 2
-    settings, registry, (site, course_id) = setup
-    lang = language(args.lang)
-    data = _read_file(args.file, settings.bulk_max_upload_bytes)
-    if data is None:
-        return 2
+    checked = _previewed(args, False)
+    if isinstance(checked, int):
+        return checked
+    registry, lang, site, course_id = checked.registry, checked.lang, checked.site, checked.course_id
+    settings, data, result = checked.settings, checked.data, checked.result
     try:
-        result = batches.preview(registry, site, course_id, data, reading.Limits.of(settings))
-        with registry.reading() as session:
-            spec = batches.course_spec(session, site, course_id)
-        _report(result.checked, result.known, lang, False)
-        _write_refused(args.refused_out, result.checked, spec, lang)
         if result.checked.refused and not args.valid_rows:
             print("nothing issued: some rows have problems; fix them, or give --valid-rows to issue the valid ones")
+            registry.dispose()
             return 1
         batch_id = batches.store_batch(registry, site, course_id, args.file.name, data, reading.Limits.of(settings),
                                        _actor())

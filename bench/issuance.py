@@ -14,7 +14,10 @@ the PostgreSQL of --database-url), it prints:
   - stored bytes per credential (the compressed document, and the whole registry's growth),
   - CPU time per credential: the sidecar's (all its processes) and the harness's (senders, SMTP, Moodle),
     and the ceilings they put on the rate on this machine's cores (SoftHSM signs on those cores too),
-  - the sidecar's peak RSS.
+  - the sidecar's peak RSS,
+  - for RSA and EDC XML, our seal alone and two peers on the same unsigned document with an in-memory
+    RSA-3072 key (python-xmlsec enveloped, signxml XAdES; bench/seal_peers.py) and the ratios of our seal
+    and our pipeline to each (issue 18), and the sidecar's CPU per credential over the pipeline's.
 The servers it talks to are real and local: `edc-bridge serve`, aiosmtpd and a Moodle-like REST server.
 Targets (issue 4): ratio >= 0.85 for RSA-3072, p95 <= 300 ms idle, <= 8 KB stored per credential,
 RSS <= 200 MB. `--pdf` attaches the printable PDF to each mail (EDC_EMAIL_PDF=1).
@@ -50,6 +53,7 @@ from bridge.edc.shacl_check import ElmShapes  # noqa: E402
 from delivery.sinks import FakeMoodle, MailSink, free_port  # noqa: E402
 from hsm.demo_token import create_demo_token  # noqa: E402
 from hsm.signer import open_seal  # noqa: E402
+import seal_peers  # noqa: E402 - bench/seal_peers.py, beside this file
 from reliability.harness import Sidecar, make_event, pilot_course, registry_rows, sidecar_env  # noqa: E402
 
 SCHEMA_DIR = REPO.parent / "shared" / "reference" / "edc" / "v1_xsd"
@@ -142,17 +146,19 @@ def _checks() -> formats.Checks:
                           shapes=ElmShapes.from_dir(SHACL_DIR) if SHACL_DIR.exists() else None)
 
 
-def in_process_rate(token, fmt: str = "edc-xml", count: int = 60) -> float:
-    """The credential pipeline alone (build, official check, seal, and for XML the check again) on the same token."""
+def in_process_rate(token, fmt: str = "edc-xml", count: int = 60) -> tuple[float, float]:
+    """The credential pipeline alone (build, official check, seal, and for XML the check again) on the same
+    token: credentials/s and the CPU ms per credential (this process's, SoftHSM's signing included, as
+    SoftHSM runs inside it)."""
     spec = model.load_course_spec(pilot_course("data101"))
     learner = model.load_learner(make_event(0, COURSE_ID)["learner"])
     seal = open_seal(token.config, token.seal_label)
     chosen, checks = formats.get(fmt), _checks()
     chosen.issue(model.Credential(spec, learner, model.Issuance.new()), seal, checks=checks)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for _ in range(count):
         chosen.issue(model.Credential(spec, learner, model.Issuance.new()), seal, checks=checks)
-    return count / (time.perf_counter() - started)
+    return count / (time.perf_counter() - started), 1000 * (time.process_time() - cpu_started) / count
 
 
 def verify_ms(token, fmt: str, count: int = 40) -> float:
@@ -310,9 +316,31 @@ def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds:
     result["parallel"] = parallel
     result["raw_w"] = raw_sign_rate(token.config, token.seal_label, parallel, sign_seconds) \
         if parallel > 1 else result["raw_1"]
-    result["pipeline_per_s"] = in_process_rate(token, fmt)
+    result["pipeline_per_s"], result["pipeline_cpu_ms"] = in_process_rate(token, fmt)
     result["verify_ms"] = verify_ms(token, fmt)
+    if fmt == "edc-xml" and key_type.startswith("rsa"):
+        result["peers"] = peer_signatures(token)
     return result
+
+
+def peer_signatures(token, count: int = 40) -> dict[str, float]:
+    """Our seal alone and two peers (bench/seal_peers.py) on the same unsigned EDC XML document."""
+    spec = model.load_course_spec(pilot_course("data101"))
+    learner = model.load_learner(make_event(0, COURSE_ID)["learner"])
+    document = formats.get("edc-xml").build(model.Credential(spec, learner, model.Issuance.new()))
+    return seal_peers.measure(document, open_seal(token.config, token.seal_label), count)
+
+
+def peer_lines(r: dict) -> list[str]:
+    """The peers' ms per signature and the ratios of our seal and our pipeline to each (issue 18)."""
+    if "peers" not in r:
+        return []
+    p, pipeline_ms = r["peers"], 1000 / r["pipeline_per_s"]
+    return [f"peers, same unsigned document   python-xmlsec enveloped (in-memory key) {p['xmlsec_ms']:.1f} ms; "
+            f"signxml XAdES (in-memory key) {p['signxml_xades_ms']:.1f} ms",
+            f"our seal alone (HSM) {p['ours_ms']:.1f} ms: {p['ours_ms'] / p['xmlsec_ms']:.2f}x python-xmlsec, "
+            f"{p['ours_ms'] / p['signxml_xades_ms']:.2f}x signxml XAdES; our pipeline {pipeline_ms:.1f} ms: "
+            f"{pipeline_ms / p['xmlsec_ms']:.2f}x, {pipeline_ms / p['signxml_xades_ms']:.2f}x"]
 
 
 def report(r: dict) -> str:
@@ -331,8 +359,10 @@ def report(r: dict) -> str:
         f"stored per credential           {r['stored_bytes']:.0f} B compressed document "
         f"(sealed {r['sealed_bytes']:.0f} B); registry +{r['registry_growth_per_credential']:.0f} B",
         f"CPU per credential             sidecar {r['cpu_sidecar_ms']:.1f} ms, bench harness "
-        f"(senders, SMTP sink, Moodle) {r['cpu_harness_ms']:.1f} ms",
+        f"(senders, SMTP sink, Moodle) {r['cpu_harness_ms']:.1f} ms; the pipeline in-process "
+        f"{r['pipeline_cpu_ms']:.1f} ms: sidecar / pipeline {r['cpu_sidecar_ms'] / r['pipeline_cpu_ms']:.2f}x (goal <= 1.5)",
         *ceilings(r),
+        *peer_lines(r),
         f"peak RSS of the sidecar         {r['rss_mb']:.0f} MB",
     ])
 

@@ -40,6 +40,5 @@ $PAGE->set_heading(get_string('mycredentials', 'block_edcissuer'));
 
 $mine = new \block_edcissuer\output\my_credentials((int)$USER->id, null, true);
 echo $OUTPUT->header();
-echo $OUTPUT->heading(get_string('mycredentials', 'block_edcissuer'));
 echo $OUTPUT->render_from_template('block_edcissuer/my_credentials', $mine->export_for_template($OUTPUT));
 echo $OUTPUT->footer();

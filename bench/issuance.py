@@ -146,12 +146,17 @@ def _checks() -> formats.Checks:
                           shapes=ElmShapes.from_dir(SHACL_DIR) if SHACL_DIR.exists() else None)
 
 
+def _pilot_inputs() -> tuple[model.CourseSpec, model.Learner]:
+    """The pilot course and the first bench learner, as every in-process measurement here uses them."""
+    return (model.load_course_spec(pilot_course("data101")),
+            model.load_learner(make_event(0, COURSE_ID)["learner"]))
+
+
 def in_process_rate(token, fmt: str = "edc-xml", count: int = 60) -> tuple[float, float]:
     """The credential pipeline alone (build, official check, seal, and for XML the check again) on the same
     token: credentials/s and the CPU ms per credential (this process's, SoftHSM's signing included, as
     SoftHSM runs inside it)."""
-    spec = model.load_course_spec(pilot_course("data101"))
-    learner = model.load_learner(make_event(0, COURSE_ID)["learner"])
+    spec, learner = _pilot_inputs()
     seal = open_seal(token.config, token.seal_label)
     chosen, checks = formats.get(fmt), _checks()
     chosen.issue(model.Credential(spec, learner, model.Issuance.new()), seal, checks=checks)
@@ -325,8 +330,7 @@ def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds:
 
 def peer_signatures(token, count: int = 40) -> dict[str, float]:
     """Our seal alone and two peers (bench/seal_peers.py) on the same unsigned EDC XML document."""
-    spec = model.load_course_spec(pilot_course("data101"))
-    learner = model.load_learner(make_event(0, COURSE_ID)["learner"])
+    spec, learner = _pilot_inputs()
     document = formats.get("edc-xml").build(model.Credential(spec, learner, model.Issuance.new()))
     return seal_peers.measure(document, open_seal(token.config, token.seal_label), count)
 

@@ -205,15 +205,14 @@ def issue_command(args) -> int:
     checked = _previewed(args, False)
     if isinstance(checked, int):
         return checked
-    registry, lang, site, course_id = checked.registry, checked.lang, checked.site, checked.course_id
-    settings, data, result = checked.settings, checked.data, checked.result
+    registry, lang = checked.registry, checked.lang
+    if checked.result.checked.refused and not args.valid_rows:
+        print("nothing issued: some rows have problems; fix them, or give --valid-rows to issue the valid ones")
+        registry.dispose()
+        return 1
     try:
-        if result.checked.refused and not args.valid_rows:
-            print("nothing issued: some rows have problems; fix them, or give --valid-rows to issue the valid ones")
-            registry.dispose()
-            return 1
-        batch_id = batches.store_batch(registry, site, course_id, args.file.name, data, reading.Limits.of(settings),
-                                       _actor())
+        batch_id = batches.store_batch(registry, checked.site, checked.course_id, args.file.name, checked.data,
+                                       reading.Limits.of(checked.settings), _actor())
         issued = batches.issue(registry, batch_id, _actor(), valid_only=bool(args.valid_rows))
     except reading.FileRefused as exc:
         print(f"edc-bridge: {args.file}: refused: {exc.text(lang)}", file=sys.stderr)

@@ -28,5 +28,5 @@ def shared_secret(registry: Registry, name: str) -> bytes:
         insert = insert_on_conflict(registry.dialect)
         session.execute(insert(SiteSecret).values(name=name, value=secrets.token_bytes(SECRET_BYTES))
                         .on_conflict_do_nothing(index_elements=["name"]))
-    with registry.reading() as session:
+        # Ours, or the one whose insert ours waited for (committed, so this statement sees it).
         return bytes(session.execute(select(SiteSecret.value).where(SiteSecret.name == name)).scalar_one())

@@ -64,3 +64,9 @@ def verify_url(session: Session, credential_id: str, base_url: str) -> str:
     """The verification of this very credential, for its holder and whoever they give it to (the mail,
     the PDF's QR code, the page and Moodle's "Verify")."""
     return _url(base_url, "verify", credential_id, link_for(session, credential_id).token)
+
+
+def holder_urls(session: Session, credential_id: str, base_url: str) -> tuple[str, str]:
+    """(page_url, verify_url) from one read of the link row: what the worker puts in every delivery."""
+    token = link_for(session, credential_id).token
+    return _url(base_url, "credentials", credential_id, token), _url(base_url, "verify", credential_id, token)

@@ -7,7 +7,9 @@ retried with exponential backoff, then parked as failed.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import inspect
 import json
 import logging
@@ -49,55 +51,62 @@ def _claim_in(session, ctx: Context, limit: int, credential_id: str | None = Non
     return [row.id for row in rows]
 
 
-def _job(ctx: Context, session, delivery: Delivery) -> DeliveryJob:
-    cred = session.get(Credential, delivery.credential_id)
+def _credential_job(ctx: Context, session, credential_id: str, kind: str, resends: int) -> DeliveryJob:
+    """What every channel of one credential's delivery needs (they differ only in the email's printable
+    PDF, `_for_channel`): read and unpacked once per batch, not once per channel."""
+    cred = session.get(Credential, credential_id)
     title = json.loads(cred.title)
     issuer = json.loads(cred.issuer_name)
     reason = None
-    if delivery.kind == "revoked":
+    if kind == "revoked":
         revocation = session.execute(select(Revocation).where(Revocation.credential_id == cred.id)).scalar_one_or_none()
         reason = revocation.reason if revocation else None
     short = cred.id.rsplit(":", 1)[-1]
     fmt = formats.get(cred.format)
     public = ctx.settings.public_url
-    view_url = _link(links.page_url, session, cred.id, public) or f"{public}/credentials/{short}"
-    verify_url = _link(links.verify_url, session, cred.id, public) or f"{public}/verify"
-    document = documents.read_document(session, ctx.registry.dictionaries, cred) if delivery.kind == "issued" else b""
+    view_url, verify_url = _links(session, cred.id, public) or (f"{public}/credentials/{short}", f"{public}/verify")
+    document = documents.read_document(session, ctx.registry.dictionaries, cred) if kind == "issued" else b""
     files = tuple(SealedFile(name, formats.get(name).filename(cred.id), formats.get(name).media_type, data)
                   for name, data in documents.alternates(session, ctx.registry.dictionaries, cred)) \
-        if delivery.kind == "issued" else ()
-    attachments = _printable(document, cred, verify_url, short) \
-        if ctx.settings.email_pdf and delivery.channel == "email" and document else ()
+        if kind == "issued" else ()
     return DeliveryJob(
-        credential_id=cred.id, kind=delivery.kind, learner_email=cred.learner_email, learner_name=cred.learner_name,
+        credential_id=cred.id, kind=kind, learner_email=cred.learner_email, learner_name=cred.learner_name,
         learner_lang=cred.learner_lang, learner_moodle_id=inputs.learner_moodle_id(cred.learner_id),
         site_id=cred.site_id, course_id=cred.course_id, title=title,
         issuer_name=issuer.get(cred.learner_lang) or next(iter(issuer.values())),
-        document=document, attachments=attachments, filename=fmt.filename(cred.id), media_type=fmt.media_type,
+        document=document, filename=fmt.filename(cred.id), media_type=fmt.media_type,
         format=fmt.name, files=files,
-        verify_url=verify_url, view_url=view_url, reason=reason, resend=delivery.resends or 0,
-        superseded_by=cred.superseded_by if delivery.kind == "revoked" else None)
+        verify_url=verify_url, view_url=view_url, reason=reason, resend=resends,
+        superseded_by=cred.superseded_by if kind == "revoked" else None)
 
 
-def _link(make: Callable[..., str], session, credential_id: str, public: str) -> str | None:
-    """One of the credential's unguessable links (bridge/registry/links.py), made with the credential."""
+def _for_channel(ctx: Context, channel: str, job: DeliveryJob) -> DeliveryJob:
+    """The email of an issued credential carries the printable PDF when EDC_EMAIL_PDF asks for it."""
+    if not (ctx.settings.email_pdf and channel == "email" and job.document):
+        return job
+    return dataclasses.replace(job, attachments=_printable(job))
+
+
+def _links(session, credential_id: str, public: str) -> tuple[str, str] | None:
+    """The credential's unguessable page and verification links (bridge/registry/links.py), made with it."""
     try:
-        return make(session, credential_id, public)
+        return links.holder_urls(session, credential_id, public)
     except Exception:  # noqa: BLE001 - a plain link is better than no delivery
         log.warning("no holder's link for %s; using the plain URL", credential_id)
         return None
 
 
-def _printable(document: bytes, cred: Credential, verify_url: str, short: str) -> tuple:
+def _printable(job: DeliveryJob) -> tuple:
     """The PDF for the email; a PDF problem must not hold back the credential itself."""
     try:
         from bridge.delivery.messages import Attachment
         from bridge.presentation.pdf import credential_pdf
 
+        short = job.credential_id.rsplit(":", 1)[-1]
         return (Attachment(f"credential-{short}.pdf", "application/pdf",
-                           credential_pdf(document, cred.learner_lang, verify_url)),)
+                           credential_pdf(job.document, job.learner_lang, job.verify_url)),)
     except Exception:  # noqa: BLE001
-        log.exception("could not render the PDF of %s; sending the credential without it", cred.id)
+        log.exception("could not render the PDF of %s; sending the credential without it", job.credential_id)
         return ()
 
 
@@ -142,10 +151,16 @@ def _attempt_all(ctx: Context, delivery_ids: list[int],
                  stop: threading.Event | None = None) -> list[tuple[int, DeliveryError | None]]:
     """Send each claimed delivery (in order, stopping early if asked); [(id, error or None)]."""
     with ctx.registry.reading() as session:  # reading only: the page link was made with the credential
+        deliveries = {row.id: row for row in session.execute(
+            select(Delivery).where(Delivery.id.in_(delivery_ids))).scalars()}
+        shared: dict[tuple, DeliveryJob] = {}  # a credential's email and Moodle deliveries: one read
         jobs = []
         for delivery_id in delivery_ids:
-            delivery = session.get(Delivery, delivery_id)
-            jobs.append((delivery_id, delivery.channel, _job(ctx, session, delivery)))
+            delivery = deliveries[delivery_id]
+            key = (delivery.credential_id, delivery.kind, delivery.resends or 0)
+            if key not in shared:
+                shared[key] = _credential_job(ctx, session, *key)
+            jobs.append((delivery_id, delivery.channel, _for_channel(ctx, delivery.channel, shared[key])))
     results = []
     for delivery_id, channel_name, job in jobs:
         if stop is not None and stop.is_set():
@@ -176,8 +191,19 @@ def _send(ctx: Context, delivery_id: int, channel_name: str, job: DeliveryJob) -
 
 
 def _takes_commit_point(channel: Any) -> bool:
+    return _deliver_takes_commit_point(type(channel)) if hasattr(type(channel), "deliver") else \
+        _signature_has_commit_point(channel.deliver)
+
+
+@functools.cache
+def _deliver_takes_commit_point(channel_type: type) -> bool:
+    """Asked once per channel class: reading a signature costs more than the rest of the bookkeeping."""
+    return _signature_has_commit_point(channel_type.deliver)
+
+
+def _signature_has_commit_point(deliver: Callable) -> bool:
     try:
-        return "commit_point" in inspect.signature(channel.deliver).parameters
+        return "commit_point" in inspect.signature(deliver).parameters
     except (TypeError, ValueError):
         return False
 

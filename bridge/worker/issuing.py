@@ -150,8 +150,9 @@ def process_issuances(ctx: Context, issuance_ids: list[str], worker_id: str) -> 
     Returns the ids of the credentials stored. A row that cannot be sealed (description incomplete,
     token away) is given back on its own and does not hold back the others.
     """
-    with ctx.registry.reading() as session:
-        inputs = [_issuance_input(session, issuance_id, worker_id) for issuance_id in issuance_ids]
+    with ctx.registry.reading() as session:  # the batch's rows in one read
+        rows = {row.id: row for row in session.execute(select(Issuance).where(Issuance.id.in_(issuance_ids))).scalars()}
+        inputs = [_issuance_input(session, rows.get(issuance_id), worker_id) for issuance_id in issuance_ids]
     sealed = [s for s in (_seal_one(ctx, worker_id, *item) for item in inputs if item is not None) if s is not None]
     stored = _store_all(ctx, worker_id, sealed)
     if stored:
@@ -172,11 +173,11 @@ def _programme_checks(ctx: Context) -> None:
         log.exception("programme checks failed; they are retried by the scheduler")
 
 
-def _issuance_input(session, issuance_id: str, worker_id: str) -> tuple | None:
+def _issuance_input(session, row: Issuance | None, worker_id: str) -> tuple | None:
     """(id, event, stored description or None, what is wrong with it, supersedes) of a row still ours."""
-    row = session.get(Issuance, issuance_id)
     if row is None or row.status != "sealing" or row.claimed_by != worker_id:
         return None
+    issuance_id = row.id
     event = json.loads(row.payload)
     if programmes.is_programme_event(event):  # a programme credential: the programme's own description
         return (issuance_id, event, *programmes.description_for(session, row, event), row.supersedes)

@@ -49,12 +49,28 @@ def note_stored_in(session, row: Issuance) -> bool:
     open a write transaction for them). The lookup does not flush the session: the credentials of a
     batch stay pending, so they are inserted together at commit rather than one flush per credential.
     """
-    with session.no_autoflush:
-        counts = session.execute(select(ProgrammePart.programme_id).where(
-            ProgrammePart.site_id == row.site_id, ProgrammePart.course_id == row.course_id).limit(1)).first()
-    if counts:
+    is_part = _parts_seen(session)
+    key = (row.site_id, row.course_id)
+    if key not in is_part:  # asked once per course and transaction: a batch is mostly one course's
+        with session.no_autoflush:
+            is_part[key] = session.execute(select(ProgrammePart.programme_id).where(
+                ProgrammePart.site_id == row.site_id, ProgrammePart.course_id == row.course_id).limit(1)
+            ).first() is not None
+    if is_part[key]:
         session.add(ProgrammeCheck(site_id=row.site_id, learner_id=row.learner_id))
-    return bool(counts)
+    return is_part[key]
+
+
+def _parts_seen(session) -> dict[tuple[str, int], bool]:
+    """Whether each course is a programme's part, as read in this transaction (dropped at its end)."""
+    transaction = session.get_transaction()
+    seen = session.info.get(_PARTS_SEEN)
+    if seen is None or seen[0] is not transaction:
+        seen = session.info[_PARTS_SEEN] = (transaction, {})
+    return seen[1]
+
+
+_PARTS_SEEN = "edc.programme_parts_seen"
 
 
 # --- 2. checks -----------------------------------------------------------------------------------

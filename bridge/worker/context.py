@@ -32,8 +32,8 @@ class Context:
     metrics: Any = None  # bridge.metrics.Metrics
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     liveness: Any = None  # bridge.registry.liveness.Liveness, set by the Worker
-    wake: threading.Event = field(default_factory=threading.Event)  # new work for the issuing threads
-    deliveries_due: threading.Event = field(default_factory=threading.Event)  # ... for the delivery threads
+    wake: "Nudge" = field(default_factory=lambda: Nudge())  # new work for the issuing threads
+    deliveries_due: "Nudge" = field(default_factory=lambda: Nudge())  # ... for the delivery threads
     seal_level: Any = None  # bridge.edc.ltv.SealLevelSettings; None: the settings' (EDC_SEAL_LEVEL, EDC_TSA_*)
     revocation_source: Any = None  # bridge.edc.ltv.RevocationSource for B-LT; None: each certificate's CRL (ltv)
     _specs: dict = field(default_factory=dict, repr=False)  # parsed descriptions by their stored text
@@ -57,6 +57,48 @@ class Context:
                 self._specs.clear()
             self._specs[document] = spec
         return spec
+
+
+class Nudge:
+    """Tells the worker threads that work may be waiting, waking one of them, not all (issue 18).
+
+    A threading.Event woke every idle thread at each new event; all of them then opened a write
+    transaction to claim work that one batch takes, and on SQLite each empty claim cost about a
+    millisecond of CPU. Here `set` wakes one waiting thread, or, with none waiting, leaves the flag for
+    the next thread that waits; a thread that claims a full batch sets it again for a peer. The loops
+    keep their order (clear, look, wait), so a nudge given while a thread looks is never lost.
+    `wake_all` is for stopping. Worker processes (EDC_WORKER_PROCESSES) share multiprocessing Events
+    instead, which have the same methods but wake every waiter.
+    """
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._flag = False
+
+    def set(self) -> None:
+        with self._ready:
+            self._flag = True
+            self._ready.notify()
+
+    def wake_all(self) -> None:
+        with self._ready:
+            self._flag = True
+            self._ready.notify_all()
+
+    def clear(self) -> None:
+        with self._ready:
+            self._flag = False
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until nudged or `timeout` passed; True when a nudge was taken (the flag is cleared for others)."""
+        with self._ready:
+            if not self._flag:
+                self._ready.wait(timeout)
+            taken, self._flag = self._flag, False
+            return taken
 
 
 def backoff(attempts: int, base: float, ceiling: float = MAX_BACKOFF_SECONDS) -> dt.timedelta:

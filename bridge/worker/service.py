@@ -176,8 +176,8 @@ class Worker:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        self.ctx.wake.set()
-        self.ctx.deliveries_due.set()
+        for nudge in (self.ctx.wake, self.ctx.deliveries_due):  # every thread, not one (Nudge)
+            getattr(nudge, "wake_all", nudge.set)()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         for t in self._threads:

@@ -146,6 +146,16 @@ def alternates(session: Session, cache: DictionaryCache, credential: Credential)
     return [(row.format, read_document(session, cache, row)) for row in rows]
 
 
+def alternates_of(session: Session, cache: DictionaryCache, credential_ids: list[str]) -> dict[str, list[tuple[str, bytes]]]:
+    """`alternates` for several credentials in one read: {credential id: [(format, bytes)]}, [] for none."""
+    found: dict[str, list[tuple[str, bytes]]] = {cid: [] for cid in credential_ids}
+    rows = session.execute(select(CredentialDocument).where(CredentialDocument.credential_id.in_(credential_ids))
+                           .order_by(CredentialDocument.credential_id, CredentialDocument.format)).scalars()
+    for row in rows:
+        found[row.credential_id].append((row.format, read_document(session, cache, row)))
+    return found
+
+
 def holds_digest(session: Session, credential_id: str, digest: str) -> bool:
     """Whether one of the credential's further serializations has SHA-256 `digest`."""
     found = session.execute(select(CredentialDocument.format).where(

@@ -68,5 +68,9 @@ def verify_url(session: Session, credential_id: str, base_url: str) -> str:
 
 def holder_urls(session: Session, credential_id: str, base_url: str) -> tuple[str, str]:
     """(page_url, verify_url) from one read of the link row: what the worker puts in every delivery."""
-    token = link_for(session, credential_id).token
+    return holder_urls_of(credential_id, link_for(session, credential_id).token, base_url)
+
+
+def holder_urls_of(credential_id: str, token: str, base_url: str) -> tuple[str, str]:
+    """(page_url, verify_url) of a link token already read (the worker reads a batch's at once)."""
     return _url(base_url, "credentials", credential_id, token), _url(base_url, "verify", credential_id, token)

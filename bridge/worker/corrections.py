@@ -18,7 +18,12 @@ from bridge.worker.context import Conflict, Context, InvalidRequest, NotFound
 
 def deliveries_for(ctx: Context, credential_id: str, kind: str) -> list[Delivery]:
     """One pending delivery per configured channel: the learner hears of an issue or revocation everywhere."""
-    return [Delivery(credential_id=credential_id, channel=name, kind=kind, state="pending", attempts=0)
+    return [Delivery(**values) for values in delivery_values(ctx, credential_id, kind)]
+
+
+def delivery_values(ctx: Context, credential_id: str, kind: str) -> list[dict]:
+    """The rows of `deliveries_for` as column values, for one INSERT of a whole batch (issuing)."""
+    return [{"credential_id": credential_id, "channel": name, "kind": kind, "state": "pending", "attempts": 0}
             for name in ctx.settings.channels]
 
 

@@ -14,6 +14,7 @@ import inspect
 import json
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import or_, select, update
@@ -21,7 +22,7 @@ from sqlalchemy import or_, select, update
 from bridge.delivery import DeliveryError, DeliveryJob, SealedFile
 from bridge.edc import formats, inputs
 from bridge.registry import audit, documents
-from bridge.registry.models import Credential, Delivery, Issuance, Revocation, utcnow
+from bridge.registry.models import Credential, CredentialLink, Delivery, Issuance, Revocation, utcnow
 from bridge.registry import links
 from bridge.worker import wallet
 from bridge.worker.context import Context, backoff
@@ -51,10 +52,29 @@ def _claim_in(session, ctx: Context, limit: int, credential_id: str | None = Non
     return [row.id for row in rows]
 
 
-def _credential_job(ctx: Context, session, credential_id: str, kind: str, resends: int) -> DeliveryJob:
+@dataclass
+class _Batch:
+    """The rows a batch of deliveries is made from, read with one query per table instead of one per
+    credential: the credentials, their holder's link tokens and their further formats (unpacked)."""
+
+    credentials: dict[str, Credential]
+    tokens: dict[str, str]
+    others: dict[str, list[tuple[str, bytes]]]
+
+    @classmethod
+    def read(cls, ctx: Context, session, credential_ids: list[str]) -> "_Batch":
+        credentials = {row.id: row for row in session.execute(
+            select(Credential).where(Credential.id.in_(credential_ids))).scalars()}
+        tokens = {cid: token for cid, token in session.execute(select(
+            CredentialLink.credential_id, CredentialLink.token).where(CredentialLink.credential_id.in_(credential_ids)))}
+        return cls(credentials, tokens, documents.alternates_of(session, ctx.registry.dictionaries, credential_ids))
+
+
+def _credential_job(ctx: Context, session, batch: _Batch, credential_id: str, kind: str,
+                    resends: int) -> DeliveryJob:
     """What every channel of one credential's delivery needs (they differ only in the email's printable
     PDF, `_for_channel`): read and unpacked once per batch, not once per channel."""
-    cred = session.get(Credential, credential_id)
+    cred = batch.credentials[credential_id]
     title = json.loads(cred.title)
     issuer = json.loads(cred.issuer_name)
     reason = None
@@ -64,11 +84,12 @@ def _credential_job(ctx: Context, session, credential_id: str, kind: str, resend
     short = cred.id.rsplit(":", 1)[-1]
     fmt = formats.get(cred.format)
     public = ctx.settings.public_url
-    view_url, verify_url = _links(session, cred.id, public) or (f"{public}/credentials/{short}", f"{public}/verify")
+    token = batch.tokens.get(cred.id)
+    view_url, verify_url = links.holder_urls_of(cred.id, token, public) if token else \
+        _links(session, cred.id, public) or (f"{public}/credentials/{short}", f"{public}/verify")
     document = documents.read_document(session, ctx.registry.dictionaries, cred) if kind == "issued" else b""
     files = tuple(SealedFile(name, formats.get(name).filename(cred.id), formats.get(name).media_type, data)
-                  for name, data in documents.alternates(session, ctx.registry.dictionaries, cred)) \
-        if kind == "issued" else ()
+                  for name, data in batch.others[cred.id]) if kind == "issued" else ()
     return DeliveryJob(
         credential_id=cred.id, kind=kind, learner_email=cred.learner_email, learner_name=cred.learner_name,
         learner_lang=cred.learner_lang, learner_moodle_id=inputs.learner_moodle_id(cred.learner_id),
@@ -153,13 +174,14 @@ def _attempt_all(ctx: Context, delivery_ids: list[int],
     with ctx.registry.reading() as session:  # reading only: the page link was made with the credential
         deliveries = {row.id: row for row in session.execute(
             select(Delivery).where(Delivery.id.in_(delivery_ids))).scalars()}
-        shared: dict[tuple, DeliveryJob] = {}  # a credential's email and Moodle deliveries: one read
+        batch = _Batch.read(ctx, session, sorted({row.credential_id for row in deliveries.values()}))
+        shared: dict[tuple, DeliveryJob] = {}  # a credential's email and Moodle deliveries: one job
         jobs = []
         for delivery_id in delivery_ids:
             delivery = deliveries[delivery_id]
             key = (delivery.credential_id, delivery.kind, delivery.resends or 0)
             if key not in shared:
-                shared[key] = _credential_job(ctx, session, *key)
+                shared[key] = _credential_job(ctx, session, batch, *key)
             jobs.append((delivery_id, delivery.channel, _for_channel(ctx, delivery.channel, shared[key])))
     results = []
     for delivery_id, channel_name, job in jobs:

@@ -18,16 +18,16 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from bridge.edc import formats, ltv, model, status
 from bridge.edc.timestamps import TsaUnavailableError
 from bridge.registry import audit, documents
-from bridge.registry.models import CourseSpecification, Credential, CredentialDocument, Issuance, utcnow
+from bridge.registry.models import CourseSpecification, Credential, CredentialDocument, Delivery, Issuance, utcnow
 from bridge.registry.links import new_link
 from bridge.worker.context import Context, backoff
 from bridge.worker import programmes, upkeep
-from bridge.worker.corrections import deliveries_for, revoke_in
+from bridge.worker.corrections import delivery_values, revoke_in
 
 log = logging.getLogger("edc.worker")
 
@@ -152,7 +152,9 @@ def process_issuances(ctx: Context, issuance_ids: list[str], worker_id: str) -> 
     """
     with ctx.registry.reading() as session:  # the batch's rows in one read
         rows = {row.id: row for row in session.execute(select(Issuance).where(Issuance.id.in_(issuance_ids))).scalars()}
-        inputs = [_issuance_input(session, rows.get(issuance_id), worker_id) for issuance_id in issuance_ids]
+        specs = {key: session.get(CourseSpecification, key)  # held here: one read per course, not per row
+                 for key in {(row.site_id, row.course_id) for row in rows.values()}}
+        inputs = [_issuance_input(session, rows.get(issuance_id), worker_id, specs) for issuance_id in issuance_ids]
     sealed = [s for s in (_seal_one(ctx, worker_id, *item) for item in inputs if item is not None) if s is not None]
     stored = _store_all(ctx, worker_id, sealed)
     if stored:
@@ -173,7 +175,8 @@ def _programme_checks(ctx: Context) -> None:
         log.exception("programme checks failed; they are retried by the scheduler")
 
 
-def _issuance_input(session, row: Issuance | None, worker_id: str) -> tuple | None:
+def _issuance_input(session, row: Issuance | None, worker_id: str,
+                    specs: dict[tuple[str, int], CourseSpecification | None]) -> tuple | None:
     """(id, event, stored description or None, what is wrong with it, supersedes) of a row still ours."""
     if row is None or row.status != "sealing" or row.claimed_by != worker_id:
         return None
@@ -181,7 +184,7 @@ def _issuance_input(session, row: Issuance | None, worker_id: str) -> tuple | No
     event = json.loads(row.payload)
     if programmes.is_programme_event(event):  # a programme credential: the programme's own description
         return (issuance_id, event, *programmes.description_for(session, row, event), row.supersedes)
-    spec_row = session.get(CourseSpecification, (row.site_id, row.course_id))
+    spec_row = specs[(row.site_id, row.course_id)]
     spec_doc = spec_row.document if spec_row is not None and spec_row.valid else None
     return (issuance_id, event, spec_doc, _spec_problems(spec_row, row.site_id, row.course_id), row.supersedes)
 
@@ -264,7 +267,9 @@ def _store_all(ctx: Context, worker_id: str, sealed: list[_Sealed]) -> list[str]
         try:
             with ctx.registry.transaction() as session:
                 rows = _locked_issuances(session, [item.issuance_id for item in sealed])
-                return [cid for item in sealed if (cid := _store_in(session, ctx, worker_id, item, rows))]
+                stored = [cid for item in sealed if (cid := _store_in(session, ctx, worker_id, item, rows))]
+                _add_deliveries(session, ctx, stored)
+                return stored
         except Exception:  # noqa: BLE001 - retried row by row just below, where the culprit is named
             log.warning("storing a batch of %d credentials failed; storing them one by one", len(sealed))
     stored = []
@@ -273,12 +278,24 @@ def _store_all(ctx: Context, worker_id: str, sealed: list[_Sealed]) -> list[str]
             with ctx.registry.transaction() as session:
                 rows = _locked_issuances(session, [item.issuance_id])
                 cid = _store_in(session, ctx, worker_id, item, rows)
+                _add_deliveries(session, ctx, [cid] if cid else [])
         except Exception:  # noqa: BLE001 - its lease runs out and it is sealed again
             log.exception("storing the credential of issuance %s failed", item.issuance_id)
             continue
         if cid:
             stored.append(cid)
     return stored
+
+
+def _add_deliveries(session, ctx: Context, credential_ids: list[str]) -> None:
+    """Each stored credential's pending deliveries, in one INSERT for the batch (after the credentials).
+
+    Added as objects, the ORM wrote them one statement each (it reads back every generated id);
+    the worker never needs those ids here.
+    """
+    values = [row for cid in credential_ids for row in delivery_values(ctx, cid, "issued")]
+    if values:
+        session.execute(insert(Delivery), values)
 
 
 def _locked_issuances(session, issuance_ids: list[str]) -> dict[str, Issuance]:
@@ -319,8 +336,7 @@ def _store_in(session, ctx: Context, worker_id: str, item: _Sealed, rows: dict[s
         session.add(CredentialDocument(credential_id=cid, format=other, document=packed_other.data,
                                        codec=packed_other.codec, dictionary_id=other_dictionary, size=len(data),
                                        sha256=other_digest))
-    session.add(new_link(cid))  # the page link is made now, so delivering only reads
-    session.add_all(deliveries_for(ctx, cid, "issued"))
+    session.add(new_link(cid))  # the page link is made now, so delivering only reads (deliveries: _add_deliveries)
     audit.append(session, "worker", "credential.issued", cid,
                  {"issuance": row.id, "sha256": digest, "format": fmt,
                   **({"also": [other for other, _ in item.alternates]} if item.alternates else {}), "site": row.site_id,

@@ -32,13 +32,11 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from bridge.delivery import DeliveryError, DeliveryJob
-from bridge.delivery.messages import Attachment, compose, render, subject_header
+from bridge.delivery.messages import Attachment, compose, notice, render
 
 log = logging.getLogger(__name__)
 
@@ -122,15 +120,10 @@ class EmailChannel:
     def send_notice(self, recipient: str, subject: str, text: str, attachments: tuple[Attachment, ...] = ()) -> None:
         """A plain-text message (the seal's expiry warning to the security contact; a learner's wallet offer
         or transaction code), with `attachments` if any (the offer's QR code)."""
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = self.mail_from, recipient, subject_header(subject)
-        message["Date"] = formatdate(usegmt=True)
-        message["Message-ID"] = make_msgid(domain=self.mail_from.rpartition("@")[2] or None)
-        message.set_content(text)
-        for extra in attachments:
-            maintype, _, subtype = extra.media_type.partition("/")
-            message.add_attachment(extra.content, maintype=maintype, subtype=subtype, filename=extra.filename)
-        data = render(message, recipient)
+        try:
+            data = render(notice(self.mail_from, recipient, subject, text, attachments), recipient)
+        except ValueError as exc:
+            raise DeliveryError(f"email: cannot compose the notice: {exc}", retryable=False) from exc
         self._send_or_explain(recipient, data, None, "the staff address")
         log.info("notice %r sent via %s", subject, self.settings.where)
 

@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 
 from bridge.delivery import DeliveryError
 from bridge.delivery.email import EmailChannel, parse_smtp_url
-from bridge.delivery.messages import Attachment, compose, message_id
+from bridge.delivery.messages import Attachment, compose, message_id, render
 
 from .conftest import CREDENTIAL_ID, SEALED, make_job
 from .sinks import MailSink, _Collector, free_port
@@ -146,7 +146,7 @@ def test_the_sink_keeps_a_message_whose_final_dot_arrived(mail_sink, job):
         for command in (b"HELO test", b"MAIL FROM:<a@example.edu>", b"RCPT TO:<b@example.edu>", b"DATA"):
             raw.sendall(command + b"\r\n")
             assert replies.readline()[:1] in (b"2", b"3")
-        raw.sendall(compose(job, MAIL_FROM).as_bytes().replace(b"\n", b"\r\n") + b"\r\n.\r\n")
+        raw.sendall(render(compose(job, MAIL_FROM), job.learner_email) + b"\r\n.\r\n")
     mail_sink.wait_for(1, timeout=3)
     assert [r.credential_id for r in mail_sink.records] == [CREDENTIAL_ID]
 

@@ -13,17 +13,19 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import jsonschema
 from referencing import Registry as SchemaRegistry, Resource
 from referencing.jsonschema import DRAFT202012
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bridge.edc import inputs
 from bridge.intake.auth import Authenticated, claim_nonce
 from bridge.registry import Registry, audit
+from bridge.registry.db import insert_on_conflict
 from bridge.registry.models import Issuance
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -44,18 +46,27 @@ class EventRejected(ValueError):
         super().__init__("; ".join(f"{p.pointer}: {p.message}" for p in problems))
 
 
+def _schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=None)
 def _validator() -> jsonschema.Draft202012Validator:
-    resources = []
-    for name in ("event.schema.json", "learner.schema.json"):
-        doc = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
-        resources.append((doc["$id"], Resource.from_contents(inputs.referenced_schema(doc),
-                                                             default_specification=DRAFT202012)))
-    registry = SchemaRegistry().with_resources(resources)
-    event_schema = json.loads((SCHEMA_DIR / "event.schema.json").read_text(encoding="utf-8"))
+    """The event schema's validator, built once, with the learner's schema written in where the event's
+    `learner` is `{"$ref": "learner.schema.json"}`: jsonschema looked the reference up again for every
+    event, a quarter of the validation. A `$ref` alone in its object validates as the schema it names
+    (the learner's has no references of its own), so the errors and their order are the same
+    (tests/sidecar/test_event_validation.py compares the two on bad events). The registry still holds
+    both documents, for any other reference."""
+    documents = {name: inputs.referenced_schema(_schema(name)) for name in ("event.schema.json", "learner.schema.json")}
+    registry = SchemaRegistry().with_resources(
+        (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012)) for doc in documents.values())
+    event_schema = _schema("event.schema.json")
+    properties = event_schema["properties"]
+    if properties.get("learner") == {"$ref": "learner.schema.json"}:
+        properties["learner"] = {k: v for k, v in documents["learner.schema.json"].items() if k != "$id"}
     return inputs.schema_validator(event_schema, registry=registry,
                                    format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -73,14 +84,7 @@ def validate_event(body: bytes) -> dict[str, Any]:
         event = inputs.parse_json(body)
     except inputs.InputError as exc:
         raise EventRejected([FieldProblem(exc.pointer, exc.message)]) from None
-    problems = []
-    for err in sorted(_validator().iter_errors(event), key=lambda e: list(map(str, e.absolute_path))):
-        pointer = inputs.pointer_of(err.absolute_path)
-        if err.validator == "required":
-            missing = err.message.split("'")[1] if "'" in err.message else ""
-            problems.append(FieldProblem(f"{pointer}/{missing}", "required field is missing"))
-        else:
-            problems.append(FieldProblem(pointer, inputs.schema_message(err)))
+    problems = schema_problems(_validator(), event)
     if not problems and event.get("completed_at"):
         problem = _completion_problem(event["completed_at"])
         if problem:
@@ -89,6 +93,19 @@ def validate_event(body: bytes) -> dict[str, Any]:
         raise EventRejected(problems)
     _normalise_ids(event)
     return event
+
+
+def schema_problems(validator: jsonschema.protocols.Validator, event: Any) -> list[FieldProblem]:
+    """The schema's complaints about `event`, in field order, worded for the answer (none: an empty list)."""
+    problems = []
+    for err in sorted(validator.iter_errors(event), key=lambda e: list(map(str, e.absolute_path))):
+        pointer = inputs.pointer_of(err.absolute_path)
+        if err.validator == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else ""
+            problems.append(FieldProblem(f"{pointer}/{missing}", "required field is missing"))
+        else:
+            problems.append(FieldProblem(pointer, inputs.schema_message(err)))
+    return problems
 
 
 def _completion_problem(text: str) -> str | None:
@@ -146,23 +163,31 @@ def _exception(event: dict[str, Any]) -> dict[str, Any]:
     return {"exception": True, "exception_reason": reason, "requested_by": event.get("requested_by")} if reason else {}
 
 
+def issuance_values(event: dict[str, Any], key: str) -> dict[str, Any]:
+    """The column values of a validated event's inbox row (received_at and updated_at are the columns'
+    defaults)."""
+    return {
+        "id": str(uuid.uuid4()), "idempotency_key": key, "event_id": event["event_id"], "kind": event["type"],
+        "site_id": event["site"]["id"], "course_id": int(event["course"]["id"]),
+        "learner_id": str(event["learner"]["id"]),
+        "payload": json.dumps(event, ensure_ascii=False, sort_keys=True),
+        "completed_at": parse_time(event["completed_at"]) if event.get("completed_at") else None,
+        "requested_by": str(event["requested_by"]) if event.get("requested_by") is not None else None,
+        "status": "queued", "attempts": 0,
+    }
+
+
 def new_issuance(event: dict[str, Any], key: str) -> Issuance:
-    """The inbox row of a validated event (store_event, and bulk cohorts in batches: bridge/bulk/batches.py)."""
-    return Issuance(
-        id=str(uuid.uuid4()), idempotency_key=key, event_id=event["event_id"], kind=event["type"],
-        site_id=event["site"]["id"], course_id=int(event["course"]["id"]),
-        learner_id=str(event["learner"]["id"]),
-        payload=json.dumps(event, ensure_ascii=False, sort_keys=True),
-        completed_at=parse_time(event["completed_at"]) if event.get("completed_at") else None,
-        requested_by=str(event["requested_by"]) if event.get("requested_by") is not None else None,
-        status="queued", attempts=0,
-    )
+    """The inbox row of a validated event as an ORM object (bulk cohorts in batches: bridge/bulk/batches.py)."""
+    return Issuance(**issuance_values(event, key))
 
 
-def accepted_details(row: Issuance, event: dict[str, Any]) -> dict[str, Any]:
-    """What the audit trail's event.accepted entry says about a new inbox row."""
-    return ({"type": row.kind, "site": row.site_id, "course": row.course_id, "learner": row.learner_id,
-             "event_id": row.event_id} | _exception(event))
+def accepted_details(row: Issuance | Mapping[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """What the audit trail's event.accepted entry says about a new inbox row (the Issuance, or the column
+    values inserted)."""
+    get = row.get if isinstance(row, Mapping) else lambda column: getattr(row, column)
+    return ({"type": get("kind"), "site": get("site_id"), "course": get("course_id"), "learner": get("learner_id"),
+             "event_id": get("event_id")} | _exception(event))
 
 
 @dataclass(frozen=True)
@@ -174,24 +199,62 @@ class Stored:
 
 def store_event(registry: Registry, event: dict[str, Any], auth: Authenticated | None, *,
                 window: int = 300, actor: str = "moodle") -> Stored:
-    """Claim the nonce and insert the event in one transaction; a duplicate answers with the first row."""
+    """Claim the nonce and insert the event in one transaction; a duplicate answers with the first row.
+
+    A new event (the common case) costs two plain INSERTs and the audit entry: the inbox row goes in
+    with ON CONFLICT (idempotency_key) DO NOTHING instead of a SELECT first and an ORM flush, and only
+    when nothing went in is the row that holds the key read. A concurrent twin of the same key makes
+    our INSERT wait for its transaction and then do nothing (PostgreSQL), so the read sees the twin.
+    """
     key = idempotency_key(event)
     for _attempt in range(3):
         try:
             with registry.transaction() as session:
                 if auth is not None:
                     claim_nonce(session, auth, window)
-                existing = session.execute(select(Issuance).where(Issuance.idempotency_key == key)).scalar_one_or_none()
-                if existing is None and event["type"] == "issue_requested":
-                    existing = _active_issuance(session, event)
-                if existing is not None:
-                    return Stored(existing.id, existing.status, False)
-                row = new_issuance(event, key)
-                session.add(row)
-                session.flush()  # a concurrent twin fails here (unique idempotency key) and retries below
-                audit.append(session, actor if auth is None else f"moodle:{auth.key_id}", "event.accepted", row.id,
-                             accepted_details(row, event))
-                return Stored(row.id, row.status, True)
+                stored = _store_once(session, event, key, actor if auth is None else f"moodle:{auth.key_id}")
+                if stored is not None:
+                    return stored
         except IntegrityError:
-            continue  # the twin committed first; the next round finds it (its nonce claim rolled back with us)
+            continue  # a twin committed first; the next round finds it (its nonce claim rolled back with us)
     raise RuntimeError("could not store the event after three attempts")
+
+
+def _store_once(session: Session, event: dict[str, Any], key: str, actor: str) -> Stored | None:
+    """The inbox row for `event` inside the caller's transaction: the existing one, or a new one (and its
+    audit entry); None when neither could be had (the row holding the key vanished: try again)."""
+    if event["type"] == "issue_requested":
+        existing = _by_key(session, key) or _active_issuance(session, event)
+        if existing is not None:
+            return Stored(existing.id, existing.status, False)
+    values = issuance_values(event, key)
+    if not _inserted(session, values):
+        existing = _by_key(session, key)
+        return None if existing is None else Stored(existing.id, existing.status, False)
+    audit.append(session, actor, "event.accepted", values["id"], accepted_details(values, event))
+    return Stored(values["id"], values["status"], True)
+
+
+_ISSUANCES = Issuance.__table__
+_BY_KEY = select(_ISSUANCES.c.id, _ISSUANCES.c.status).where(_ISSUANCES.c.idempotency_key == bindparam("key"))
+
+
+def _by_key(session: Session, key: str):  # noqa: ANN202 - a Row or None
+    """(id, status) of the inbox row holding `key`, or None."""
+    return session.execute(_BY_KEY, {"key": key}).first()
+
+
+def _inserted(session: Session, values: dict[str, Any]) -> bool:
+    """Insert the inbox row unless its key is taken; whether it went in."""
+    result = session.execute(_insert_new_issuance(session.get_bind().dialect.name), values)
+    return result.first() is not None if result.returns_rows else result.rowcount == 1
+
+
+@lru_cache(maxsize=None)
+def _insert_new_issuance(dialect: str):  # noqa: ANN202 - SQLAlchemy's dialect-specific Insert
+    """INSERT INTO issuances ... ON CONFLICT (idempotency_key) DO NOTHING, built once per dialect. Only a
+    duplicate key is let pass: any other constraint still fails the transaction. PostgreSQL (psycopg)
+    gives no row count for it, so there RETURNING says whether the row went in; SQLite counts rows (and
+    has RETURNING only since 3.35)."""
+    statement = insert_on_conflict(dialect)(_ISSUANCES).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return statement.returning(_ISSUANCES.c.id) if dialect == "postgresql" else statement

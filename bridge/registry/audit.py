@@ -210,8 +210,14 @@ def _head(session: Session) -> tuple[int, str]:
     the transaction's write lock (BEGIN IMMEDIATE) is that lock."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
-    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    last = session.execute(_LAST_ENTRY).first()
     return (last.seq, last.hash) if last else (0, GENESIS)
+
+
+# On the table, built once: the same SQL as the ORM select, without the ORM's compile and row steps, and
+# it runs at every commit that appends (every accepted event, on SQLite).
+_LAST_ENTRY = select(AuditEntry.__table__.c.seq, AuditEntry.__table__.c.hash).order_by(
+    AuditEntry.__table__.c.seq.desc()).limit(1)
 
 
 @dataclass(frozen=True)

@@ -46,15 +46,17 @@ class LoopbackProxy:
             rbufsize = 0  # unbuffered: after CONNECT, every byte still to come is the tunnel's
 
             def handle(self) -> None:
-                line = self.rfile.readline().decode("latin-1").rstrip("\r\n")
-                headers = []
-                while (header := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
-                    headers.append(header.decode("latin-1").rstrip("\r\n"))
-                proxy.seen.append(line)
-                method, target, _ = line.split(" ", 2)
-                if method == "CONNECT":
-                    self._tunnel(int(target.rpartition(":")[2]))
-                else:
+                # One client connection may carry several requests (the channel keeps its connection
+                # alive, and an HTTP/1.1 answer relayed from Moodle lets it), so read them until it closes.
+                while line := self.rfile.readline().decode("latin-1").rstrip("\r\n"):
+                    headers = []
+                    while (header := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                        headers.append(header.decode("latin-1").rstrip("\r\n"))
+                    proxy.seen.append(line)
+                    method, target, _ = line.split(" ", 2)
+                    if method == "CONNECT":
+                        self._tunnel(int(target.rpartition(":")[2]))
+                        return
                     self._forward(method, target, headers)
 
             def _tunnel(self, port: int) -> None:

@@ -1,6 +1,6 @@
 """CPU per learner email: `compose` + `render` (bridge/delivery/messages.py), against the stdlib way.
 
-Usage: flock /work/bench.lock .venv/bin/python bench/mail_compose.py [-n 2000] [--rounds 5] [--pdf KB]
+Usage: .venv/bin/python bench/mail_compose.py [-n 2000] [--rounds 5] [--pdf KB]
 
 A typical job: an English 'issued' message (text and HTML alternatives) with a 22 KB sealed XML file,
 optionally a PDF of --pdf KB after it. "ours" is the module's writer; "stdlib" is how the module built

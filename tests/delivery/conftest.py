@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.header
+import email.utils
 import ipaddress
 import ssl
 
@@ -86,3 +88,23 @@ def server_tls(tls_files) -> ssl.SSLContext:
 @pytest.fixture
 def client_tls(tls_files) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(tls_files[0]))
+
+
+def header_block(raw: bytes, errors: str = "replace") -> list[str]:
+    """The unfolded header lines of the top of a raw message (`errors="strict"`: a non-ASCII octet fails)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii", errors)
+    lines: list[str] = []
+    for line in head.split("\r\n"):
+        if line[:1] in (" ", "\t") and lines:
+            lines[-1] += line
+        else:
+            lines.append(line)
+    return lines
+
+
+def shown_name(raw: bytes) -> str:
+    """The To display name as an RFC 2047 reader shows it: adjacent encoded words joined without the folding
+    white space between them (Python's modern address parser keeps that space; mail clients do not)."""
+    to = next(line for line in header_block(raw) if line.lower().startswith("to:"))[3:]
+    (display, _addr), = email.utils.getaddresses([to])
+    return str(email.header.make_header(email.header.decode_header(display)))

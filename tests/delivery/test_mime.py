@@ -24,7 +24,7 @@ from bridge.delivery.messages import (Attachment, Mail, compose, encoded_words, 
                                       template_text, _html, _paragraphs, _values)
 from bridge.edc.inputs import header_text
 
-from .conftest import SEALED, make_job
+from .conftest import SEALED, header_block, make_job, shown_name
 
 MAIL_FROM = "Vilnius University credentials <credentials@edc.example.edu>"
 LEARNER = "ona@example.edu"
@@ -48,24 +48,6 @@ def parse(raw: bytes) -> email.message.EmailMessage:
 def wire(text: str) -> str:
     """`text` as a text part carries it: CRLF line ends."""
     return text.replace("\n", "\r\n")
-
-
-def header_block(raw: bytes) -> list[str]:
-    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
-    lines: list[str] = []
-    for line in head.split("\r\n"):
-        if line[:1] in (" ", "\t") and lines:
-            lines[-1] += line
-        else:
-            lines.append(line)
-    return lines
-
-
-def shown_name(raw: bytes) -> str:
-    """The To display name as an RFC 2047 reader shows it (adjacent encoded words joined)."""
-    to = next(line for line in header_block(raw) if line.lower().startswith("to:"))[3:]
-    (display, _addr), = email.utils.getaddresses([to])
-    return str(email.header.make_header(email.header.decode_header(display)))
 
 
 def assert_line_limits(raw: bytes) -> None:
@@ -196,7 +178,7 @@ def test_hostile_names_read_back_as_the_text_they_were(name):
     job = make_job(learner_name=name, title={"en": name, "lt": name}, issuer_name=name)
     raw = render(compose(job, MAIL_FROM), job.learner_email)
     message = parse(raw)
-    names = [line.split(":", 1)[0].lower() for line in header_block(raw)]
+    names = [line.split(":", 1)[0].lower() for line in header_block(raw, errors="strict")]
     assert len(names) == len(set(names)) and "bcc" not in names
     assert [a.addr_spec for a in message["To"].addresses] == [LEARNER]
     assert shown_name(raw) == header_text(name)
@@ -292,7 +274,7 @@ def test_from_names_of_every_kind():
         raw = render(compose(make_job(), mail_from), LEARNER)
         (address,) = parse(raw)["From"].addresses
         assert address.addr_spec == email.utils.parseaddr(mail_from)[1]
-        from_line = next(line for line in header_block(raw) if line.startswith("From:"))[5:]
+        from_line = next(line for line in header_block(raw, errors="strict") if line.startswith("From:"))[5:]
         (display, _), = email.utils.getaddresses([from_line])
         assert str(email.header.make_header(email.header.decode_header(display))) == shown
         assert_line_limits(raw)

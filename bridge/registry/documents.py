@@ -141,9 +141,7 @@ def held_versions(session: Session, credential_id: str) -> list[DocumentVersion]
 
 def alternates(session: Session, cache: DictionaryCache, credential: Credential) -> list[tuple[str, bytes]]:
     """The credential in the course's other formats (format, bytes), byte-exact; [] for a course issuing one."""
-    rows = session.execute(select(CredentialDocument).where(CredentialDocument.credential_id == credential.id)
-                           .order_by(CredentialDocument.format)).scalars().all()
-    return [(row.format, read_document(session, cache, row)) for row in rows]
+    return alternates_of(session, cache, [credential.id])[credential.id]
 
 
 def alternates_of(session: Session, cache: DictionaryCache, credential_ids: list[str]) -> dict[str, list[tuple[str, bytes]]]:

@@ -38,6 +38,17 @@ def parse_intake_keys(text: str, origin: str) -> dict[str, str]:
     return keys
 
 
+def _check_mail_from(value: str) -> None:
+    """EDC_MAIL_FROM as the mail writer will read it (bridge/delivery/messages.py): one plain ASCII address,
+    with or without a display name; refused here so a typo stops the start, not every delivery."""
+    from bridge.delivery.messages import from_header
+
+    try:
+        from_header(value)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def seal_level_settings(values: Mapping[str, str]):
     """The seal level settings (bridge.edc.ltv.SealLevelSettings) of EDC_SEAL_LEVEL and EDC_TSA_*;
     SettingsError naming the variable when one is wrong. Imported late: ltv is heavy, settings is not."""
@@ -299,6 +310,7 @@ class Settings:
         values.update(overrides)
         seal_level_settings(values["seal_level_env"])  # a wrong level or TSA setting is refused at start
         parse_rate("EDC_STAFF_AUTH_LIMIT", values["staff_auth_limit"])  # refused at start, not at the first failure
+        _check_mail_from(values["mail_from"])  # refused at start, not at the first mail
         if values["oidc_issuer"] and not (values["oidc_client_id"] and values["oidc_client_secret"]):
             raise SettingsError("EDC_OIDC_ISSUER is set: EDC_OIDC_CLIENT_ID and EDC_OIDC_CLIENT_SECRET are needed too")
         parse_rate("EDC_WALLET_TX_CODE_LIMIT", values["wallet_tx_code_limit"])

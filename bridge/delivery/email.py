@@ -36,7 +36,7 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from bridge.delivery import DeliveryError, DeliveryJob
-from bridge.delivery.messages import Attachment, compose, notice, render
+from bridge.delivery.messages import Attachment, compose, from_header, notice, render
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,7 @@ class EmailChannel:
     def __init__(self, settings: SmtpSettings, mail_from: str, *, timeout: float = 20.0,
                  ssl_context: ssl.SSLContext | None = None,
                  local_hostname: str | None = None) -> None:
-        if "@" not in mail_from:
-            raise ValueError(f"EDC_MAIL_FROM: {mail_from!r} is not an email address")
+        from_header(mail_from)  # ValueError naming EDC_MAIL_FROM unless it is one plain ASCII address
         self.settings = settings
         self.mail_from = mail_from
         self.timeout = timeout

@@ -334,3 +334,10 @@ def test_bad_smtp_url_is_named(url, words):
 def test_password_stays_out_of_repr():
     settings = parse_smtp_url("smtps://u:hunter2@mail.example.edu")
     assert settings.password == "hunter2" and "hunter2" not in repr(settings)
+
+
+@pytest.mark.parametrize("mail_from", ["credentials", "Registrar <registrar@universitätsmail.example>",
+                                       "a@b.example, c@d.example"])
+def test_a_sender_address_the_mail_writer_cannot_write_is_refused_when_the_channel_is_made(mail_from):
+    with pytest.raises(ValueError, match="EDC_MAIL_FROM"):
+        EmailChannel(parse_smtp_url("smtp://127.0.0.1:2525"), mail_from)

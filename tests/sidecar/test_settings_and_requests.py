@@ -38,10 +38,17 @@ def test_settings_from_environment_and_secrets_hidden(tmp_path):
     ({"EDC_FORMATS": "pdf"}, "EDC_FORMATS"),
     ({"EDC_INTAKE_KEYS_FILE": "/nonexistent/keys"}, "EDC_INTAKE_KEYS_FILE"),
     ({"EDC_RETRY_BASE_SECONDS": "-1"}, "EDC_RETRY_BASE_SECONDS"),
+    ({"EDC_MAIL_FROM": "Registrar <registrar@universitätsmail.example>"}, "EDC_MAIL_FROM"),
+    ({"EDC_MAIL_FROM": "credentials@uni.example, other@uni.example"}, "EDC_MAIL_FROM"),
+    ({"EDC_MAIL_FROM": "not an address"}, "EDC_MAIL_FROM"),
 ])
 def test_bad_settings_name_the_variable(env, name):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(env)
+
+
+def test_a_display_name_in_any_script_is_a_good_mail_from():
+    assert Settings.from_env({"EDC_MAIL_FROM": "Vilniaus universitetas — Registratūra <credentials@vu.example>"}).mail_from
 
 
 def test_teacher_request_needs_requested_by_and_issues(client, ctx):

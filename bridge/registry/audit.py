@@ -84,6 +84,13 @@ _LINK_LOCK_CLASS = 0x45444341  # "EDCA", with the schema's hash as the second ke
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))")
 
 
+# On the table, built once: the same SQL as the ORM select, without the ORM's compile and row steps, and
+# it runs at every commit that appends (every accepted event, on SQLite),
+# and at every linking of waiting entries (PostgreSQL).
+_LAST_ENTRY = select(AuditEntry.__table__.c.seq, AuditEntry.__table__.c.hash).order_by(
+    AuditEntry.__table__.c.seq.desc()).limit(1)
+
+
 def link_pending(engine: Engine, limit: int = LINK_BATCH) -> int:
     """PostgreSQL: link up to `limit` waiting entries, oldest first; how many, or -1 when another process
     is linking right now (its lock is tried, never waited for)."""
@@ -94,7 +101,7 @@ def link_pending(engine: Engine, limit: int = LINK_BATCH) -> int:
         rows = conn.execute(select(pending).order_by(pending.c.id).limit(limit)).all()
         if not rows:
             return 0
-        last = conn.execute(select(trail.c.seq, trail.c.hash).order_by(trail.c.seq.desc()).limit(1)).first()
+        last = conn.execute(_LAST_ENTRY).first()
         seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
         at = _now()
         values = []
@@ -212,12 +219,6 @@ def _head(session: Session) -> tuple[int, str]:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
     last = session.execute(_LAST_ENTRY).first()
     return (last.seq, last.hash) if last else (0, GENESIS)
-
-
-# On the table, built once: the same SQL as the ORM select, without the ORM's compile and row steps, and
-# it runs at every commit that appends (every accepted event, on SQLite).
-_LAST_ENTRY = select(AuditEntry.__table__.c.seq, AuditEntry.__table__.c.hash).order_by(
-    AuditEntry.__table__.c.seq.desc()).limit(1)
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,9 @@ class Metrics:
 
 
 class _LockTime:
-    """edc_registry_lock_statement_seconds/_total{kind,thread}: time in the statements that take locks, an upper
-    bound of the time spent waiting on them (bridge/registry/lock_timing.py)."""
+    """edc_registry_lock_statement_seconds/_total{kind,thread}: time in the statements that take locks. The
+    kinds that can wait (row_lock, advisory) bound the time spent waiting on locks from above; skip_locked
+    and advisory_try never wait (bridge/registry/lock_timing.py)."""
 
     def __init__(self, timer: LockTimer) -> None:
         self._timer = timer

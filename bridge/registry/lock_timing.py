@@ -1,12 +1,14 @@
 """How long this process spends in the statements that take locks in the registry (PostgreSQL).
 
 Replicas on one registry share work through locks: claims (`SELECT … FOR UPDATE SKIP LOCKED`), the
-rows a batch re-checks before storing (`SELECT … FOR UPDATE`) and the audit chain's head
-(`pg_advisory_xact_lock`, one appender at a time across every process). A statement that waits for a
-lock held by another replica takes longer; a statement that does not wait takes its ordinary few
-milliseconds. So the wall time of exactly these statements, summed, is an upper bound of the time this
-process waited on locks (it includes the statements' own work and round trips): if even the bound is a
-small share of the worker's busy time, waiting on locks is not what limits several replicas.
+rows a batch re-checks before storing (`SELECT … FOR UPDATE`) and the audit chain's linker
+(`pg_try_advisory_xact_lock`, one linker at a time across every process). Two of those never wait, by
+PostgreSQL's definition: SKIP LOCKED passes over a row it cannot lock at once, and a `pg_try_advisory_*`
+call answers false instead of queueing (PostgreSQL manual, "The Locking Clause" and "Advisory Lock
+Functions"). Only the others, `FOR UPDATE` without SKIP LOCKED and the blocking `pg_advisory_*lock`,
+can wait for a lock another replica holds. So the wall time of exactly those, summed, is an upper bound
+of the time this process waited on locks (it includes the statements' own work and round trips); the
+statements that never wait are timed too, and reported apart, so nobody has to take the split on trust.
 
 What it does not see: a lock wait inside an ordinary statement (an INSERT waiting for a concurrent one
 with the same unique key, an UPDATE of a row another transaction holds). The benchmark (bench/replicas.py)
@@ -27,14 +29,23 @@ _KEY = "edc_lock_statement"
 _TIMERS: "weakref.WeakKeyDictionary[Engine, LockTimer]" = weakref.WeakKeyDictionary()
 
 
+# The kinds that cannot wait for a lock: the statement skips what is locked, or the call answers false.
+NEVER_WAIT = frozenset({"skip_locked", "advisory_try"})
+
+
 def kind_of(statement: str) -> str | None:
     """Which lock a statement takes on purpose (None: none). Plain substring tests: this runs for every
     statement, and SQLAlchemy writes these clauses in capitals."""
     if "FOR UPDATE" in statement or "FOR NO KEY UPDATE" in statement:
         return "skip_locked" if "SKIP LOCKED" in statement else "row_lock"
     if "advisory" in statement and "_lock(" in statement:
-        return "advisory"
+        return "advisory_try" if "pg_try_advisory" in statement else "advisory"
     return None
+
+
+def can_wait(kind: str) -> bool:
+    """Whether a statement of this kind may wait for a lock held elsewhere (see the module's docstring)."""
+    return kind not in NEVER_WAIT
 
 
 def role_of(thread_name: str) -> str:

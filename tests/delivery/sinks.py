@@ -13,6 +13,7 @@ import email
 import email.policy
 import hashlib
 import json
+import logging
 import re
 import socket
 import sys
@@ -35,6 +36,18 @@ def free_port() -> int:
 
 
 # --- SMTP --------------------------------------------------------------------------------------------
+
+
+class _HungUpQuietly(logging.Filter):
+    """aiosmtpd logs a traceback when a client closes the connection without QUIT. Here that is a sidecar
+    stopped or SIGKILLed by a test or a benchmark on purpose: tens of tracebacks that hide the figures."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, (asyncio.IncompleteReadError, ConnectionResetError))
+
+
+logging.getLogger("mail.log").addFilter(_HungUpQuietly())
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'block_edcissuer';
-$plugin->version = 2026120401;
+$plugin->version = 2026120402; // store_credential takes deliveredat.
 $plugin->requires = 2023100900; // Moodle 4.3.
 // 4.3 to 5.1: no Bootstrap 4-only markup (5.0 draws it only through a deprecated layer), the 5.1 public/
 // layout needs nothing of the plugin (it finds config.php relative to its own folder, Moodle's public/config.php

@@ -71,6 +71,35 @@ final class external_test extends \advanced_testcase {
         $this->assertSame('issued', $row->status);
     }
 
+    public function test_deliveredat_stores_and_marks_delivered_in_one_call(): void {
+        $call = fn(int $at) => \core_external\external_api::clean_returnvalue(store_credential::execute_returns(),
+            store_credential::execute($this->learner->id, $this->course->id, 'urn:credential:9', 'credential.xml',
+                base64_encode('<xml/>'), 'https://edc.example/verify/9', 'edc-xml', $at));
+        $first = $call(time() + 5);
+        $this->assertSame('stored', $first['result']);
+        $this->assertTrue($first['delivered']);
+        $row = (new issuance_store())->course_statuses($this->course->id)[$this->learner->id];
+        $this->assertSame('delivered', $row->status);
+        $credential = \block_edcissuer\persistent\credential::get_record(['credentialid' => 'urn:credential:9']);
+        $this->assertSame('delivered', $credential->get('status'));
+        // A repeat after a crash stores nothing and changes nothing: the same status is not newer news.
+        $again = $call(time() + 5);
+        $this->assertSame('unchanged', $again['result']);
+        $this->assertSame(1, $GLOBALS['DB']->count_records('block_edcissuer_cred'));
+    }
+
+    public function test_a_stale_deliveredat_leaves_the_course_row_as_set_status_would_and_negative_is_refused(): void {
+        store_credential::execute($this->learner->id, $this->course->id, 'urn:credential:8', 'credential.xml',
+            base64_encode('<xml/>'), 'https://edc.example/verify/8', 'edc-xml', 1);
+        // The course row keeps its newer news (issued, now); the credential's own status takes delivered.
+        $this->assertSame('issued', (new issuance_store())->course_statuses($this->course->id)[$this->learner->id]->status);
+        $credential = \block_edcissuer\persistent\credential::get_record(['credentialid' => 'urn:credential:8']);
+        $this->assertSame('delivered', $credential->get('status'));
+        $this->expectExceptionMessageMatches('/deliveredat/');
+        store_credential::execute($this->learner->id, $this->course->id, 'urn:credential:7', 'credential.xml',
+            base64_encode('<xml/>'), 'https://edc.example/verify/7', 'edc-xml', -1);
+    }
+
     public function test_the_true_format_is_stored_and_served(): void {
         $json = store_credential::execute($this->learner->id, $this->course->id, 'urn:credential:3', 'credential-3.json',
             base64_encode('{"payload":"{}"}'), 'https://edc.example/verify/3', 'elm3-jsonld');

@@ -279,10 +279,14 @@ class FakeMoodle:
     the request, but we require the body), unknown or missing parameters give `invalidparameter`, a
     wrong token gives `invalidtoken`, storing different bytes under a known id gives `credentialconflict`.
     `fail_next(n, status)` makes the next n requests answer with that HTTP status, as a Moodle in trouble.
+    `older_plugin=("deliveredat",)` answers as a plugin from before those parameters: it refuses them.
     """
 
     def __init__(self, token: str = "moodle-token-0123456789abcdef", *, users: set[int] | None = None,
-                 courses: set[int] | None = None) -> None:
+                 courses: set[int] | None = None, older_plugin: tuple[str, ...] = ()) -> None:
+        self.declared = {function: {"required": dict(d["required"]),
+                                    "optional": {k: v for k, v in d["optional"].items() if k not in older_plugin}}
+                         for function, d in DECLARED.items()}
         self.token = token
         self.users = users
         self.courses = courses
@@ -330,7 +334,7 @@ class FakeMoodle:
         if form.get("moodlewsrestformat") != "json":
             return _moodle_error("moodle_exception", "invalidparameter", "moodlewsrestformat must be json here")
         function = form.get("wsfunction", "")
-        declared = DECLARED.get(function)
+        declared = self.declared.get(function)
         if declared is None:
             return _moodle_error("dml_missing_record_exception", "invalidrecord",
                                  "Can't find data record in database table external_functions.")
@@ -366,20 +370,32 @@ class FakeMoodle:
             known = self.files.get(key)
             if known is not None and known != content:
                 return _moodle_error("moodle_exception", "credentialconflict", "A different file has this id")
-            if known is not None:
-                return {"result": "unchanged", "recordid": 1, "fileurl": self.url + "/pluginfile.php/x"}
-            self.files[key] = content
-            self.filenames[key] = p["filename"]
-            self.stored[key[0]] += 1
-            self.stored_at[key[0]] = time.time()
-            self.statuses.setdefault((userid, courseid), (0, "issued", key[0]))
-        return {"result": "stored", "recordid": len(self.files), "fileurl": self.url + "/pluginfile.php/x"}
+            if known is None:
+                self.files[key] = content
+                self.filenames[key] = p["filename"]
+                self.stored[key[0]] += 1
+                self.stored_at[key[0]] = time.time()
+                self.statuses.setdefault((userid, courseid), (0, "issued", key[0]))
+            answer = {"result": "unchanged", "recordid": 1} if known is not None else \
+                {"result": "stored", "recordid": len(self.files)}
+        return {**answer, "fileurl": self.url + "/pluginfile.php/x", **self._delivered_at(p, userid, courseid)}
 
-    def _set_status(self, p: dict[str, str], userid: int, courseid: int) -> dict:
+    def _delivered_at(self, p: dict[str, str], userid: int, courseid: int) -> dict:
+        """store_credential's deliveredat: the status "delivered", as set_status would record it."""
+        at = int(p.get("deliveredat") or 0)
+        if at <= 0:
+            return {"delivered": False}
+        answer = self._set_status({**p, "status": "delivered", "message": "", "timestamp": str(at)}, userid, courseid,
+                                  call=False)
+        return {"delivered": answer["applied"]}
+
+    def _set_status(self, p: dict[str, str], userid: int, courseid: int, call: bool = True) -> dict:
+        """`call`: a set_status call (kept in status_calls), not a store's deliveredat."""
         if p["status"] not in STATUSES:
             return _moodle_error("moodle_exception", "invalidstatus", f"Unknown status {p['status']}")
         with self._lock:
-            self.status_calls.append(dict(p))
+            if call:
+                self.status_calls.append(dict(p))
             ts = int(p["timestamp"])
             current = self.statuses.get((userid, courseid))
             if current is not None and ts < current[0]:

@@ -5,39 +5,81 @@ import base64
 import logging
 import socket
 import threading
+import time
 
 import pytest
 
-from bridge.delivery import DeliveryError
+from bridge.delivery import DeliveryError, SealedFile
 from bridge.delivery.moodle import SET_STATUS, STORE, MoodleChannel
 
 from .conftest import CREDENTIAL_ID, SEALED, make_job
-from .sinks import DECLARED, free_port
+from .sinks import DECLARED, FakeMoodle, free_port
 
 
 def channel_for(moodle, **kwargs) -> MoodleChannel:
     return MoodleChannel(moodle.url, moodle.token, timeout=5, **kwargs)
 
 
-def test_issued_stores_the_file_then_marks_delivered(moodle, job):
+def test_issued_stores_the_file_and_marks_it_delivered_in_one_call(moodle, job):
+    before = int(time.time())
     channel_for(moodle).deliver(job)
 
     assert moodle.files[(CREDENTIAL_ID, "edc-xml")] == SEALED
     assert moodle.stored[CREDENTIAL_ID] == 1
     assert moodle.statuses[(34, 12)][1:] == ("delivered", CREDENTIAL_ID)
-    store, status = moodle.requests
-    assert store["path"] == status["path"] == "/webservice/rest/server.php"
-    assert store["query"] == status["query"] == ""  # the token never travels in the URL
+    (store,) = moodle.requests  # one web service call: every call boots Moodle
+    assert store["path"] == "/webservice/rest/server.php"
+    assert store["query"] == ""  # the token never travels in the URL
     assert store["content_type"] == "application/x-www-form-urlencoded"
-    assert store["form"]["wsfunction"] == STORE and status["form"]["wsfunction"] == SET_STATUS
+    assert store["form"]["wsfunction"] == STORE
     # exactly the declared parameters, no more (the fake refuses unknown ones, this pins the full set)
-    declared_store = set(DECLARED[STORE]["required"]) | {"format"}
+    declared_store = set(DECLARED[STORE]["required"]) | {"format", "deliveredat"}
     assert set(store["form"]) - {"wstoken", "wsfunction", "moodlewsrestformat"} == declared_store
     assert store["form"]["format"] == "edc-xml"
     assert base64.b64decode(store["form"]["content"]) == SEALED
     assert store["form"]["verifyurl"] == job.verify_url
-    assert set(status["form"]) - {"wstoken", "wsfunction", "moodlewsrestformat"} == \
-        set(DECLARED[SET_STATUS]["required"]) | {"message"}
+    assert before <= int(store["form"]["deliveredat"]) <= time.time()
+    assert moodle.status_calls == []
+
+
+def test_an_older_plugin_gets_two_calls_from_its_first_refusal_on(job, caplog):
+    """A plugin from before deliveredat refuses it (Moodle refuses every undeclared key): the channel stores
+    without it, sets the status, and asks no more for the rest of its life."""
+    older = FakeMoodle(users={34, 35}, courses={12}, older_plugin=("deliveredat",)).start()
+    try:
+        channel = channel_for(older)
+        with caplog.at_level(logging.INFO, logger="bridge.delivery.moodle"):
+            channel.deliver(job)
+            channel.deliver(make_job(credential_id="urn:credential:0000-second", learner_moodle_id=35))
+        calls = [(r["form"]["wsfunction"], "deliveredat" in r["form"]) for r in older.requests]
+        assert calls == [(STORE, True), (STORE, False), (SET_STATUS, False),  # refused, then the two calls
+                         (STORE, False), (SET_STATUS, False)]  # and only the two from then on
+        assert older.stored[CREDENTIAL_ID] == 1 and older.statuses[(34, 12)][1:] == ("delivered", CREDENTIAL_ID)
+        assert older.statuses[(35, 12)][1] == "delivered"
+        assert channel.one_call is False
+        assert sum("predates" in r.getMessage() for r in caplog.records) == 1
+    finally:
+        older.stop()
+
+
+def test_a_parameter_refused_for_another_reason_stays_an_error_and_one_call_stays(moodle):
+    channel = channel_for(moodle)
+    with pytest.raises(DeliveryError) as err:  # a file name the fake refuses as invalidparameter, whatever the age
+        channel.deliver(make_job(document=b"x", filename="a/b.xml"))
+    assert not err.value.retryable and "invalidparameter" in str(err.value)
+    assert channel.one_call is True
+    channel.deliver(make_job())
+    assert moodle.requests[-1]["form"].get("deliveredat")
+
+
+def test_a_course_with_two_formats_says_delivered_with_the_last_file(moodle):
+    elm = SealedFile(format="elm3-jsonld", filename="credential.json", media_type="application/ld+json",
+                     content=b'{"sealed": true}')
+    channel_for(moodle).deliver(make_job(files=(elm,)))
+    calls = [(r["form"]["format"], "deliveredat" in r["form"]) for r in moodle.requests]
+    assert calls == [("edc-xml", False), ("elm3-jsonld", True)]
+    assert moodle.files[(CREDENTIAL_ID, "elm3-jsonld")] == b'{"sealed": true}'
+    assert moodle.statuses[(34, 12)][1] == "delivered"
 
 
 def test_sending_twice_stores_once(moodle, job):
@@ -111,22 +153,51 @@ def test_http_500_is_retryable_then_succeeds(moodle, job):
 
 
 def test_failure_between_store_and_status_is_retryable_and_heals(moodle, job):
+    """Moodle stored the file, then failed before recording "delivered" (its database went away): the
+    retry stores nothing new and records the status."""
     channel = channel_for(moodle)
     original = moodle._dispatch
-    answers = iter([None, {"exception": "dml_write_exception", "errorcode": "dmlwriteexception",
-                           "message": "Error writing to database"}])
+    failures = iter([True])
 
     def flaky(form):
-        scripted = next(answers, None)
-        return scripted if scripted is not None else original(form)
+        if next(failures, False):
+            original({k: v for k, v in form.items() if k != "deliveredat"})  # the file is stored...
+            return {"exception": "dml_write_exception", "errorcode": "dmlwriteexception",
+                    "message": "Error writing to database"}  # ...the status is not
+        return original(form)
 
     moodle._dispatch = flaky
     with pytest.raises(DeliveryError) as err:
         channel.deliver(job)
     assert err.value.retryable
+    assert moodle.stored[CREDENTIAL_ID] == 1 and moodle.statuses[(34, 12)][1] == "issued"
     channel.deliver(job)
     assert moodle.stored[CREDENTIAL_ID] == 1
     assert moodle.statuses[(34, 12)][1] == "delivered"
+
+
+def test_with_an_older_plugin_a_failure_between_store_and_status_heals(job):
+    older = FakeMoodle(users={34, 35}, courses={12}, older_plugin=("deliveredat",)).start()
+    try:
+        channel = channel_for(older)
+        channel.one_call = False  # already learnt from an earlier delivery
+        original = older._dispatch
+        answers = iter([None, {"exception": "dml_write_exception", "errorcode": "dmlwriteexception",
+                               "message": "Error writing to database"}])
+
+        def flaky(form):
+            scripted = next(answers, None)
+            return scripted if scripted is not None else original(form)
+
+        older._dispatch = flaky
+        with pytest.raises(DeliveryError) as err:
+            channel.deliver(job)
+        assert err.value.retryable
+        channel.deliver(job)
+        assert older.stored[CREDENTIAL_ID] == 1
+        assert older.statuses[(34, 12)][1] == "delivered"
+    finally:
+        older.stop()
 
 
 def test_moodle_down_is_retryable(job):
@@ -169,6 +240,7 @@ def test_the_fake_checks_what_the_plugin_declares():
                                                 "verifyurl"}
     assert set(DECLARED[SET_STATUS]["required"]) == {"userid", "courseid", "credentialid", "status", "timestamp"}
     assert DECLARED[STORE]["required"]["userid"] is int and DECLARED[SET_STATUS]["optional"] == {"message": str, "supersededby": str}
+    assert DECLARED[STORE]["optional"] == {"format": str, "deliveredat": int}
 
 
 @pytest.mark.parametrize("value", [

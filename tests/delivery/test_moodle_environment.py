@@ -153,6 +153,7 @@ def test_http_proxy_from_the_environment_carries_the_calls(moodle, monkeypatch):
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         channel = MoodleChannel(f"http://moodle.invalid:{port}", moodle.token, timeout=5)
         channel.deliver(make_job())
+        channel.deliver(make_job(credential_id="urn:credential:0000-second", learner_moodle_id=35))  # same connection
     assert delivered(moodle)
     assert proxy.seen == [f"POST http://moodle.invalid:{port}/webservice/rest/server.php HTTP/1.1"] * 2
     assert moodle.token not in " ".join(proxy.seen)  # the token is in the body, not the URL

@@ -489,3 +489,29 @@ def test_privacy_export_and_delete(site):
     assert {c["credentialid"] for c in result["data"]["credentials"]} == {"urn:credential:e2e-1", "urn:credential:e2e-gone"}
     assert {c["status"] for c in result["data"]["credentials"]} == {"revoked", "issued"}
     assert result["left"] == 0
+
+
+def test_store_with_deliveredat_records_delivered_in_the_same_call(site):
+    """The sidecar's one call per credential: store_credential's deliveredat records "delivered" as set_status
+    would. And what its detection of an older plugin rests on: Moodle itself refuses a key the function does
+    not declare with errorcode invalidparameter (so a plugin from before deliveredat refuses it the same way)."""
+    xml = XML.format(n=site["learner"]).encode()
+    params = {"userid": site["learner"], "courseid": site["courseid"], "credentialid": "urn:credential:e2e-one-call",
+              "filename": "DATA101-one-call.xml", "content": base64.b64encode(xml).decode(),
+              "verifyurl": VERIFY, "format": "edc-xml"}
+    undeclared = m.web_service(site["wwwroot"], site["token"], "block_edcissuer_store_credential",
+                               {**params, "notdeclaredbyanyplugin": "1"})
+    assert undeclared.get("errorcode") == "invalidparameter", undeclared
+    assert all(c["credentialid"] != params["credentialid"] for c in state(site)["credentials"])  # nothing stored
+    at = int(time.time()) + 5
+    answer = m.web_service(site["wwwroot"], site["token"], "block_edcissuer_store_credential",
+                           {**params, "deliveredat": at})
+    assert answer["result"] == "stored" and answer["delivered"] is True, answer
+    now = state(site)
+    assert now["status"]["status"] == "delivered" and now["status"]["credentialid"] == params["credentialid"]
+    assert int(now["status"]["timestatus"]) == at
+    (stored,) = [c for c in now["credentials"] if c["credentialid"] == params["credentialid"]]
+    assert stored["status"] == "delivered"
+    negative = m.web_service(site["wwwroot"], site["token"], "block_edcissuer_store_credential",
+                             {**params, "credentialid": "urn:credential:e2e-negative", "deliveredat": -1})
+    assert negative.get("errorcode") == "invaliddeliveredat", negative

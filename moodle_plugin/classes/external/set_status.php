@@ -63,7 +63,6 @@ class set_status extends external_api {
      */
     public static function execute(int $userid, int $courseid, string $credentialid, string $status, string $message,
             int $timestamp, string $supersededby = ''): array {
-        global $DB;
         $params = self::validate_parameters(self::execute_parameters(), compact('userid', 'courseid', 'credentialid',
             'status', 'message', 'timestamp', 'supersededby'));
         $context = \context_system::instance();
@@ -82,26 +81,46 @@ class set_status extends external_api {
         if ($params['supersededby'] !== '' && $state !== status::REVOKED) {
             throw new \moodle_exception('invalidsupersededby', 'block_edcissuer');
         }
+        $applied = self::record($params['userid'], $params['courseid'], $params['credentialid'], $state,
+            $params['message'], $params['timestamp'], $params['supersededby']);
+        if ($applied === null) {
+            throw new \moodle_exception('invalidcourse', 'block_edcissuer', '', $params['courseid']);
+        }
+        return ['applied' => $applied];
+    }
+
+    /**
+     * Records a checked status, for this function and for store_credential's deliveredat (one call instead of two).
+     *
+     * @param int $userid an existing learner
+     * @param int $courseid
+     * @param string $credentialid may be ''
+     * @param string $state a status:: constant
+     * @param string $message cut to 1333 characters here
+     * @param int $timestamp Unix seconds when the sidecar reached the status
+     * @param string $supersededby '' or, with revoked, the corrected credential's id
+     * @return bool|null whether anything changed; null when the course is gone and nothing did
+     */
+    public static function record(int $userid, int $courseid, string $credentialid, string $state, string $message,
+            int $timestamp, string $supersededby = ''): ?bool {
+        global $DB;
         $store = new issuance_store();
-        $message = \core_text::substr($params['message'], 0, 1333);
+        $message = \core_text::substr($message, 0, 1333);
         // The credential's own status first: a revocation reaches the learner's record even after the course is
         // gone, and even when the course's row already follows a newer credential.
-        $changed = $store->credential_status($params['userid'], $params['credentialid'], $state, $message,
-            $params['supersededby'] === '' ? null : $params['supersededby'], $params['timestamp']);
-        if (!$DB->record_exists('course', ['id' => $params['courseid']])) {
-            if ($changed) {
-                return ['applied' => true];
-            }
-            throw new \moodle_exception('invalidcourse', 'block_edcissuer', '', $params['courseid']);
+        $changed = $store->credential_status($userid, $credentialid, $state, $message,
+            $supersededby === '' ? null : $supersededby, $timestamp);
+        if (!$DB->record_exists('course', ['id' => $courseid])) {
+            return $changed ? true : null;
         }
         // The course's row follows the newest credential: news of an older one (the revocation of a credential a
         // corrected one replaced) is that credential's alone.
-        if (self::older_than_followed($params['courseid'], $params['userid'], $params['credentialid'])) {
-            return ['applied' => $changed];
+        if (self::older_than_followed($courseid, $userid, $credentialid)) {
+            return $changed;
         }
-        $applied = $store->set_status($params['courseid'], $params['userid'], $state, $message, $params['timestamp'],
-            ['credentialid' => $params['credentialid']]);
-        return ['applied' => $applied || $changed];
+        $applied = $store->set_status($courseid, $userid, $state, $message, $timestamp,
+            ['credentialid' => $credentialid]);
+        return $applied || $changed;
     }
 
     /**

@@ -46,6 +46,9 @@ class store_credential extends external_api {
             'format' => new external_value(PARAM_ALPHANUMEXT,
                 'edc-xml or elm3-jsonld (older names edc-xml-v1, elm-v3-jsonld accepted), empty: from the file name',
                 VALUE_DEFAULT, ''),
+            'deliveredat' => new external_value(PARAM_INT,
+                'Unix seconds when the sidecar finished delivering: also records the status delivered, as set_status ' .
+                'would (one call instead of two). 0: only store', VALUE_DEFAULT, 0),
         ]);
     }
 
@@ -59,13 +62,14 @@ class store_credential extends external_api {
      * @param string $content base64
      * @param string $verifyurl
      * @param string $format
+     * @param int $deliveredat
      * @return array
      */
     public static function execute(int $userid, int $courseid, string $credentialid, string $filename, string $content,
-            string $verifyurl, string $format = ''): array {
+            string $verifyurl, string $format = '', int $deliveredat = 0): array {
         global $DB;
         $params = self::validate_parameters(self::execute_parameters(), compact('userid', 'courseid', 'credentialid',
-            'filename', 'content', 'verifyurl', 'format'));
+            'filename', 'content', 'verifyurl', 'format', 'deliveredat'));
         $context = \context_system::instance();
         self::validate_context($context);
         require_capability('block/edcissuer:storecredential', $context);
@@ -96,6 +100,9 @@ class store_credential extends external_api {
         if ($bytes === false || $bytes === '') {
             throw new \moodle_exception('invalidcontent', 'block_edcissuer');
         }
+        if ($params['deliveredat'] < 0) {
+            throw new \moodle_exception('invaliddeliveredat', 'block_edcissuer', '', $params['deliveredat']);
+        }
 
         $store = new issuance_store();
         [$result, $record] = $store->store_credential($params['userid'], $params['courseid'], $params['credentialid'],
@@ -106,8 +113,12 @@ class store_credential extends external_api {
             $store->set_status($params['courseid'], $params['userid'], status::ISSUED, '', (int)$record->get('timecreated'),
                 ['credentialid' => $params['credentialid']], true);
         }
+        // Delivered in the same call: what set_status would record, after the file is safely stored.
+        $delivered = $params['deliveredat'] > 0 && (bool)set_status::record($params['userid'], $params['courseid'],
+            $params['credentialid'], status::DELIVERED, '', $params['deliveredat']);
         return [
             'result' => $result,
+            'delivered' => $delivered,
             'recordid' => (int)$record->get('id'),
             'fileurl' => issuance_store::file_url($record)->out(false),
         ];
@@ -119,6 +130,8 @@ class store_credential extends external_api {
     public static function execute_returns(): external_single_structure {
         return new external_single_structure([
             'result' => new external_value(PARAM_ALPHA, 'stored or unchanged'),
+            'delivered' => new external_value(PARAM_BOOL, 'Whether deliveredat was recorded (false: not asked, or a ' .
+                'newer status was known)'),
             'recordid' => new external_value(PARAM_INT, 'Id of the credential record'),
             'fileurl' => new external_value(PARAM_URL, 'Download URL (for the learner and staff)'),
         ]);

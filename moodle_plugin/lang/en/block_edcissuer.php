@@ -189,6 +189,7 @@ $string['invalidformat'] = 'format: "{$a->format}" is not one of edc-xml, elm3-j
 $string['invalidfilename'] = 'filename: "{$a}" is not a plain file name.';
 $string['invalidverifyurl'] = 'verifyurl: must be an http or https URL.';
 $string['invalidcontent'] = 'content: must be non-empty base64.';
+$string['invaliddeliveredat'] = 'deliveredat: must be Unix seconds, or 0 to only store; got {$a}.';
 
 // Privacy.
 $string['privacy:metadata:status'] = 'The credential status of each learner in each course.';

@@ -189,6 +189,7 @@ $string['invalidformat'] = 'format: „{$a->format}“ nėra edc-xml, elm3-jsonl
 $string['invalidfilename'] = 'filename: „{$a}“ nėra paprastas failo vardas.';
 $string['invalidverifyurl'] = 'verifyurl: turi būti http arba https URL.';
 $string['invalidcontent'] = 'content: turi būti netuščias base64.';
+$string['invaliddeliveredat'] = 'deliveredat: turi būti Unix sekundės arba 0, jei tik saugoma; gauta {$a}.';
 
 // Privatumas.
 $string['privacy:metadata:status'] = 'Kiekvieno besimokančiojo kredencialo būsena kiekviename kurse.';

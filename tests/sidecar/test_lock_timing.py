@@ -50,15 +50,27 @@ def _held(engine, statement: str, params: dict, ready: threading.Event) -> None:
         time.sleep(HOLD)
 
 
-def _in_worker_thread(engine, statement: str, params: dict, out: dict) -> threading.Thread:
+def _while_held(engine, holder: str, statement: str) -> tuple[dict, bool, LockTimer]:
+    """Run `statement` in a worker-named thread while another transaction holds the lock `holder` takes:
+    (its rows and elapsed seconds, whether the lock was still held when it returned, the engine's timer)."""
+    timer = LockTimer.attach(engine)
+    ready, out = threading.Event(), {}
+    other = threading.Thread(target=_held, args=(engine, holder, {"i": 1}, ready))
+    other.start()
+    assert ready.wait(5)
+
     def run() -> None:
         started = time.perf_counter()
         with engine.begin() as conn:
-            out["rows"] = conn.execute(text(statement), params).all()
+            out["rows"] = conn.execute(text(statement), {"i": 1}).all()
         out["elapsed"] = time.perf_counter() - started
-    thread = threading.Thread(target=run, name="edc-issue-0")  # counted as the worker's (role_of)
-    thread.start()
-    return thread
+
+    worker = threading.Thread(target=run, name="edc-issue-0")  # counted as the worker's (role_of)
+    worker.start()
+    worker.join(10)
+    still_held = other.is_alive()
+    other.join(10)
+    return out, still_held, timer
 
 
 @pytest.mark.parametrize("statement, kind", [
@@ -82,13 +94,7 @@ def test_statements_are_sorted_by_whether_they_can_wait(statement, kind):
     ("SELECT pg_advisory_xact_lock(:i)", "SELECT pg_advisory_xact_lock(:i)", "advisory"),
 ])
 def test_a_statement_that_can_wait_is_timed_with_its_wait(engine, holder, waiter, kind):
-    timer = LockTimer.attach(engine)
-    ready, out = threading.Event(), {}
-    other = threading.Thread(target=_held, args=(engine, holder, {"i": 1}, ready))
-    other.start()
-    assert ready.wait(5)
-    _in_worker_thread(engine, waiter, {"i": 1}, out).join(10)
-    other.join(10)
+    out, _, timer = _while_held(engine, holder, waiter)
     seconds, statements = timer.totals()[(kind, "issue")]
     assert statements == 1
     assert out["elapsed"] >= HOLD * 0.6  # it really waited for the other transaction...
@@ -102,14 +108,7 @@ def test_a_statement_that_can_wait_is_timed_with_its_wait(engine, holder, waiter
      "SELECT pg_try_advisory_xact_lock(:i, hashtext(current_schema()))", "advisory_try", [(False,)]),
 ])
 def test_the_kinds_that_never_wait_return_at_once_while_the_lock_is_held(engine, holder, tried, kind, answer):
-    timer = LockTimer.attach(engine)
-    ready, out = threading.Event(), {}
-    other = threading.Thread(target=_held, args=(engine, holder, {"i": 1}, ready))
-    other.start()
-    assert ready.wait(5)
-    _in_worker_thread(engine, tried, {"i": 1}, out).join(10)
-    still_held = other.is_alive()
-    other.join(10)
+    out, still_held, timer = _while_held(engine, holder, tried)
     assert still_held, "the holder let go before the statement ran: this proves nothing"
     assert [tuple(row) for row in out["rows"]] == answer  # skipped the locked row / said "not free"
     assert out["elapsed"] < HOLD / 2

@@ -67,3 +67,74 @@ def test_an_entry_left_waiting_is_linked_by_the_next_linker(database_url):
         assert [e.action for e in entries] == ["before", "left"] and audit.verify_chain(entries).ok
     finally:
         registry.dispose()
+
+
+def test_threads_committing_at_once_take_turns_and_every_entry_is_linked(database_url, monkeypatch):
+    """PostgreSQL: one thread of the process links at a time; a thread that finds the turn taken returns at
+    once and the one linking goes round again for it. Without link_all, nothing may be left waiting."""
+    registry = Registry(database_url)
+    try:
+        if registry.dialect != "postgresql":
+            return  # SQLite links inside the transaction
+        rounds = []
+        real = audit.link_pending
+        monkeypatch.setattr(audit, "link_pending", lambda engine, limit=audit.LINK_BATCH: rounds.append(1) or
+                            real(engine, limit))
+
+        def writer(n: int) -> None:
+            for i in range(10):
+                with registry.transaction() as session:
+                    audit.append(session, f"w{n}", "kept", f"w{n}-{i}")
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with registry.reading() as session:
+            assert session.execute(select(AuditPending)).scalars().all() == []  # every entry linked already
+        entries = _entries(registry)
+        assert len(entries) == 80 and audit.verify_chain(entries).ok
+        assert 0 < len(rounds) <= 80
+        print(f"\n80 commits from 8 threads: {len(rounds)} linking rounds")
+    finally:
+        registry.dispose()
+
+
+def test_a_commit_during_another_threads_round_is_linked_by_that_thread(database_url, monkeypatch):
+    """The committing thread does not wait for the turn: the thread holding it goes round once more."""
+    registry = Registry(database_url)
+    try:
+        if registry.dialect != "postgresql":
+            return
+        real, after_first_round, proceed = audit.link_pending, threading.Event(), threading.Event()
+        calls = []
+
+        def linking(engine, limit=audit.LINK_BATCH):
+            linked = real(engine, limit)
+            calls.append(linked)
+            if len(calls) == 1:  # the holder's first round is done; it holds the turn until told
+                after_first_round.set()
+                assert proceed.wait(10)
+            return linked
+
+        monkeypatch.setattr(audit, "link_pending", linking)
+
+        def commit(subject: str) -> None:
+            with registry.transaction() as session:
+                audit.append(session, "test", "kept", subject)
+
+        holder = threading.Thread(target=commit, args=("first",))
+        holder.start()
+        assert after_first_round.wait(10)
+        commit("second")  # the turn is taken: returns at once, its entry still waiting
+        with registry.reading() as session:
+            assert [p.subject for p in session.execute(select(AuditPending)).scalars()] == ["second"]
+        proceed.set()
+        holder.join(10)
+        assert calls == [1, 1]  # the holder went round again and linked it
+        with registry.reading() as session:
+            assert session.execute(select(AuditPending)).scalars().all() == []
+        assert [e.subject for e in _entries(registry)] == ["first", "second"]
+    finally:
+        registry.dispose()

@@ -167,10 +167,12 @@ def _api_tokens(env: Mapping[str, str]) -> dict[str, object]:
 
 
 def _oidc_issuer(url: str | None) -> str | None:
+    if not url:
+        return None  # imported only when asked for: authlib's client costs a restart 0.16 s (issue 18)
     from bridge.staff.oidc import check_issuer_url
 
     try:
-        return check_issuer_url(url) if url else None
+        return check_issuer_url(url)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
 

@@ -19,14 +19,18 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import requests
-from authlib.integrations.requests_client import OAuth2Session
-from joserfc import jws, jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
+    from joserfc.jwk import KeySet
+
+# authlib and joserfc are imported where they are used: every sidecar imports this module (the staff login
+# pages), and the two libraries cost a start 0.1-0.2 s, which a restart after a crash pays (issue 18), also
+# where no identity provider is configured.
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 LEEWAY_SECONDS = 60
@@ -113,6 +117,9 @@ class Provider:
             cached = self._keys
         if cached and not refresh and time.monotonic() - cached[0] < JWKS_CACHE_SECONDS:
             return cached[1]
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         document = _get_json(self.metadata()["jwks_uri"], "jwks")
         try:
             key_set = KeySet.import_key_set(document)
@@ -169,6 +176,8 @@ class Provider:
         return Identity(subject, username.strip()[:200], name, roles_claimed)
 
     def _client(self) -> OAuth2Session:
+        from authlib.integrations.requests_client import OAuth2Session
+
         return OAuth2Session(self.config.client_id, self.config.client_secret, scope=self.config.scopes,
                              redirect_uri=self.config.redirect_url, code_challenge_method="S256",
                              token_endpoint_auth_method="client_secret_basic")
@@ -176,6 +185,9 @@ class Provider:
 
 def verify_signature(id_token: str, keys) -> dict[str, Any]:  # noqa: ANN001 - keys(refresh=...) -> KeySet
     """The payload of a JWS signed by one of the provider's keys with an allowed algorithm."""
+    from joserfc import jws, jwt
+    from joserfc.errors import JoseError
+
     try:
         header = jws.extract_compact(id_token.encode()).protected
     except (JoseError, ValueError, TypeError):

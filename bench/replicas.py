@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from bridge.registry.lock_timing import NEVER_WAIT  # noqa: E402
+from bridge.registry.lock_timing import KINDS, can_wait  # noqa: E402
 from delivery.sinks import FakeMoodle, MailSink  # noqa: E402
 from hsm.demo_token import create_demo_token  # noqa: E402
 from reliability.replicas import (LockSampler, RemoteToken, Replicas, Schema, duplicates, events_for,  # noqa: E402
@@ -77,15 +77,15 @@ def run(workdir: Path, token, args: argparse.Namespace, replicas: int, kill: boo
         outcome = group.outcome()
         lock = "edc_registry_lock_statement_seconds"
         kinds = {kind: group.counter(lock, (f"{{{kind},issue}}", f"{{{kind},deliver}}"))
-                 for kind in ("row_lock", "advisory", "skip_locked", "advisory_try")}
+                 for kind in KINDS}
         return {"replicas": replicas, "kill": kill, "done": done, "seconds": elapsed, "acked": acked,
                 "rate": args.events / elapsed, "cpu_ms": 1000 * group.cpu_spent() / max(1, outcome["credentials"]),
                 "busy": group.counter("edc_worker_busy_seconds"),
-                "lock_worker": sum(v for kind, v in kinds.items() if kind not in NEVER_WAIT),
-                "lock_never": sum(v for kind, v in kinds.items() if kind in NEVER_WAIT),
+                "lock_worker": sum(v for kind, v in kinds.items() if can_wait(kind)),
+                "lock_never": sum(v for kind, v in kinds.items() if not can_wait(kind)),
                 "lock_other": group.counter(lock, (",other}",)),
-                "lock_kinds": {kind: v for kind, v in kinds.items() if kind not in NEVER_WAIT},
-                "never_kinds": {kind: v for kind, v in kinds.items() if kind in NEVER_WAIT},
+                "lock_kinds": {kind: v for kind, v in kinds.items() if can_wait(kind)},
+                "never_kinds": {kind: v for kind, v in kinds.items() if not can_wait(kind)},
                 "busy_after": group.counter("edc_worker_busy_seconds", since=at_acked),
                 "pg_wait": sampler.waited(), "pg_wait_after": sampler.waited("workers"),
                 "pg_waits": sampler.by_event(), "pg_waits_after": sampler.by_event("workers"),

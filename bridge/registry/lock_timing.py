@@ -29,7 +29,9 @@ _KEY = "edc_lock_statement"
 _TIMERS: "weakref.WeakKeyDictionary[Engine, LockTimer]" = weakref.WeakKeyDictionary()
 
 
-# The kinds that cannot wait for a lock: the statement skips what is locked, or the call answers false.
+# Every kind kind_of names, and those that cannot wait for a lock: the statement skips what is locked, or
+# the call answers false.
+KINDS = ("row_lock", "advisory", "skip_locked", "advisory_try")
 NEVER_WAIT = frozenset({"skip_locked", "advisory_try"})
 
 

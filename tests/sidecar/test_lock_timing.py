@@ -14,7 +14,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from bridge.registry.lock_timing import NEVER_WAIT, LockTimer, can_wait, kind_of
+from bridge.registry.lock_timing import KINDS, NEVER_WAIT, LockTimer, can_wait, kind_of
 from sidecar.conftest import _with_schema, postgres_url
 
 HOLD = 0.4  # seconds the other transaction keeps its lock
@@ -85,6 +85,7 @@ def _while_held(engine, holder: str, statement: str) -> tuple[dict, bool, LockTi
 def test_statements_are_sorted_by_whether_they_can_wait(statement, kind):
     assert kind_of(statement) == kind
     if kind is not None:
+        assert kind in KINDS
         assert can_wait(kind) is (kind not in NEVER_WAIT)
         assert can_wait(kind) is (kind in ("row_lock", "advisory"))
 

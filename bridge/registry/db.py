@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.registry.compression import DictionaryCache
@@ -89,6 +89,20 @@ class Registry:
         with self._write_lock, self._file_lock():
             with self.sessions.begin() as session:
                 yield session
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection inside one write transaction, locked as `transaction` is: for one or two
+        prebuilt statements on a hot path, where the ORM session's setup and per-statement steps cost
+        more than the statement (issue 18: the email hand-over, once per mail, 0.3 ms less). No audit
+        entry can be appended here: what needs one uses `transaction`."""
+        if self.dialect != "sqlite":
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with self._write_lock, self._file_lock():
+            with self.engine.begin() as connection:
+                yield connection
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:

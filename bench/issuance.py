@@ -18,7 +18,10 @@ the PostgreSQL of --database-url), it prints:
   - the sidecar's peak RSS,
   - for RSA and EDC XML, our seal alone and two peers on the same unsigned document with an in-memory
     RSA-3072 key (python-xmlsec enveloped, signxml XAdES; bench/seal_peers.py) and the ratios of our seal
-    and our pipeline to each (issue 18), and the sidecar's CPU per credential over the pipeline's.
+    and our pipeline to each (issue 18), and the sidecar's CPU per credential over the pipeline's,
+  - for RSA and EDC XML, the bare parts no sidecar can skip, measured alone (an HTTP request under waitress
+    and Flask, an SMTP send and a Moodle call of our sizes, a SQLite commit; bench/service_floor.py), and
+    what the pipeline plus those would cost: how much of the gap to the pipeline is transport and disk.
 The servers it talks to are real and local: `edc-bridge serve`, aiosmtpd and a Moodle-like REST server.
 Targets (issue 4): ratio >= 0.85 for RSA-3072, p95 <= 300 ms idle, <= 8 KB stored per credential,
 RSS <= 200 MB. `--pdf` attaches the printable PDF to each mail (EDC_EMAIL_PDF=1).
@@ -55,6 +58,7 @@ from delivery.sinks import FakeMoodle, MailSink, free_port  # noqa: E402
 from hsm.demo_token import create_demo_token  # noqa: E402
 from hsm.signer import open_seal  # noqa: E402
 import seal_peers  # noqa: E402 - bench/seal_peers.py, beside this file
+import service_floor  # noqa: E402 - bench/service_floor.py, beside this file
 from reliability.harness import Sidecar, make_event, pilot_course, registry_rows, sidecar_env  # noqa: E402
 
 SCHEMA_DIR = REPO.parent / "shared" / "reference" / "edc" / "v1_xsd"
@@ -331,7 +335,17 @@ def run(key_type: str, n: int, latency_samples: int, workers: int, sign_seconds:
     result["verify_ms"] = verify_ms(token, fmt)
     if fmt == "edc-xml" and key_type.startswith("rsa"):
         result["peers"] = peer_signatures(token)
+        result["floor"] = bare_parts(token)
     return result
+
+
+def bare_parts(token) -> dict[str, float]:
+    """The transport and the disk alone, on a credential sealed like the run's (bench/service_floor.py)."""
+    spec, learner = _pilot_inputs()
+    sealed = formats.get("edc-xml").issue(model.Credential(spec, learner, model.Issuance.new()),
+                                          open_seal(token.config, token.seal_label), checks=_checks())
+    event = json.dumps(make_event(0, COURSE_ID), ensure_ascii=False).encode("utf-8")
+    return service_floor.measure(event, sealed)
 
 
 def peer_signatures(token, count: int = 40) -> dict[str, float]:
@@ -375,6 +389,7 @@ def report(r: dict) -> str:
         f"{r['cpu_sidecar_ms'] / r['pipeline_cpu_ms']:.2f}x (goal <= 1.5)",
         *ceilings(r),
         *peer_lines(r),
+        *(service_floor.lines(r["floor"], r["pipeline_cpu_ms"], r["cpu_sidecar_ms"]) if "floor" in r else []),
         f"peak RSS of the sidecar         {r['rss_mb']:.0f} MB",
     ])
 

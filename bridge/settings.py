@@ -214,7 +214,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     workers: int = 2
     worker_processes: int = 0  # 0: the threads run in the server process; N: in N child processes
-    batch: int = 8  # rows a worker claims and stores (issuance) or records (delivery) per transaction
+    batch: int = 16  # rows a worker claims and stores (issuance) or records (delivery) per transaction
     max_delivery_attempts: int = 8
     security_contact: str | None = None
     formats: tuple[str, ...] = field(default_factory=lambda: _all_formats())  # every one; the first is the default
@@ -288,7 +288,7 @@ class Settings:
             public_url=(env.get("EDC_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
             workers=_int(env, "EDC_WORKERS", 2),
             worker_processes=_int(env, "EDC_WORKER_PROCESSES", 0, minimum=0),
-            batch=_int(env, "EDC_BATCH", 8),
+            batch=_int(env, "EDC_BATCH", 16),
             max_delivery_attempts=_int(env, "EDC_MAX_DELIVERY_ATTEMPTS", 8),
             security_contact=env.get("EDC_SECURITY_CONTACT") or None,
             formats=formats,

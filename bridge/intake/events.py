@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 import uuid
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -205,14 +207,105 @@ def store_event(registry: Registry, event: dict[str, Any], auth: Authenticated |
     with ON CONFLICT (idempotency_key) DO NOTHING instead of a SELECT first and an ORM flush, and only
     when nothing went in is the row that holds the key read. A concurrent twin of the same key makes
     our INSERT wait for its transaction and then do nothing (PostgreSQL), so the read sees the twin.
+
+    On SQLite, events that arrive while another is being committed share the next commit (`_Group`).
     """
-    key = idempotency_key(event)
+    waiting = _Waiting(event, idempotency_key(event), auth, window, actor if auth is None else f"moodle:{auth.key_id}")
+    if registry.dialect != "sqlite":
+        return _store_alone(registry, waiting)
+    group = _group_of(registry)
+    with group.queue_lock:
+        group.queue.append(waiting)
+    with group.commit_lock:
+        if not waiting.done:  # else the thread before us committed it with its own
+            with group.queue_lock:
+                taken, group.queue = group.queue, []
+            _store_together(registry, taken)
+    if waiting.error is not None:
+        raise waiting.error
+    assert waiting.stored is not None
+    return waiting.stored
+
+
+@dataclass
+class _Waiting:
+    """One event on its way into the registry, and what came of it."""
+
+    event: dict[str, Any]
+    key: str
+    auth: Authenticated | None
+    window: int
+    actor: str
+    stored: Stored | None = None
+    error: Exception | None = None
+    done: bool = False
+
+
+class _Group:
+    """Group commit for SQLite's one writer (issue 18). Each commit there costs the WAL's write and fsync,
+    0.4 ms of CPU per event, whatever the transaction holds; with a burst of events, the request threads
+    queued on the write lock one by one. Now a thread queues its event and takes the commit lock; the
+    thread that gets it stores every event queued by then in one transaction, and the threads behind it
+    find theirs done. Every event is still committed before its request is answered. An event that
+    fails (a replayed nonce, a row that vanished, a database error) rolls the shared transaction back,
+    and each event of it is then stored alone, exactly as before: one event's fault never fails
+    another's, and nothing of the shared attempt stays."""
+
+    def __init__(self) -> None:
+        self.commit_lock = threading.Lock()
+        self.queue_lock = threading.Lock()
+        self.queue: list[_Waiting] = []
+
+
+_GROUPS: "weakref.WeakKeyDictionary[Registry, _Group]" = weakref.WeakKeyDictionary()
+_GROUPS_LOCK = threading.Lock()
+
+
+def _group_of(registry: Registry) -> _Group:
+    with _GROUPS_LOCK:
+        group = _GROUPS.get(registry)
+        if group is None:
+            group = _GROUPS[registry] = _Group()
+        return group
+
+
+class _StoreAlone(Exception):
+    """Inside a shared transaction: some event needs its own (rolls the shared one back)."""
+
+
+def _store_together(registry: Registry, group: list[_Waiting]) -> None:
+    if len(group) > 1:
+        try:
+            with registry.transaction() as session:
+                stored = [_claim_and_store(session, waiting) for waiting in group]
+                if any(result is None for result in stored):
+                    raise _StoreAlone()
+        except Exception:  # noqa: BLE001 - rolled back whole (a replayed nonce, a database error, a bug in
+            pass  # one event's data...): each below, on its own, where its fault reaches its own request
+        else:
+            for waiting, result in zip(group, stored):
+                waiting.stored, waiting.done = result, True
+            return
+    for waiting in group:
+        try:
+            waiting.stored = _store_alone(registry, waiting)
+        except Exception as exc:  # noqa: BLE001 - handed to the request thread that owns the event
+            waiting.error = exc
+        waiting.done = True
+
+
+def _claim_and_store(session: Session, waiting: _Waiting) -> Stored | None:
+    if waiting.auth is not None:
+        claim_nonce(session, waiting.auth, waiting.window)
+    return _store_once(session, waiting.event, waiting.key, waiting.actor)
+
+
+def _store_alone(registry: Registry, waiting: _Waiting) -> Stored:
+    """The event in a transaction of its own, tried again when a twin committed first."""
     for _attempt in range(3):
         try:
             with registry.transaction() as session:
-                if auth is not None:
-                    claim_nonce(session, auth, window)
-                stored = _store_once(session, event, key, actor if auth is None else f"moodle:{auth.key_id}")
+                stored = _claim_and_store(session, waiting)
                 if stored is not None:
                     return stored
         except IntegrityError:

@@ -11,7 +11,6 @@ import hashlib
 import json
 import threading
 import uuid
-import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 from bridge.edc import inputs
 from bridge.intake.auth import Authenticated, claim_nonce
 from bridge.registry import Registry, audit
-from bridge.registry.db import insert_on_conflict
+from bridge.registry.db import OnePer, insert_on_conflict
 from bridge.registry.models import Issuance
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -257,16 +256,7 @@ class _Group:
         self.queue: list[_Waiting] = []
 
 
-_GROUPS: "weakref.WeakKeyDictionary[Registry, _Group]" = weakref.WeakKeyDictionary()
-_GROUPS_LOCK = threading.Lock()
-
-
-def _group_of(registry: Registry) -> _Group:
-    with _GROUPS_LOCK:
-        group = _GROUPS.get(registry)
-        if group is None:
-            group = _GROUPS[registry] = _Group()
-        return group
+_group_of: OnePer[_Group] = OnePer(_Group)  # one per registry
 
 
 class _StoreAlone(Exception):

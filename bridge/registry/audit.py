@@ -14,7 +14,6 @@ import json
 import logging
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -22,6 +21,7 @@ from sqlalchemy import delete, event, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bridge.registry.db import OnePer
 from bridge.registry.models import AuditEntry, AuditPending
 
 log = logging.getLogger("edc.audit")
@@ -140,16 +140,7 @@ class _Turn:
         self.again = False
 
 
-_TURNS: "weakref.WeakKeyDictionary[Engine, _Turn]" = weakref.WeakKeyDictionary()
-_TURNS_LOCK = threading.Lock()
-
-
-def _turn_of(engine: Engine) -> _Turn:
-    with _TURNS_LOCK:
-        turn = _TURNS.get(engine)
-        if turn is None:
-            turn = _TURNS[engine] = _Turn()
-        return turn
+_turn_of: OnePer[_Turn] = OnePer(_Turn)  # one per engine
 
 
 def _link_after_commit(engine: Engine) -> None:

@@ -12,8 +12,9 @@ import contextlib
 import fcntl
 import functools
 import threading
+import weakref
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Generic, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bridge.registry.compression import DictionaryCache
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
 MIGRATION_LOCK_KEY = 0x45444342  # "EDCB"
 
 
@@ -82,13 +84,8 @@ class Registry:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on any exception."""
-        if self.dialect != "sqlite":
-            with self.sessions.begin() as session:
-                yield session
-            return
-        with self._write_lock, self._file_lock():
-            with self.sessions.begin() as session:
-                yield session
+        with self._writer(), self.sessions.begin() as session:
+            yield session
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -96,13 +93,17 @@ class Registry:
         prebuilt statements on a hot path, where the ORM session's setup and per-statement steps cost
         more than the statement (issue 18: the email hand-over, once per mail, 0.3 ms less). No audit
         entry can be appended here: what needs one uses `transaction`."""
+        with self._writer(), self.engine.begin() as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _writer(self) -> Iterator[None]:
+        """SQLite: this process's writers queue on a lock, other processes' on a file lock; PostgreSQL: nothing."""
         if self.dialect != "sqlite":
-            with self.engine.begin() as connection:
-                yield connection
+            yield
             return
         with self._write_lock, self._file_lock():
-            with self.engine.begin() as connection:
-                yield connection
+            yield
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:
@@ -246,3 +247,23 @@ def insert_on_conflict(dialect: str):  # noqa: ANN201 - SQLAlchemy's dialect-spe
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
+
+
+class OnePer(Generic[T]):
+    """One `T` per live object (an engine, a registry), made on first use and gone with that object.
+
+    For state a process keeps beside a registry without the registry knowing it: whose turn it is to
+    link the audit chain (bridge/registry/audit.py), the events waiting for a shared commit
+    (bridge/intake/events.py)."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._made: "weakref.WeakKeyDictionary[object, T]" = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, owner: object) -> T:
+        with self._lock:
+            made = self._made.get(owner)
+            if made is None:
+                made = self._made[owner] = self._make()
+            return made

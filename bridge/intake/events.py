@@ -222,7 +222,8 @@ def store_event(registry: Registry, event: dict[str, Any], auth: Authenticated |
             _store_together(registry, taken)
     if waiting.error is not None:
         raise waiting.error
-    assert waiting.stored is not None
+    if waiting.stored is None:  # only if the thread storing it stopped half-way (it is then rolled back)
+        raise RuntimeError("the event was not stored: the thread storing it stopped; send it again")
     return waiting.stored
 
 

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bridge.registry.compression import DictionaryCache
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-T = TypeVar("T")
 MIGRATION_LOCK_KEY = 0x45444342  # "EDCB"
 
 
@@ -247,6 +246,9 @@ def insert_on_conflict(dialect: str):  # noqa: ANN201 - SQLAlchemy's dialect-spe
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
+
+
+T = TypeVar("T")
 
 
 class OnePer(Generic[T]):

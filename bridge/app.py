@@ -1,7 +1,8 @@
 """The Flask application factory: one `Context` (settings, registry, seal, channels, metrics) per app.
 
-Everything an endpoint or a worker thread needs hangs off `app.extensions["edc"]`, built here once,
-so a test can build a complete, isolated sidecar from a `Settings` object and nothing else.
+Everything an endpoint or a worker thread needs hangs off `app.extensions["edc"]`, built once by
+bridge/assembly.py (here, or by `edc-bridge serve` before it imports this module), so a test can build a
+complete, isolated sidecar from a `Settings` object and nothing else.
 """
 from __future__ import annotations
 
@@ -13,85 +14,14 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter, ValidationError
 
 from bridge.api import credentials, errors, europass, health, intake, learner, openid4vci, programmes, verify
-from bridge.edc import inputs
-from bridge.metrics import Metrics
 from bridge.api import bulk as bulk_api, status
+from bridge.assembly import Background, build_context, start_background
+from bridge.edc import inputs
 from bridge.registry import Registry
-from bridge.status_service import StatusService
-from bridge.settings import Settings, SettingsError
-from bridge.trusted_lists_source import TrustedListsSource
-from bridge.worker import Context, Worker
+from bridge.settings import Settings
+from bridge.worker import Context
 
 log = logging.getLogger("edc.app")
-
-
-def build_channels(settings: Settings) -> dict[str, Any]:
-    """The configured delivery channels (a channel is on when its endpoint is configured)."""
-    channels: dict[str, Any] = {}
-    if settings.smtp_url:
-        from bridge.delivery.email import EmailChannel, parse_smtp_url
-
-        channels["email"] = EmailChannel(parse_smtp_url(settings.smtp_url), settings.mail_from)
-    if settings.moodle_url:
-        from bridge.delivery.moodle import MoodleChannel
-
-        channels["moodle"] = MoodleChannel(settings.moodle_url, settings.moodle_token or "")
-    return channels
-
-
-def build_seal_provider(settings: Settings):
-    from hsm.config import TokenConfig
-    from hsm.signer import SealProvider
-
-    # A callable, so a corrected PIN file is read again on the next attempt without a restart.
-    return SealProvider(lambda: TokenConfig.from_env(dict(settings.token_env)))
-
-
-def load_trust_anchors(settings: Settings) -> list:
-    from bridge.edc import trust
-    from hsm.config import default_trust_anchors_file
-
-    path = settings.trust_anchors or default_trust_anchors_file(dict(settings.token_env))
-    return trust.load_anchors(path) if path else []
-
-
-def load_tsa_anchors(settings: Settings) -> list | None:
-    """EDC_TSA_TRUST_ANCHORS: the CAs whose time-stamping authorities are believed; None: the seal's anchors."""
-    if not settings.tsa_trust_anchors:
-        return None
-    from bridge.edc import trust
-
-    try:
-        return trust.load_anchors(settings.tsa_trust_anchors)
-    except (OSError, ValueError) as exc:
-        raise SettingsError(f"EDC_TSA_TRUST_ANCHORS names {settings.tsa_trust_anchors}, which is not a readable "
-                            f"PEM file ({type(exc).__name__})") from None
-
-
-def load_schema(settings: Settings):
-    if not settings.schema_dir:
-        return None
-    from bridge.edc.schema_check import EdcSchema
-
-    return EdcSchema(settings.schema_dir)
-
-
-def load_ob3_schema(settings: Settings):
-    """1EdTech's Open Badges 3.0 JSON Schema (EDC_OB3_SCHEMA), compiled once; None when not configured."""
-    if not settings.ob3_schema:
-        return None
-    from bridge.edc.ob3_schema import Ob3Schema
-
-    return Ob3Schema(settings.ob3_schema)
-
-
-def load_shapes(settings: Settings):
-    """The EU's ELM v3 shapes (EDC_SHACL_DIR), parsed once per process; None when not configured."""
-    if not settings.shacl_dir:
-        return None
-    from bridge.edc.shacl_check import ElmShapes
-
-    return ElmShapes.from_dir(settings.shacl_dir, settings.jsonld_context_dir, settings.shacl_check)
 
 
 class InputJSONProvider(DefaultJSONProvider):
@@ -119,26 +49,20 @@ class MoodleIdConverter(BaseConverter):
 
 
 def create_app(config: Settings | None = None, *, seals: Any = None, channels: dict[str, Any] | None = None,
-               registry: Registry | None = None) -> Flask:
-    """The sidecar. `seals`, `channels` and `registry` may be passed in (tests); else built from `config`."""
-    settings = config or Settings.from_env()
+               registry: Registry | None = None, context: Context | None = None,
+               background: Background | None = None) -> Flask:
+    """The sidecar. `seals`, `channels` and `registry` may be passed in (tests); else built from `config`.
+
+    `edc-bridge serve` passes the `context` it built (bridge/assembly.py) and attaches the worker after
+    its socket listens (`attach_background`); a test may pass a `background` it started itself.
+    """
+    settings = context.settings if context is not None else (config or Settings.from_env())
     app = Flask(__name__)
     app.json = InputJSONProvider(app)
     app.url_map.converters["id"] = MoodleIdConverter
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.config["JSON_SORT_KEYS"] = False
-    registry = registry or Registry(settings.database_url)
-    metrics = Metrics()
-    metrics.watch_registry(registry)
-    ctx = Context(settings=settings, registry=registry, seals=seals or build_seal_provider(settings),
-                  schema=load_schema(settings), shapes=load_shapes(settings), ob3_schema=load_ob3_schema(settings),
-                  channels=build_channels(settings) if channels is None else channels,
-                  metrics=metrics)
-    ctx.trust_anchors = load_trust_anchors(settings)
-    ctx.tsa_anchors = load_tsa_anchors(settings)
-    ctx.trusted_lists = TrustedListsSource.from_settings(settings)  # EDC_TRUSTED_LISTS; None when not set
-    ctx.seal = ctx.seals  # the name the web pages use
-    ctx.status = StatusService(ctx)  # GET /status/<uuid>, and how /verify looks a credential's status up
+    ctx = context or build_context(settings, seals=seals, channels=channels, registry=registry)
     app.extensions["edc"] = ctx
 
     errors.install(app)
@@ -147,18 +71,17 @@ def create_app(config: Settings | None = None, *, seals: Any = None, channels: d
         app.register_blueprint(blueprint)
     _public_verification(app, settings)
 
-    if settings.start_background:
-        if settings.worker_processes:
-            from bridge.worker_processes import Supervisor, shared_events
-
-            ctx.wake, ctx.deliveries_due = shared_events()
-            supervisor = Supervisor(settings, ctx.wake, ctx.deliveries_due)
-            supervisor.start()
-            app.extensions["edc_worker_processes"] = supervisor
-        runner = Worker(ctx, working=not settings.worker_processes)  # the scheduler runs here either way
-        runner.start()
-        app.extensions["edc_worker"] = runner
+    if background is None and context is None and settings.start_background:
+        background = start_background(ctx)
+    if background is not None:
+        attach_background(app, background)
     return app
+
+
+def attach_background(app: Flask, background: Background) -> None:
+    """The worker (and its processes) that `stop_app` stops with this app."""
+    app.extensions["edc_background"] = background
+    app.extensions["edc_worker"] = background.worker
 
 
 def _public_verification(app: Flask, settings: Settings) -> None:
@@ -183,10 +106,7 @@ def _public_verification(app: Flask, settings: Settings) -> None:
 
 
 def stop_app(app: Flask) -> None:
-    """Stop the worker threads and the scheduler (tests, shutdown)."""
-    runner = app.extensions.get("edc_worker")
-    if runner is not None:
-        runner.stop()
-    supervisor = app.extensions.get("edc_worker_processes")
-    if supervisor is not None:
-        supervisor.stop()
+    """Stop the worker threads, the scheduler and the worker processes (tests, shutdown)."""
+    background = app.extensions.get("edc_background")
+    if background is not None:
+        background.stop()

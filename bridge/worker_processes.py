@@ -32,13 +32,12 @@ def shared_events() -> tuple[Any, Any]:
 def child_main(settings: Settings, wake: Any, deliveries_due: Any, parent_pid: int) -> None:
     """Entry point of one worker process."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
-    from bridge.app import build_channels, build_seal_provider, load_schema, load_shapes
+    from bridge.assembly import build_context
     from bridge.registry import Registry
-    from bridge.worker import Context, Worker
+    from bridge.worker import Worker
 
-    ctx = Context(settings=settings, registry=Registry(settings.database_url, migrate=False),
-                  seals=build_seal_provider(settings), schema=load_schema(settings), shapes=load_shapes(settings),
-                  channels=build_channels(settings), wake=wake, deliveries_due=deliveries_due)
+    ctx = build_context(settings, registry=Registry(settings.database_url, migrate=False))  # the server migrated
+    ctx.wake, ctx.deliveries_due = wake, deliveries_due
     runner = Worker(ctx, working=True, scheduling=False)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

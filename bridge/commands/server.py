@@ -156,7 +156,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not one line per job run
-    from bridge.app import create_app, stop_app
+    from bridge.assembly import build_context, start_background
     from bridge.settings import Settings, SettingsError
 
     env = _demo_environment(dict(os.environ)) if args.demo else dict(os.environ)
@@ -169,8 +169,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"edc-bridge serve: {exc}", file=sys.stderr)
         return 2
     sink = start_mail_sink(MAIL_DIR) if args.demo and settings.smtp_url == f"smtp://127.0.0.1:{DEMO_SMTP_PORT}" else None
-    app = create_app(settings)
-    ctx = app.extensions["edc"]
+    ctx = build_context(settings)
+    from bridge.app import attach_background, create_app, stop_app
+
+    app = create_app(context=ctx)
+    # Listening before the worker starts: a port already taken stops here, before a second worker runs;
+    # and after a crash, Moodle's resent events wait in the socket's backlog while the worker takes back
+    # its predecessor's work, instead of being refused (bridge/assembly.py).
+    try:
+        server = _listen(app, args)
+    except OSError as exc:
+        print(f"edc-bridge serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        if sink is not None:
+            sink.stop()
+        return 2
+    if settings.start_background:
+        attach_background(app, start_background(ctx))
     base = f"http://{args.host}:{args.port}"
     print(f"edc-bridge listening on {base}  (registry: {ctx.registry!r}, workers: {settings.workers}, "
           f"channels: {', '.join(settings.channels) or 'none'})")
@@ -206,14 +220,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         refresh_on_sighup(ctx.seals)  # `kill -HUP` after `edc-hsm activate` switches seals at once
     except ImportError:
         pass
-    import waitress
-
     try:
-        proxy = os.environ.get("EDC_TRUSTED_PROXY")  # behind a reverse proxy: the rate limit needs client addresses
-        options = dict(trusted_proxy=proxy, trusted_proxy_count=1,
-                       trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}) if proxy else {}
-        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="edc-bridge",
-                       clear_untrusted_proxy_headers=True, **options)
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
@@ -223,6 +231,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if sink is not None:
                 sink.stop()
     return 0
+
+
+def _listen(app: Any, args: argparse.Namespace) -> Any:
+    """The waitress server, bound and listening; it serves once `run()` is called."""
+    import waitress
+
+    proxy = os.environ.get("EDC_TRUSTED_PROXY")  # behind a reverse proxy: the rate limit needs client addresses
+    options = dict(trusted_proxy=proxy, trusted_proxy_count=1,
+                   trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}) if proxy else {}
+    return waitress.create_server(app, host=args.host, port=args.port, threads=args.threads, ident="edc-bridge",
+                                  clear_untrusted_proxy_headers=True, **options)
 
 
 # --- audit verify --------------------------------------------------------------------------------

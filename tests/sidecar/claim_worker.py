@@ -13,7 +13,7 @@ import sys
 from sqlalchemy import select
 
 from bridge import worker
-from bridge.app import build_seal_provider
+from bridge.assembly import build_seal_provider
 from bridge.registry import Registry
 from bridge.registry.models import Issuance
 from bridge.settings import Settings

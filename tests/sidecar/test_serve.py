@@ -69,6 +69,31 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _serve_env(tmp_path: Path, token, smtp_port: int, secret: str, processes: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDC_")}
+    env.update(token_env(token), EDC_DATABASE_URL=f"sqlite:///{tmp_path}/registry.sqlite3",
+               EDC_INTAKE_KEYS=f"demo={secret}",
+               EDC_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}", EDC_MAIL_FROM="credentials@uni.example",
+               EDC_STAFF_TOKEN="serve-staff", EDC_PUBLIC_URL="https://edc.uni.example", EDC_EMAIL_PDF="1",
+               EDC_TRUST_ANCHORS=str(token.ca_cert_path), EDC_WORKER_PROCESSES=processes)
+    return env
+
+
+def test_a_port_already_taken_is_a_clear_error_before_any_worker_starts(tmp_path, ec_token, smtp_sink):
+    controller, _, _ = smtp_sink
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = _serve_env(tmp_path, ec_token, controller.port, "serve-test-secret-0123456789", "1")
+        done = subprocess.run([sys.executable, "-m", "bridge.cli", "serve", "--port", str(port)], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+    assert "listening on" not in done.stdout  # it never claimed to serve
+    assert "serve-test-secret" not in done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("processes", ["0", "1"], ids=["threads", "worker-process"])
 def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, capsys, processes):
     controller, received, arrived = smtp_sink
@@ -78,11 +103,7 @@ def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, 
     key_file = tmp_path / "intake-key"
     key_file.write_text(secret + "\n")
     database = f"sqlite:///{tmp_path}/registry.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDC_")}
-    env.update(token_env(ec_token), EDC_DATABASE_URL=database, EDC_INTAKE_KEYS=f"demo={secret}",
-               EDC_SMTP_URL=f"smtp://127.0.0.1:{controller.port}", EDC_MAIL_FROM="credentials@uni.example",
-               EDC_STAFF_TOKEN="serve-staff", EDC_PUBLIC_URL="https://edc.uni.example", EDC_EMAIL_PDF="1",
-               EDC_TRUST_ANCHORS=str(ec_token.ca_cert_path), EDC_WORKER_PROCESSES=processes)
+    env = _serve_env(tmp_path, ec_token, controller.port, secret, processes)
     server = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--port", str(port)], cwd=REPO, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

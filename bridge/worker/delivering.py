@@ -201,17 +201,23 @@ def _attempt_all(ctx: Context, delivery_ids: list[int],
 def _send(ctx: Context, delivery_id: int, channel_name: str, job: DeliveryJob) -> DeliveryError | None:
     channel = ctx.channels.get(channel_name)
     error: DeliveryError | None = None
+    handed = [False]  # the channel reached its point of no return (email: all of DATA but the final ".")
     try:
         if channel is None:
             raise DeliveryError(f"channel {channel_name!r} is not configured in this process", retryable=True)
         if _takes_commit_point(channel):
-            channel.deliver(job, commit_point=lambda: _hand_over(ctx, delivery_id))
+            def commit_point() -> None:
+                _hand_over(ctx, delivery_id)
+                handed[0] = True
+            channel.deliver(job, commit_point=commit_point)
         else:
             channel.deliver(job)
     except DeliveryError as exc:
         error = exc
     except Exception as exc:  # noqa: BLE001 - a channel bug must not kill the worker; it is retried and visible
         error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+    if error is not None and handed[0]:
+        _take_back_hand_over(ctx, delivery_id)
     if ctx.metrics:
         ctx.metrics.delivery_attempts.labels(channel_name, "sent" if error is None else "error").inc()
     return error
@@ -248,10 +254,24 @@ def _hand_over(ctx: Context, delivery_id: int) -> None:
                             "the worker that holds it now sends it", retryable=True)
 
 
+def _take_back_hand_over(ctx: Context, delivery_id: int) -> None:
+    """The server answered the final step with a refusal: the delivery is pending again, at once.
+
+    Outcomes are written once per batch (_record_attempts); left 'handed_over' until then, a crash in
+    between would count a refused mail as sent. Rare (a refusal after the whole message), so one UPDATE.
+    """
+    with ctx.registry.connection() as connection:
+        connection.execute(_UNDO_HAND_OVER, {"delivery": delivery_id, "worker": ctx.worker_id})
+
+
 _HAND_OVER = _DELIVERIES.update().where(
     _DELIVERIES.c.id == bindparam("delivery"), _DELIVERIES.c.state == "pending",
     _DELIVERIES.c.claimed_by == bindparam("worker"), _DELIVERIES.c.claimed_until.is_not(None)
 ).values(state="handed_over")
+_UNDO_HAND_OVER = _DELIVERIES.update().where(
+    _DELIVERIES.c.id == bindparam("delivery"), _DELIVERIES.c.state == "handed_over",
+    _DELIVERIES.c.claimed_by == bindparam("worker")
+).values(state="pending")
 
 
 def recover_handed_over(ctx: Context) -> int:

@@ -74,6 +74,8 @@ class _Collector:
         # The server has read the whole message including the final "." and queues it, as a real MTA
         # does before it answers; holding after that is the moment between "the server has it" and
         # "the client has heard 250" (a client that dies now never learns the message went through).
+        if self.sink.refuse_data:  # the server read the whole message, then refuses it (content filter)
+            return self.sink.refuse_data
         if not hasattr(session, "edc_connection"):
             session.edc_connection = self.sink._next_connection()
         self.sink._accept(envelope.rcpt_tos, envelope.original_content or envelope.content, session.edc_connection)
@@ -132,6 +134,7 @@ class MailSink:
         self._connections = 0
         self.hold_at: str | None = None  # "RCPT" or "DATA": stall the conversation there until release()
         self.held = threading.Event()  # set when a conversation reached hold_at
+        self.refuse_data: str | None = None  # e.g. "554 5.7.1 rejected": the answer to the final "."
         self._released = threading.Event()
         self._lock = threading.Lock()
         self._controller: Controller | None = None

@@ -7,6 +7,7 @@ schema, dropped afterwards. Without either, the PostgreSQL variants are skipped,
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import threading
@@ -21,6 +22,7 @@ from bridge.app import create_app, stop_app
 from bridge.delivery import DeliveryError, DeliveryJob
 from bridge.intake.auth import signed_headers
 from bridge.settings import Settings
+from tests.delivery.conftest import mail_sink  # noqa: F401 - the loopback SMTP server, for mailing_app
 
 REPO = Path(__file__).resolve().parents[2]
 PILOT = REPO / "examples" / "pilot"
@@ -109,6 +111,22 @@ def channels() -> dict[str, RecordingChannel]:
 @pytest.fixture
 def app(settings, channels):
     application = create_app(settings, channels=channels)
+    yield application
+    stop_app(application)
+    application.extensions["edc"].registry.dispose()
+
+
+MAIL_FROM = "credentials@edc.example.test"
+
+
+@pytest.fixture
+def mailing_app(settings, mail_sink):
+    """The sidecar with the real email channel (to the loopback SMTP server) and a recording Moodle."""
+    from bridge.delivery.email import EmailChannel, parse_smtp_url
+
+    channels = {"email": EmailChannel(parse_smtp_url(mail_sink.url), MAIL_FROM, timeout=5),
+                "moodle": RecordingChannel("moodle")}
+    application = create_app(dataclasses.replace(settings, mail_from=MAIL_FROM), channels=channels)
     yield application
     stop_app(application)
     application.extensions["edc"].registry.dispose()

@@ -2,29 +2,14 @@
 outcomes are written: a crash in between must not count a refused mail as sent (bridge/worker/delivering.py)."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
-import pytest
 from sqlalchemy import select, update
 
 from bridge import worker
-from bridge.app import create_app, stop_app
-from bridge.delivery.email import EmailChannel, parse_smtp_url
 from bridge.registry.models import Delivery
 from bridge.worker import delivering
-from tests.delivery.conftest import mail_sink  # noqa: F401 - the loopback SMTP server fixture, shared
-from tests.sidecar.conftest import RecordingChannel, make_event, pilot_spec, post_event, put_spec
-
-
-@pytest.fixture
-def mailing_app(settings, mail_sink):
-    channels = {"email": EmailChannel(parse_smtp_url(mail_sink.url), "credentials@edc.example.test", timeout=5),
-                "moodle": RecordingChannel("moodle")}
-    app = create_app(dataclasses.replace(settings, start_background=False), channels=channels)
-    yield app
-    stop_app(app)
-    app.extensions["edc"].registry.dispose()
+from tests.sidecar.conftest import make_event, pilot_spec, post_event, put_spec
 
 
 def _email_row(ctx) -> Delivery:

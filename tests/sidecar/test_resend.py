@@ -1,36 +1,18 @@
 """Staff send a delivered credential again: a new message through a real SMTP server, audited, refused where wrong."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import pytest
 from sqlalchemy import select, update
 
 from bridge import worker
-from bridge.app import create_app, stop_app
-from bridge.delivery.email import EmailChannel, parse_smtp_url
 from bridge.delivery.messages import message_id
 from bridge.registry import audit
 from bridge.registry.db import Registry
 from bridge.registry.models import AuditEntry, Credential, Delivery
-from tests.delivery.conftest import mail_sink  # noqa: F401 - the loopback SMTP server fixture, shared
-from tests.sidecar.conftest import (STAFF_HEADERS, RecordingChannel, downgraded, make_event, pilot_spec, post_event,
+from tests.sidecar.conftest import (MAIL_FROM, STAFF_HEADERS, downgraded, make_event, pilot_spec, post_event,
                                    put_spec)
-
-MAIL_FROM = "credentials@edc.example.test"
-
-
-@pytest.fixture
-def mailing_app(settings, mail_sink):
-    """The sidecar with the real email channel (to the loopback SMTP server) and a recording Moodle."""
-    channels = {"email": EmailChannel(parse_smtp_url(mail_sink.url), MAIL_FROM, timeout=5),
-                "moodle": RecordingChannel("moodle")}
-    app = create_app(dataclasses.replace(settings, mail_from=MAIL_FROM), channels=channels)
-    yield app
-    stop_app(app)
-    app.extensions["edc"].registry.dispose()
-
 
 def _issued_email(ctx) -> Delivery:
     with ctx.registry.reading() as s:

@@ -80,7 +80,8 @@ def fresh_schema(url: str) -> str:
 
 def burst(workdir: Path, token_dir: Path, args: argparse.Namespace, kills: int) -> dict:
     mail, moodle = MailSink(keep_messages=False).start(), FakeMoodle().start()
-    extra = {"EDC_WORKERS": "2", "EDC_RETRY_BASE_SECONDS": "0.3", "EDC_RETRY_MAX_SECONDS": "2"}
+    extra = {"EDC_WORKERS": "2", "EDC_RETRY_BASE_SECONDS": "0.3", "EDC_RETRY_MAX_SECONDS": "2",
+             "EDC_WORKER_PROCESSES": str(args.processes)}
     if args.database_url:
         extra["EDC_DATABASE_URL"] = fresh_schema(args.database_url)
     sidecar = Sidecar(workdir, free_port(), sidecar_env(workdir, token_dir, mail.url, moodle.url, moodle.token,
@@ -134,6 +135,8 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--database-url", help="a PostgreSQL URL (a fresh schema per run); default SQLite")
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--processes", type=int, default=0,
+                        help="EDC_WORKER_PROCESSES for the sidecar (default 0: worker threads in the server process)")
     args = parser.parse_args()
     for package in ("bridge", "hsm"):  # the bytecode an installed sidecar has (see the docstring)
         compileall.compile_dir(str(REPO / package), quiet=1)

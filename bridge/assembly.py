@@ -9,12 +9,14 @@ serve` starts the worker only once its socket listens (bridge/commands/server.py
 Tried and measured (issue 18, bench/crash_recovery.py): starting the worker before the web layer is
 imported brings the first mail after a restart ~0.1 s sooner, but the HTTP intake ~0.2 s later, and in
 a burst the intake's downtime is what the senders wait out; the ratio was no better (1.20-1.26 against
-1.22-1.31, alternating runs), so the app comes first.
+1.22-1.31, alternating runs), so the app comes first. Worker *processes* are another matter: they run
+on another core, so `serve` spawns them before its own imports and they wait for the migrated registry
+(bridge/worker_processes.py); 1.41 -> 1.24 with EDC_WORKER_PROCESSES=1.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.metrics import Metrics
 from bridge.registry import Registry
@@ -22,6 +24,9 @@ from bridge.settings import Settings, SettingsError
 from bridge.status_service import StatusService
 from bridge.trusted_lists_source import TrustedListsSource
 from bridge.worker import Context, Worker
+
+if TYPE_CHECKING:
+    from bridge.worker_processes import Supervisor
 
 
 def build_channels(settings: Settings) -> dict[str, Any]:
@@ -118,7 +123,7 @@ class Background:
     (EDC_WORKER_PROCESSES) when configured."""
 
     worker: Worker
-    processes: Any = None  # bridge.worker_processes.Supervisor | None
+    processes: Supervisor | None = None
 
     def stop(self) -> None:
         self.worker.stop()
@@ -126,15 +131,19 @@ class Background:
             self.processes.stop()
 
 
-def start_background(ctx: Context) -> Background:
-    """Start the worker (after taking back a crashed predecessor's work) and, if asked, its processes."""
-    processes = None
-    if ctx.settings.worker_processes:
-        from bridge.worker_processes import Supervisor, shared_events
+def start_background(ctx: Context, processes: Supervisor | None = None) -> Background:
+    """Start the worker (after taking back a crashed predecessor's work) and, if asked, its processes.
 
-        ctx.wake, ctx.deliveries_due = shared_events()
-        processes = Supervisor(ctx.settings, ctx.wake, ctx.deliveries_due)
+    `processes` is a Supervisor started earlier (`edc-bridge serve` starts it first, so its children load
+    their libraries while this process does); with EDC_WORKER_PROCESSES and none given, one starts here."""
+    if ctx.settings.worker_processes and processes is None:
+        from bridge.worker_processes import Supervisor
+
+        processes = Supervisor(ctx.settings)
         processes.start()
+    if processes is not None:
+        ctx.wake, ctx.deliveries_due = processes.wake, processes.deliveries_due
+        processes.registry_ready()  # this process has migrated the registry (build_context)
     worker = Worker(ctx, working=not ctx.settings.worker_processes)  # the scheduler runs here either way
     worker.start()
     return Background(worker, processes)

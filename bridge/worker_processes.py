@@ -7,6 +7,11 @@ issuing and delivery threads with their own registry connections and their own t
 the work through the registry exactly as separate sidecar replicas do (leases, SKIP LOCKED), and two
 shared events wake them when the API queues work. A child whose server dies (even by SIGKILL) exits by
 itself; the server restarts a child that died.
+
+`edc-bridge serve` starts the children first, before it imports the web layer: after a crash the server
+and its children load their libraries at the same time, on different cores, instead of one after the
+other (issue 18). A child waits for `registry_ready`, set once the server has migrated the registry,
+before it touches the registry.
 """
 from __future__ import annotations
 
@@ -29,18 +34,21 @@ def shared_events() -> tuple[Any, Any]:
     return _spawn.Event(), _spawn.Event()
 
 
-def child_main(settings: Settings, wake: Any, deliveries_due: Any, parent_pid: int) -> None:
+def child_main(settings: Settings, wake: Any, deliveries_due: Any, parent_pid: int, registry_ready: Any) -> None:
     """Entry point of one worker process."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
-    from bridge.assembly import build_context
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    from bridge.assembly import build_context  # while the server imports and migrates (module docstring)
     from bridge.registry import Registry
     from bridge.worker import Worker
 
+    while not registry_ready.wait(0.2):  # the server migrates the registry; nothing of ours touches it before
+        if stopping.is_set() or os.getppid() != parent_pid:
+            return
     ctx = build_context(settings, registry=Registry(settings.database_url, migrate=False))  # the server migrated
     ctx.wake, ctx.deliveries_due = wake, deliveries_due
     runner = Worker(ctx, working=True, scheduling=False)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     runner.start()
     while not stopping.wait(0.5):
         if os.getppid() != parent_pid:  # the server died without telling us: do not linger as an orphan
@@ -49,17 +57,25 @@ def child_main(settings: Settings, wake: Any, deliveries_due: Any, parent_pid: i
 
 
 class Supervisor:
-    """Starts the children and restarts any that dies; `stop()` asks them to finish and waits."""
+    """Starts the children and restarts any that dies; `stop()` asks them to finish and waits.
 
-    def __init__(self, settings: Settings, wake: Any, deliveries_due: Any) -> None:
-        self.settings, self.wake, self.deliveries_due = settings, wake, deliveries_due
+    `registry_ready()` lets the children begin (the server calls it once the registry is migrated);
+    `wake` and `deliveries_due` are the events the server's API sets (its Context's)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.wake, self.deliveries_due = shared_events()
+        self._ready = _spawn.Event()
         self.children: list[Any] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def registry_ready(self) -> None:
+        self._ready.set()
+
     def _start_child(self) -> Any:
         child = _spawn.Process(target=child_main, name="edc-worker-process", daemon=True,
-                               args=(self.settings, self.wake, self.deliveries_due, os.getpid()))
+                               args=(self.settings, self.wake, self.deliveries_due, os.getpid(), self._ready))
         child.start()
         return child
 

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -152,11 +153,17 @@ def load_pilot_courses(registry) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Start order (issue 18): the socket first, then the worker processes, then everything else.
+
+    The socket: a port already taken stops here, before any worker runs; and after a crash, Moodle's
+    resent events wait in its backlog until the server answers, instead of being refused. The worker
+    processes (EDC_WORKER_PROCESSES) next: they load their libraries while this process loads its own,
+    on another core, and begin once the registry is migrated (bridge/worker_processes.py).
+    """
     level = (os.environ.get("EDC_LOG_LEVEL") or "INFO").upper()
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not one line per job run
-    from bridge.assembly import build_context, start_background
     from bridge.settings import Settings, SettingsError
 
     env = _demo_environment(dict(os.environ)) if args.demo else dict(os.environ)
@@ -168,23 +175,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"edc-bridge serve: {exc}", file=sys.stderr)
         return 2
-    sink = start_mail_sink(MAIL_DIR) if args.demo and settings.smtp_url == f"smtp://127.0.0.1:{DEMO_SMTP_PORT}" else None
-    ctx = build_context(settings)
-    from bridge.app import attach_background, create_app, stop_app
-
-    app = create_app(context=ctx)
-    # Listening before the worker starts: a port already taken stops here, before a second worker runs;
-    # and after a crash, Moodle's resent events wait in the socket's backlog while the worker takes back
-    # its predecessor's work, instead of being refused (bridge/assembly.py).
     try:
-        server = _listen(app, args)
+        sockets = _bind(args.host, args.port)
     except OSError as exc:
         print(f"edc-bridge serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
-        if sink is not None:
-            sink.stop()
         return 2
-    if settings.start_background:
-        attach_background(app, start_background(ctx))
+    processes = None
+    if settings.worker_processes and settings.start_background:
+        from bridge.worker_processes import Supervisor
+
+        processes = Supervisor(settings)
+        processes.start()
+    sink = start_mail_sink(MAIL_DIR) if args.demo and settings.smtp_url == f"smtp://127.0.0.1:{DEMO_SMTP_PORT}" else None
+    try:
+        from bridge.app import attach_background, create_app, stop_app
+        from bridge.assembly import build_context, start_background
+
+        ctx = build_context(settings)  # migrates the registry
+        if processes is not None:
+            processes.registry_ready()
+        app = create_app(context=ctx)
+        server = _listen(app, sockets, args)
+        if settings.start_background:
+            attach_background(app, start_background(ctx, processes))
+    except BaseException:
+        for part in (processes, sink):
+            if part is not None:
+                part.stop()
+        raise
     base = f"http://{args.host}:{args.port}"
     print(f"edc-bridge listening on {base}  (registry: {ctx.registry!r}, workers: {settings.workers}, "
           f"channels: {', '.join(settings.channels) or 'none'})")
@@ -233,14 +251,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _listen(app: Any, args: argparse.Namespace) -> Any:
-    """The waitress server, bound and listening; it serves once `run()` is called."""
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on every address `host` names (as waitress would bind them), made before anything
+    else starts; OSError when the port is taken or the host unknown."""
+    sockets: list[socket.socket] = []
+    try:
+        for family, _, _, _, address in dict.fromkeys(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                         flags=socket.AI_PASSIVE)):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # "::" and "0.0.0.0" apart, as waitress
+            sock.bind(address)
+            sock.listen(1024)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _listen(app: Any, sockets: list[socket.socket], args: argparse.Namespace) -> Any:
+    """The waitress server on the sockets `_bind` made; it serves once `run()` is called."""
     import waitress
 
     proxy = os.environ.get("EDC_TRUSTED_PROXY")  # behind a reverse proxy: the rate limit needs client addresses
     options = dict(trusted_proxy=proxy, trusted_proxy_count=1,
                    trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}) if proxy else {}
-    return waitress.create_server(app, host=args.host, port=args.port, threads=args.threads, ident="edc-bridge",
+    return waitress.create_server(app, sockets=sockets, threads=args.threads, ident="edc-bridge",
                                   clear_untrusted_proxy_headers=True, **options)
 
 

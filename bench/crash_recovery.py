@@ -13,8 +13,9 @@ must not leave its work waiting out its lease (bridge/registry/liveness.py).
 
 Where a kill's cost goes (measured, issue 18): the in-flight work taken back is small (at most a
 batch per thread) and the WAL stays small, so with the lease out of the way a kill costs about one
-restart, kill to /healthz; that restart is almost all Python importing the sidecar. The bench first
-byte-compiles bridge/ and hsm/, as installing the sidecar does: in a work tree whose sources changed
+restart, kill to /healthz; that restart is almost all Python importing the sidecar. Printed for each
+kill: the restart, and the time until the next mail reached the sink (delivery standing still). The
+bench first byte-compiles bridge/ and hsm/, as installing the sidecar does: in a work tree whose sources changed
 since their last run, with PYTHONDONTWRITEBYTECODE set, every restart would compile those modules
 again (0.1 s here), which no installed sidecar does.
 """
@@ -71,6 +72,16 @@ def counted_after_crash(registry) -> int:
                             ).scalar_one()
 
 
+def first_mail_after(mail: MailSink, killed_at: list[float]) -> list[float]:
+    """Seconds from each kill until the sink received the next mail: how long delivery stood still."""
+    received = sorted(record.received_at for record in mail.records)
+    gaps = []
+    for kill in killed_at:
+        later = [t for t in received if t > kill]
+        gaps.append(later[0] - kill if later else float("nan"))
+    return gaps
+
+
 def fresh_schema(url: str) -> str:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
@@ -93,6 +104,7 @@ def burst(workdir: Path, token_dir: Path, args: argparse.Namespace, kills: int) 
         done = threading.Event()
         shares = [(i + 1) / (kills + 1) for i in range(kills)]  # kills spread over the mails sent
         restarts: list[float] = []  # seconds from a kill until the new process answers /healthz
+        killed_at: list[float] = []  # wall-clock times of the kills, against the mail sink's receipt times
 
         def killer() -> None:
             for share in shares:
@@ -100,6 +112,7 @@ def burst(workdir: Path, token_dir: Path, args: argparse.Namespace, kills: int) 
                     if done.wait(0.05):
                         return
                 sidecar.kill()
+                killed_at.append(time.time())
                 began = time.monotonic()
                 sidecar.start()
                 restarts.append(time.monotonic() - began)
@@ -121,7 +134,7 @@ def burst(workdir: Path, token_dir: Path, args: argparse.Namespace, kills: int) 
         return {"kills": sidecar.kills, "acked_s": acked, "finished_s": finished,
                 "mailed": len(mail.by_credential), "twice": sum(1 for n in mail.by_credential.values() if n > 1),
                 "moodle": len(moodle.stored), "counted_after_crash": counted_after_crash(registry),
-                "restarts": restarts}
+                "restarts": restarts, "first_mail": first_mail_after(mail, killed_at)}
     finally:
         sidecar.stop()
         mail.stop()
@@ -151,7 +164,8 @@ def main() -> None:
         print(f"{name:>9}: {r['kills']} kills, acknowledged in {r['acked_s']:.1f} s, all delivered after "
               f"{r['finished_s']:.1f} s; {r['mailed']} mailed ({r['twice']} twice), {r['moodle']} in Moodle, "
               f"{r['counted_after_crash']} counted sent after a crash"
-              + (f"; restarts took {', '.join(f'{t:.1f}' for t in r['restarts'])} s" if r["restarts"] else ""))
+              + (f"; restarts took {', '.join(f'{t:.1f}' for t in r['restarts'])} s" if r["restarts"] else "")
+              + (f"; kill to the next mail {', '.join(f'{t:.2f}' for t in r['first_mail'])} s" if r["first_mail"] else ""))
     plain, killed = results["no kills"], results[f"{args.kills} kills"]
     print(f"ratio with kills / without: {killed['finished_s'] / plain['finished_s']:.2f} (goal <= 1.15)")
     # A mail counted sent after a crash may be missing (the documented at-most-once window); none may be twice.

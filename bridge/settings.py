@@ -240,6 +240,12 @@ class Settings:
     start_background: bool = True  # worker threads and the scheduler; tests may drive them by hand
     demo: bool = False
 
+    @staticmethod
+    def worker_processes_in(env: Mapping[str, str]) -> int:
+        """EDC_WORKER_PROCESSES alone: `edc-bridge serve` spawns the worker processes before it parses
+        the rest (bridge/worker_processes.py); SettingsError when it is not a whole number >= 0."""
+        return _int(env, "EDC_WORKER_PROCESSES", 0, minimum=0)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
         env = os.environ if env is None else env
@@ -287,7 +293,7 @@ class Settings:
             staff_session_minutes=_float(env, "EDC_STAFF_SESSION_MINUTES", 480.0, unit="minutes"),
             public_url=(env.get("EDC_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
             workers=_int(env, "EDC_WORKERS", 2),
-            worker_processes=_int(env, "EDC_WORKER_PROCESSES", 0, minimum=0),
+            worker_processes=cls.worker_processes_in(env),
             batch=_int(env, "EDC_BATCH", 16),
             max_delivery_attempts=_int(env, "EDC_MAX_DELIVERY_ATTEMPTS", 8),
             security_contact=env.get("EDC_SECURITY_CONTACT") or None,

@@ -8,10 +8,12 @@ the work through the registry exactly as separate sidecar replicas do (leases, S
 shared events wake them when the API queues work. A child whose server dies (even by SIGKILL) exits by
 itself; the server restarts a child that died.
 
-`edc-bridge serve` starts the children first, before it imports the web layer: after a crash the server
-and its children load their libraries at the same time, on different cores, instead of one after the
-other (issue 18). A child waits for `registry_ready`, set once the server has migrated the registry,
-before it touches the registry.
+`edc-bridge serve` starts the children first, before it parses its settings or imports the web layer:
+after a crash the server and its children load their libraries at the same time, on different cores,
+instead of one after the other (issue 18). Such a child gets the environment (`FromEnvironment`) and
+parses the settings itself; one whose settings are wrong exits quietly, as the server reports them and
+stops. A child waits for `registry_ready`, set once the server has migrated the registry, before it
+touches the registry.
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from bridge.settings import Settings
+from bridge.settings import Settings, SettingsError
 
 log = logging.getLogger("edc.worker.processes")
 _spawn = multiprocessing.get_context("spawn")
@@ -34,11 +37,32 @@ def shared_events() -> tuple[Any, Any]:
     return _spawn.Event(), _spawn.Event()
 
 
-def child_main(settings: Settings, wake: Any, deliveries_due: Any, parent_pid: int, registry_ready: Any) -> None:
+@dataclass(frozen=True)
+class FromEnvironment:
+    """The settings as a child parses them itself from the server's environment (its `demo` flag too)."""
+
+    env: dict[str, str]
+    demo: bool = False
+
+    @property
+    def worker_processes(self) -> int:
+        return Settings.worker_processes_in(self.env)
+
+    def load(self) -> Settings:
+        return Settings.from_env(self.env, demo=self.demo)
+
+
+def child_main(settings: Settings | FromEnvironment, wake: Any, deliveries_due: Any, parent_pid: int,
+               registry_ready: Any) -> None:
     """Entry point of one worker process."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    if isinstance(settings, FromEnvironment):
+        try:
+            settings = settings.load()
+        except SettingsError:  # the server reports it (naming the variable) and stops
+            return
     from bridge.assembly import build_context  # while the server imports and migrates (module docstring)
     from bridge.registry import Registry
     from bridge.worker import Worker
@@ -62,7 +86,7 @@ class Supervisor:
     `registry_ready()` lets the children begin (the server calls it once the registry is migrated);
     `wake` and `deliveries_due` are the events the server's API sets (its Context's)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings | FromEnvironment) -> None:
         self.settings = settings
         self.wake, self.deliveries_due = shared_events()
         self._ready = _spawn.Event()

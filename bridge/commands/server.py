@@ -17,7 +17,10 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bridge.worker_processes import Supervisor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VAR = REPO_ROOT / "var"
@@ -153,12 +156,14 @@ def load_pilot_courses(registry) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Start order (issue 18): the socket first, then the worker processes, then everything else.
+    """Start order (issue 18): the socket first, then the worker processes, then the settings and the rest.
 
     The socket: a port already taken stops here, before any worker runs; and after a crash, Moodle's
     resent events wait in its backlog until the server answers, instead of being refused. The worker
-    processes (EDC_WORKER_PROCESSES) next: they load their libraries while this process loads its own,
-    on another core, and begin once the registry is migrated (bridge/worker_processes.py).
+    processes (EDC_WORKER_PROCESSES) next: they parse the settings and load their libraries while this
+    process does the same, on another core, and begin once the registry is migrated, which is the first thing done here after
+    that (SQLAlchemy and the models only), before the credential stack and the web layer are imported
+    (bridge/worker_processes.py).
     """
     level = (os.environ.get("EDC_LOG_LEVEL") or "INFO").upper()
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
@@ -171,29 +176,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         env["EDC_PUBLIC_URL"] = f"http://{host}:{args.port}"
     try:
-        settings = Settings.from_env(env, demo=args.demo)
-    except SettingsError as exc:
-        print(f"edc-bridge serve: {exc}", file=sys.stderr)
-        return 2
-    try:
         sockets = _bind(args.host, args.port)
     except OSError as exc:
         print(f"edc-bridge serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    processes = None
-    if settings.worker_processes and settings.start_background:
-        from bridge.worker_processes import Supervisor
-
-        processes = Supervisor(settings)
-        processes.start()
+    processes = _start_worker_processes(env, args.demo)
+    try:
+        settings = Settings.from_env(env, demo=args.demo)
+    except SettingsError as exc:
+        print(f"edc-bridge serve: {exc}", file=sys.stderr)
+        if processes is not None:
+            processes.stop()
+        return 2
     sink = start_mail_sink(MAIL_DIR) if args.demo and settings.smtp_url == f"smtp://127.0.0.1:{DEMO_SMTP_PORT}" else None
     try:
+        from bridge.registry import Registry
+
+        registry = Registry(settings.database_url)  # migrated here, before the children may touch it
+        if processes is not None:
+            processes.registry_ready()
         from bridge.app import attach_background, create_app, stop_app
         from bridge.assembly import build_context, start_background
 
-        ctx = build_context(settings)  # migrates the registry
-        if processes is not None:
-            processes.registry_ready()
+        ctx = build_context(settings, registry=registry)
         app = create_app(context=ctx)
         server = _listen(app, sockets, args)
         if settings.start_background:
@@ -249,6 +254,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if sink is not None:
                 sink.stop()
     return 0
+
+
+def _start_worker_processes(env: dict[str, str], demo: bool) -> Supervisor | None:
+    """The Supervisor of EDC_WORKER_PROCESSES, started before the settings are parsed (the children parse
+    them too, while this process does); None when there are none or the variable is wrong (reported next)."""
+    from bridge.settings import Settings, SettingsError
+
+    try:
+        if not Settings.worker_processes_in(env):
+            return None
+    except SettingsError:
+        return None
+    from bridge.worker_processes import FromEnvironment, Supervisor
+
+    processes = Supervisor(FromEnvironment(env, demo))
+    processes.start()
+    return processes
 
 
 def _bind(host: str, port: int) -> list[socket.socket]:

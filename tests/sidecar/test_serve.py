@@ -94,6 +94,29 @@ def test_a_port_already_taken_is_a_clear_error_before_any_worker_starts(tmp_path
     assert "serve-test-secret" not in done.stdout + done.stderr
 
 
+def test_a_wrong_setting_with_worker_processes_is_a_clear_error_and_leaves_no_process(tmp_path, ec_token,
+                                                                                      smtp_sink):
+    """The worker processes start before the settings are parsed (they parse them too): a wrong one
+    still stops `serve` at once with the variable named, and takes the children with it."""
+    controller, _, _ = smtp_sink
+    env = _serve_env(tmp_path, ec_token, controller.port, "serve-test-secret-0123456789", "2")
+    env["EDC_WORKERS"] = "two"
+    began = time.monotonic()
+    server = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--port", str(_free_port())], cwd=REPO,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: set[int] = set()
+    while server.poll() is None and time.monotonic() - began < 60:
+        seen.update(_children(server.pid))
+        time.sleep(0.01)
+    out, err = server.communicate(timeout=5)
+    assert server.returncode == 2, out + err
+    assert "EDC_WORKERS must be a whole number" in err and "Traceback" not in err
+    assert "listening on" not in out and "serve-test-secret" not in out + err
+    assert seen, "no worker process was started before the settings were parsed"
+    assert not [pid for pid in seen if _running(pid)], "a worker process outlived the server's refusal"
+    assert not (tmp_path / "registry.sqlite3").exists()  # nothing touched the registry
+
+
 @pytest.mark.parametrize("processes", ["0", "1"], ids=["threads", "worker-process"])
 def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, capsys, processes):
     controller, received, arrived = smtp_sink

@@ -18,16 +18,16 @@ from sqlalchemy import select
 from bridge.registry import Registry
 from bridge.registry.models import SidecarProcess
 from bridge.settings import Settings
-from bridge.worker_processes import Supervisor
+from bridge.worker_processes import FromEnvironment, Supervisor
 from tests.sidecar.conftest import token_env
 
 REPO = Path(__file__).resolve().parents[2]
 LOADED = 3.0  # far longer than a child needs to import the worker side (~0.5 s here)
 
 
-def _settings(tmp_path: Path, token) -> Settings:
-    return Settings.from_env({**token_env(token), "EDC_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.sqlite3'}",
-                              "EDC_WORKER_PROCESSES": "1", "EDC_TRUST_ANCHORS": str(token.ca_cert_path)})
+def _env(tmp_path: Path, token) -> dict[str, str]:
+    return {**token_env(token), "EDC_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.sqlite3'}",
+            "EDC_WORKER_PROCESSES": "1", "EDC_TRUST_ANCHORS": str(token.ca_cert_path)}
 
 
 def _registered(registry: Registry, pid: int) -> bool:
@@ -44,9 +44,11 @@ def _wait(condition, seconds: float) -> bool:
     return condition()
 
 
-@pytest.fixture
-def supervisor(tmp_path, ec_token):
-    started = Supervisor(_settings(tmp_path, ec_token))
+@pytest.fixture(params=["settings", "environment"])
+def supervisor(request, tmp_path, ec_token):
+    """Given parsed settings (start_background), or the environment to parse (`edc-bridge serve`)."""
+    env = _env(tmp_path, ec_token)
+    started = Supervisor(Settings.from_env(env) if request.param == "settings" else FromEnvironment(env))
     started.start()
     yield started
     started.stop()
@@ -73,6 +75,19 @@ def test_a_waiting_worker_process_stops_when_asked(supervisor):
     supervisor.stop()
     assert not child.is_alive() and child.exitcode == 0, child.exitcode
     assert time.monotonic() - began < 5  # it left at once, not after the stop's timeout and a SIGKILL
+
+
+def test_a_worker_process_given_wrong_settings_leaves_quietly(tmp_path, ec_token):
+    """The server reports a wrong setting (tests/sidecar/test_serve.py); its children only leave."""
+    started = Supervisor(FromEnvironment({**_env(tmp_path, ec_token), "EDC_LEASE_SECONDS": "soon"}))
+    started.start()
+    try:
+        child = started.children[0]
+        child.join(30)
+        assert child.exitcode == 0, child.exitcode
+        assert not (tmp_path / "registry.sqlite3").exists()
+    finally:
+        started.stop()
 
 
 def test_a_waiting_worker_process_does_not_outlive_its_server(tmp_path, ec_token):

@@ -143,7 +143,7 @@ def start_background(ctx: Context, processes: Supervisor | None = None) -> Backg
         processes.start()
     if processes is not None:
         ctx.wake, ctx.deliveries_due = processes.wake, processes.deliveries_due
-        processes.registry_ready()  # this process has migrated the registry (build_context)
+        processes.registry_ready()  # build_context migrated the registry (serve has said so already)
     worker = Worker(ctx, working=not ctx.settings.worker_processes)  # the scheduler runs here either way
     worker.start()
     return Background(worker, processes)

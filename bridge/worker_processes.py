@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.settings import Settings, SettingsError
@@ -41,7 +41,7 @@ def shared_events() -> tuple[Any, Any]:
 class FromEnvironment:
     """The settings as a child parses them itself from the server's environment (its `demo` flag too)."""
 
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)  # holds the PIN and the shared secrets: never in a repr or a log
     demo: bool = False
 
     @property

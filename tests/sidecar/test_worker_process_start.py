@@ -116,3 +116,10 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+def test_the_environment_given_to_a_worker_process_never_shows_in_its_repr(tmp_path, ec_token):
+    env = {**_env(tmp_path, ec_token), "EDC_STAFF_TOKEN": "staff-token-do-not-log"}
+    shown = repr(FromEnvironment(env))
+    assert "staff-token-do-not-log" not in shown and env["EDC_PIN"] not in shown
+    assert FromEnvironment(env).load().worker_processes == 1  # and it still carries everything

@@ -5,7 +5,7 @@ from the registry at scrape time, so every replica reports the shared truth.
 """
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, GCCollector, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
@@ -16,6 +16,7 @@ from bridge.registry.models import Delivery, Issuance
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        GCCollector(registry=self.registry)  # python_gc_*: the collector runs once started (bridge/startup.py)
         self.events_accepted = Counter("edc_events_accepted", "Intake events stored (new ones, not duplicates)",
                                        ["type"], registry=self.registry)
         self.events_duplicate = Counter("edc_events_duplicate", "Intake events that repeated a stored one",

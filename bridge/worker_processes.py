@@ -55,6 +55,9 @@ class FromEnvironment:
 def child_main(settings: Settings | FromEnvironment, wake: Any, deliveries_due: Any, parent_pid: int,
                registry_ready: Any) -> None:
     """Entry point of one worker process."""
+    from bridge import startup
+
+    startup.starting()  # until it is built (bridge/startup.py)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -73,6 +76,7 @@ def child_main(settings: Settings | FromEnvironment, wake: Any, deliveries_due: 
     ctx = build_context(settings, registry=Registry(settings.database_url, migrate=False))  # the server migrated
     ctx.wake, ctx.deliveries_due = wake, deliveries_due
     runner = Worker(ctx, working=True, scheduling=False)
+    startup.started()
     runner.start()
     while not stopping.wait(0.5):
         if os.getppid() != parent_pid:  # the server died without telling us: do not linger as an orphan

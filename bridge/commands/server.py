@@ -163,8 +163,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     processes (EDC_WORKER_PROCESSES) next: they parse the settings and load their libraries while this
     process does the same, on another core, and begin once the registry is migrated, which is the first thing done here after
     that (SQLAlchemy and the models only), before the credential stack and the web layer are imported
-    (bridge/worker_processes.py).
+    (bridge/worker_processes.py). The garbage collector sleeps until all that is done (bridge/startup.py).
     """
+    from bridge import startup
+
+    startup.starting()
     level = (os.environ.get("EDC_LOG_LEVEL") or "INFO").upper()
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -243,6 +246,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         refresh_on_sighup(ctx.seals)  # `kill -HUP` after `edc-hsm activate` switches seals at once
     except ImportError:
         pass
+    startup.started()
     try:
         server.run()
     except KeyboardInterrupt:

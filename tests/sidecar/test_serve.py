@@ -69,6 +69,14 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _collections(base: str) -> float:
+    """The server's young-generation garbage collections so far, from its /metrics."""
+    for line in requests.get(base + "/metrics", timeout=5).text.splitlines():
+        if line.startswith('python_gc_collections_total{generation="0"}'):
+            return float(line.split()[-1])
+    raise AssertionError("no python_gc_collections_total in /metrics")
+
+
 def _serve_env(tmp_path: Path, token, smtp_port: int, secret: str, processes: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDC_")}
     env.update(token_env(token), EDC_DATABASE_URL=f"sqlite:///{tmp_path}/registry.sqlite3",
@@ -138,6 +146,7 @@ def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, 
             except requests.ConnectionError:
                 time.sleep(0.2)
         assert requests.get(base + "/readyz", timeout=5).json()["ready"] is True
+        collected = _collections(base)
         r = requests.put(base + "/api/v1/courses/demo/1/specification", json=pilot_spec("data101"),
                          headers={"Authorization": "Bearer serve-staff"}, timeout=10)
         assert r.status_code == 200 and r.json()["valid"] is True
@@ -152,6 +161,7 @@ def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, 
         report = verify_credential(xml, trust_anchors=[ec_token.ca_cert])
         assert report.valid, report.problems
         assert "Jonait" in (report.learner or "")
+        assert _collections(base) > collected, "the server never collects garbage once started (bridge/startup.py)"
         children = _children(server.pid)
         if processes != "0":
             assert children, "no worker process was started"

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bridge.registry import sql_functions
 from bridge.registry.compression import DictionaryCache
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -49,6 +50,7 @@ def _sqlite_pragmas(engine: Engine, writing: Callable[[], bool]) -> None:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        sql_functions.install_in_sqlite(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # noqa: ANN001

@@ -26,7 +26,7 @@ from urllib.parse import urlencode, urlparse
 
 from flask import (Blueprint, Flask, Response, abort, current_app, flash, g, redirect, render_template, request,
                    session, stream_with_context, url_for)
-from sqlalchemy import String, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bridge.edc import inputs
@@ -651,38 +651,8 @@ def dashboard():
 # --- wiring --------------------------------------------------------------------------------------
 
 
-def _casefold_in_sqlite(engine) -> None:
-    """SQLite's lower() only knows ASCII, so "Žemaitienė" would not match "žemaitienė"; give it Python's
-    casefold as edc_casefold(). PostgreSQL gets the same name as a plain lower() (Unicode-aware there)."""
-    from sqlalchemy import event
-    from sqlalchemy.ext.compiler import compiles
-    from sqlalchemy.sql.functions import GenericFunction
-
-    if "edc_casefold" not in _registered_functions:
-        class edc_casefold(GenericFunction):  # noqa: N801 - the SQL function's name
-            type = String()
-            inherit_cache = True
-
-        @compiles(edc_casefold, "postgresql")
-        def _pg(element, compiler, **kw):  # noqa: ANN001
-            return f"lower({compiler.process(element.clauses, **kw)})"
-
-        _registered_functions.add("edc_casefold")
-    if engine.dialect.name == "sqlite" and not getattr(engine, "_edc_casefold", False):
-        @event.listens_for(engine, "checkout")
-        def _add_function(dbapi_connection, _record, _proxy):  # noqa: ANN001
-            dbapi_connection.create_function("edc_casefold", 1, lambda v: v.casefold() if isinstance(v, str) else v,
-                                             deterministic=True)
-
-        engine._edc_casefold = True
-
-
-_registered_functions: set[str] = set()
-
-
 def register(app: Flask) -> None:
     """Session cookie settings and the blueprint; called by bridge.web.public.register."""
-    _casefold_in_sqlite(app.extensions["edc"].registry.engine)
     settings = app.extensions["edc"].settings
     staff_token = getattr(settings, "staff_token", None) or getattr(settings, "oidc_client_secret", None)
     if staff_token and not app.secret_key:  # a secret every replica shares: the staff token, else the OIDC client's

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from aiosmtpd.controller import Controller
 
 from bridge.delivery import DeliveryError
-from bridge.delivery.email import EmailChannel, parse_smtp_url
+from bridge.delivery.email import EmailChannel, _dot_stuffed, parse_smtp_url
 from bridge.delivery.messages import Attachment, compose, message_id, render
 
 from .conftest import CREDENTIAL_ID, SEALED, make_job
@@ -341,3 +344,28 @@ def test_password_stays_out_of_repr():
 def test_a_sender_address_the_mail_writer_cannot_write_is_refused_when_the_channel_is_made(mail_from):
     with pytest.raises(ValueError, match="EDC_MAIL_FROM"):
         EmailChannel(parse_smtp_url("smtp://127.0.0.1:2525"), mail_from)
+
+
+# --- what DATA carries (RFC 5321 §4.5.2) ---------------------------------------------------------
+
+
+def _stuffed_as_smtplib_does(data: bytes) -> bytes:
+    """The reference: smtplib's own two steps (its _fix_eols and _quote_periods), on bytes."""
+    body = re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", data)
+    body = re.sub(rb"(?m)^\.", b"..", body)
+    return body if body.endswith(b"\r\n") else body + b"\r\n"
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from([b".", b"..", b"\r\n", b"\n", b"\r", b"a", b" ", b"\r\n.\r\n"]), max_size=30))
+def test_data_is_dot_stuffed_with_crlf_line_ends_whatever_the_line_ends(pieces):
+    data = b"".join(pieces)
+    assert _dot_stuffed(data) == _stuffed_as_smtplib_does(data)
+
+
+def test_a_composed_message_takes_the_plain_way_and_a_line_of_one_dot_is_doubled():
+    message = render(compose(make_job(), MAIL_FROM), "ona@example.edu") + b".\r\n.hidden\r\n"
+    assert b"\n" not in message.replace(b"\r\n", b"") and b"\r" not in message.replace(b"\r\n", b"")
+    stuffed = _dot_stuffed(message)
+    assert stuffed == _stuffed_as_smtplib_does(message)
+    assert stuffed.endswith(b"\r\n..\r\n..hidden\r\n")

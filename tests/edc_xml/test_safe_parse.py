@@ -54,6 +54,8 @@ def test_even_past_the_refusal_the_parser_would_not_read_files():
     root = etree.fromstring(XXE, schema_check._hardened_parser())
     assert b"root:" not in etree.tostring(root)
     assert root.text is None and isinstance(root[0], etree._Entity)
+    assert schema_check._uses_entities(root.getroottree())  # what safe_parse refuses after its DTD checks
+    assert not schema_check._uses_entities(safe_parse(build_edc_xml(credential("ltlang01"))))
 
 
 def test_schema_check_reports_a_hostile_document_instead_of_validating_it(schema):

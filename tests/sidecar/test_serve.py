@@ -49,15 +49,13 @@ def smtp_sink():
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
+    """The processes `pid` started, from the kernel's own list per thread (fast enough to poll every few ms)."""
+    found: list[int] = []
+    for task in (Path("/proc") / str(pid) / "task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            pass
     return found
 
 
@@ -75,6 +73,22 @@ def _collections(base: str) -> float:
         if line.startswith('python_gc_collections_total{generation="0"}'):
             return float(line.split()[-1])
     raise AssertionError("no python_gc_collections_total in /metrics")
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _gone_within(pids, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(_running(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _serve_env(tmp_path: Path, token, smtp_port: int, secret: str, processes: str) -> dict[str, str]:
@@ -112,16 +126,22 @@ def test_a_wrong_setting_with_worker_processes_is_a_clear_error_and_leaves_no_pr
     began = time.monotonic()
     server = subprocess.Popen([sys.executable, "-m", "bridge.cli", "serve", "--port", str(_free_port())], cwd=REPO,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen: set[int] = set()
+    seen: dict[int, bytes] = {}  # pid -> its command line, the last read while the server ran (after exec)
     while server.poll() is None and time.monotonic() - began < 60:
-        seen.update(_children(server.pid))
-        time.sleep(0.01)
+        for pid in _children(server.pid):
+            seen[pid] = _command_line(pid) or seen.get(pid, b"")
+        time.sleep(0.002)
     out, err = server.communicate(timeout=5)
     assert server.returncode == 2, out + err
     assert "EDC_WORKERS must be a whole number" in err and "Traceback" not in err
     assert "listening on" not in out and "serve-test-secret" not in out + err
-    assert seen, "no worker process was started before the settings were parsed"
-    assert not [pid for pid in seen if _running(pid)], "a worker process outlived the server's refusal"
+    # Python's resource tracker (it keeps the shared events' semaphores) leaves when it reads the end of
+    # its pipe, which closes as the server exits: a moment later, on its own. A worker process (perhaps
+    # stopped before its exec, still showing the server's command line) must be gone before the server is.
+    workers = [pid for pid, command in seen.items() if b"resource_tracker" not in command]
+    assert workers, "no worker process was started before the settings were parsed"
+    assert not [pid for pid in workers if _running(pid)], "a worker process outlived the server's refusal"
+    assert _gone_within(seen, 5), "a helper process outlived the server's refusal"
     assert not (tmp_path / "registry.sqlite3").exists()  # nothing touched the registry
 
 

@@ -99,8 +99,12 @@ def _public_verification(app: Flask, settings: Settings) -> None:
     limiter.request_filter(lambda: request.endpoint not in limited)
     # One budget per client address for the API and the page together (a scraper gains nothing by switching).
     shared = limiter.shared_limit(settings.verify_rate_limit, scope="verify", methods=["POST"])
-    app.add_url_rule("/api/v1/verify", "verify_api", shared(verify.verify_api), methods=["POST"])
-    limited.add("verify_api")
+
+    def limit(endpoint: str, view: Any) -> Any:
+        limited.add(endpoint)
+        return shared(view)
+
+    app.add_url_rule("/api/v1/verify", "verify_api", limit("verify_api", verify.verify_api), methods=["POST"])
     try:
         from bridge.web import public as web_public
     except ImportError:  # the pages are optional: the API works without them
@@ -108,8 +112,7 @@ def _public_verification(app: Flask, settings: Settings) -> None:
     web_public.register(app)
     endpoint = "edc_pages.verify"
     if endpoint in app.view_functions:
-        app.view_functions[endpoint] = shared(app.view_functions[endpoint])
-        limited.add(endpoint)
+        app.view_functions[endpoint] = limit(endpoint, app.view_functions[endpoint])
 
 
 def stop_app(app: Flask) -> None:

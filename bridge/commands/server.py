@@ -204,6 +204,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ctx = build_context(settings, registry=registry)
         app = create_app(context=ctx)
         server = _listen(app, sockets, args)
+        startup.started()  # before the worker begins: its first batches must not run uncollected, nor be frozen
         if settings.start_background:
             attach_background(app, start_background(ctx, processes))
     except BaseException:
@@ -246,7 +247,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         refresh_on_sighup(ctx.seals)  # `kill -HUP` after `edc-hsm activate` switches seals at once
     except ImportError:
         pass
-    startup.started()
     try:
         server.run()
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ import requests
 from bridge.cli import main as edc_bridge
 from bridge.edc.verifier import verify_credential
 from tests.sidecar.conftest import pilot_spec, token_env
+from tests.sidecar.processes import all_gone, children, command_line, running, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,47 +49,12 @@ def smtp_sink():
     controller.stop()
 
 
-def _children(pid: int) -> list[int]:
-    """The processes `pid` started, from the kernel's own list per thread (fast enough to poll every few ms)."""
-    found: list[int] = []
-    for task in (Path("/proc") / str(pid) / "task").glob("*"):
-        try:
-            found += [int(child) for child in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
-
-
 def _collections(base: str) -> float:
     """The server's young-generation garbage collections so far, from its /metrics."""
     for line in requests.get(base + "/metrics", timeout=5).text.splitlines():
         if line.startswith('python_gc_collections_total{generation="0"}'):
             return float(line.split()[-1])
     raise AssertionError("no python_gc_collections_total in /metrics")
-
-
-def _command_line(pid: int) -> bytes:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def _gone_within(pids, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while any(_running(pid) for pid in pids):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def _serve_env(tmp_path: Path, token, smtp_port: int, secret: str, processes: str) -> dict[str, str]:
@@ -128,8 +94,8 @@ def test_a_wrong_setting_with_worker_processes_is_a_clear_error_and_leaves_no_pr
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: dict[int, bytes] = {}  # pid -> its command line, the last read while the server ran (after exec)
     while server.poll() is None and time.monotonic() - began < 60:
-        for pid in _children(server.pid):
-            seen[pid] = _command_line(pid) or seen.get(pid, b"")
+        for pid in children(server.pid):
+            seen[pid] = command_line(pid) or seen.get(pid, b"")
         time.sleep(0.002)
     out, err = server.communicate(timeout=5)
     assert server.returncode == 2, out + err
@@ -140,8 +106,8 @@ def test_a_wrong_setting_with_worker_processes_is_a_clear_error_and_leaves_no_pr
     # stopped before its exec, still showing the server's command line) must be gone before the server is.
     workers = [pid for pid, command in seen.items() if b"resource_tracker" not in command]
     assert workers, "no worker process was started before the settings were parsed"
-    assert not [pid for pid in workers if _running(pid)], "a worker process outlived the server's refusal"
-    assert _gone_within(seen, 5), "a helper process outlived the server's refusal"
+    assert not [pid for pid in workers if running(pid)], "a worker process outlived the server's refusal"
+    assert wait_until(all_gone(seen), 5), "a helper process outlived the server's refusal"
     assert not (tmp_path / "registry.sqlite3").exists()  # nothing touched the registry
 
 
@@ -182,14 +148,11 @@ def test_serve_send_demo_event_mail_and_shutdown(tmp_path, ec_token, smtp_sink, 
         assert report.valid, report.problems
         assert "Jonait" in (report.learner or "")
         assert _collections(base) > collected, "the server never collects garbage once started (bridge/startup.py)"
-        children = _children(server.pid)
+        started = children(server.pid)
         if processes != "0":
-            assert children, "no worker process was started"
+            assert started, "no worker process was started"
             server.kill()  # the worst case: SIGKILL; the worker processes must not linger as orphans
-            deadline = time.time() + 10
-            while time.time() < deadline and any(_running(c) for c in children):
-                time.sleep(0.2)
-            assert not any(_running(c) for c in children), "worker processes outlived their server"
+            assert wait_until(all_gone(started), 10), "worker processes outlived their server"
             return
     finally:
         if server.poll() is None:

@@ -20,6 +20,7 @@ from bridge.registry.models import SidecarProcess
 from bridge.settings import Settings
 from bridge.worker_processes import FromEnvironment, Supervisor
 from tests.sidecar.conftest import token_env
+from tests.sidecar.processes import running, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 LOADED = 3.0  # far longer than a child needs to import the worker side (~0.5 s here)
@@ -33,15 +34,6 @@ def _env(tmp_path: Path, token) -> dict[str, str]:
 def _registered(registry: Registry, pid: int) -> bool:
     with registry.reading() as session:
         return pid in session.execute(select(SidecarProcess.pid)).scalars().all()
-
-
-def _wait(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @pytest.fixture(params=["settings", "environment"])
@@ -63,7 +55,7 @@ def test_a_worker_process_begins_only_once_the_registry_is_migrated(tmp_path, su
 
     registry = Registry(f"sqlite:///{database}")  # what the server does next: migrate
     supervisor.registry_ready()
-    assert _wait(lambda: _registered(registry, child.pid), 30), "the worker process never began working"
+    assert wait_until(lambda: _registered(registry, child.pid), 30), "the worker process never began working"
     assert child.is_alive()
     registry.dispose()
 
@@ -105,17 +97,8 @@ def test_a_waiting_worker_process_does_not_outlive_its_server(tmp_path, ec_token
                           timeout=60)
     assert done.returncode == 0, done.stderr
     pid = int(done.stdout.split()[0])
-    assert _wait(lambda: not _alive(pid), 15), "the worker process outlived the server that started it"
+    assert wait_until(lambda: not running(pid), 15), "the worker process outlived the server that started it"
     assert not (tmp_path / "registry.sqlite3").exists()
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie left for a parent that is gone."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
 
 
 def test_the_environment_given_to_a_worker_process_never_shows_in_its_repr(tmp_path, ec_token):
